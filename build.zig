@@ -1,0 +1,94 @@
+//! ringpub build: `zig build` (library, tools), `zig build test` (all
+//! Criterion tests; also ASan+UBSan and TSan variants unless
+//! -Dsanitizers=false), `zig build bench` (a short benchmark).
+//!
+//! Zig 0.14.1 ships UBSan and TSan runtimes but no ASan runtime, so the
+//! ASan+UBSan variant is compiled by the system gcc from the same sources.
+const std = @import("std");
+
+// ---- options and sources -------------------------------------------------
+
+const c_flags = [_][]const u8{ "-std=c17", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE" };
+
+const ring_sources = [_][]const u8{
+    "ring/consumer.c",
+    "ring/recover.c",
+    "ring/wait.c",
+    "ring/stats.c",
+};
+
+/// One Criterion executable per feature. `threads` marks the concurrency
+/// tests, which also run under ThreadSanitizer.
+const TestSpec = struct { name: []const u8, threads: bool = false };
+const tests = [_]TestSpec{
+    .{ .name = "put_drain" },
+};
+
+pub fn build(b: *std.Build) void {
+    const target = b.standardTargetOptions(.{});
+    const optimize = b.standardOptimizeOption(.{});
+    const sanitizers = b.option(bool, "sanitizers", "Also run the tests under ASan+UBSan (gcc) and TSan (default: true)") orelse true;
+
+    // ---- the consumer library ---------------------------------------------
+    const lib = b.addLibrary(.{ .name = "ringpub", .root_module = cModule(b, target, optimize, false) });
+    lib.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
+    b.installArtifact(lib);
+    b.installDirectory(.{ .source_dir = b.path("include"), .install_dir = .header, .install_subdir = "" });
+
+    // ---- tests --------------------------------------------------------------
+    const test_step = b.step("test", "Run the Criterion tests (and sanitizer variants)");
+    for (tests) |t| {
+        const exe = testExe(b, t.name, target, optimize, false);
+        test_step.dependOn(&runInherit(b, exe).step);
+        if (!sanitizers) continue;
+        test_step.dependOn(&gccSanitizerRun(b, t.name, "address,undefined").step);
+        if (t.threads)
+            test_step.dependOn(&runInherit(b, testExe(b, t.name, target, optimize, true)).step);
+    }
+}
+
+// ---- helpers ----------------------------------------------------------------
+
+fn cModule(b: *std.Build, target: std.Build.ResolvedTarget, optimize: std.builtin.OptimizeMode, tsan: bool) *std.Build.Module {
+    const m = b.createModule(.{ .target = target, .optimize = optimize, .link_libc = true, .sanitize_thread = tsan });
+    m.addIncludePath(b.path("include"));
+    m.addIncludePath(b.path("ring"));
+    return m;
+}
+
+fn testExe(b: *std.Build, name: []const u8, target: std.Build.ResolvedTarget, optimize: std.builtin.OptimizeMode, tsan: bool) *std.Build.Step.Compile {
+    const exe = b.addExecutable(.{
+        .name = b.fmt("test_{s}{s}", .{ name, if (tsan) "_tsan" else "" }),
+        .root_module = cModule(b, target, optimize, tsan),
+    });
+    exe.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
+    exe.root_module.addCSourceFiles(.{
+        .files = &.{ b.fmt("tests/test_{s}.c", .{name}), "tests/helpers.c" },
+        .flags = &c_flags,
+    });
+    exe.root_module.linkSystemLibrary("criterion", .{});
+    return exe;
+}
+
+fn runInherit(b: *std.Build, exe: *std.Build.Step.Compile) *std.Build.Step.Run {
+    const run = b.addRunArtifact(exe);
+    run.stdio = .inherit;
+    return run;
+}
+
+/// Build a test with the system gcc and the given -fsanitize list, then run it.
+fn gccSanitizerRun(b: *std.Build, name: []const u8, sanitize: []const u8) *std.Build.Step.Run {
+    const cc = b.addSystemCommand(&.{ "gcc", b.fmt("-fsanitize={s}", .{sanitize}), "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g", "-O1" });
+    cc.addArgs(&c_flags);
+    cc.addPrefixedDirectoryArg("-I", b.path("include"));
+    cc.addPrefixedDirectoryArg("-I", b.path("ring"));
+    for (ring_sources) |src| cc.addFileArg(b.path(src));
+    cc.addFileArg(b.path(b.fmt("tests/test_{s}.c", .{name})));
+    cc.addFileArg(b.path("tests/helpers.c"));
+    cc.addArgs(&.{ "-lcriterion", "-o" });
+    const exe = cc.addOutputFileArg(b.fmt("test_{s}_asan", .{name}));
+    const run = std.Build.Step.Run.create(b, b.fmt("run test_{s}_asan", .{name}));
+    run.addFileArg(exe);
+    run.stdio = .inherit;
+    return run;
+}

@@ -1,0 +1,139 @@
+/*
+ * ringpub_consumer.h — the consumer side of a ringpub queue (libringpub).
+ *
+ * One consumer per queue (an OFD lock on the ring file enforces it; the
+ * kernel drops it when the consumer dies). The consumer reads committed
+ * events as zero-copy views into shared memory, in batches, and releases
+ * them — making the space available to producers again — only when told
+ * to: the daemon releases a batch after the collector has it.
+ *
+ * EXAMPLE
+ *
+ *     rp_consumer *c;
+ *     rp_event ev[1024];
+ *     rp_batch b = { ev, 1024 };
+ *     if (rp_consumer_open(&c, "main", NULL)) ...
+ *     for (;;) {
+ *         int n = rp_consumer_poll(c, &b, 512 * 1024);
+ *         if (n < 0) { fprintf(stderr, "%s\n", rp_consumer_why(c)); break; }
+ *         for (int i = 0; i < n; i++) handle(ev[i].data, ev[i].len);
+ *         rp_consumer_release(c, &b);
+ *         if (n == 0) rp_consumer_wait(c, 1000);
+ *     }
+ *     rp_consumer_close(c);
+ *
+ * A consumer that restarts resumes at the last released position: events
+ * it had polled but not released are read again (at-least-once).
+ */
+#ifndef RINGPUB_CONSUMER_H
+#define RINGPUB_CONSUMER_H
+
+#include "ringpub.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rp_consumer rp_consumer;
+
+/* A committed event: a view into the ring, valid until its batch is released. */
+typedef struct rp_event {
+    const void *data;
+    uint32_t len;
+} rp_event;
+
+/* A batch: the caller provides events[max_events]; poll fills the rest. */
+typedef struct rp_batch {
+    rp_event *events;
+    size_t max_events;
+    size_t n;        /* events in the batch */
+    size_t bytes;    /* their payload bytes */
+    uint64_t start;  /* ring positions the batch spans (for release) */
+    uint64_t end;
+} rp_batch;
+
+/* A snapshot of a ring's geometry, positions and counters. */
+typedef struct rp_stats {
+    uint64_t capacity, max_event, head, tail, used_bytes;
+    uint64_t events_out, bytes_out;     /* released by the consumer */
+    uint64_t full, toobig;              /* puts rejected */
+    uint64_t recovered, recovered_bytes; /* abandoned reservations skipped */
+    uint64_t wakeups;                   /* FUTEX_WAKEs producers made */
+    uint64_t created_unix_ns;
+    uint32_t creator_pid, consumer_pid, flags, recover_ms;
+    int consumer_attached;              /* a consumer holds the ring now */
+} rp_stats;
+
+/*
+ * rp_consumer_open — become the consumer of queue `name` (created if absent
+ * unless opts has RP_OPT_NO_CREATE). Validates the whole ring header and the
+ * persisted head/tail. Returns 0, RP_EBUSY (another consumer holds it), or
+ * any rp_queue_open() error. On error, *c is NULL and why (if non-NULL) gets
+ * one line that says what is wrong.
+ */
+int rp_consumer_open(rp_consumer **c, const char *name, const rp_queue_opts *opts,
+                     char *why, size_t whylen);
+
+/* rp_consumer_close — drop the consumer role. Unreleased events stay in the
+ * ring and are read again by the next consumer. NULL is allowed. */
+void rp_consumer_close(rp_consumer *c);
+
+/*
+ * rp_consumer_poll — read the next committed events, without waiting.
+ * Fills b->events (at most b->max_events) with events whose payloads add up
+ * to at most max_bytes (a single larger event is still returned alone).
+ * Steps over aborted and recovered reservations; recovers abandoned ones
+ * (dead owner, or stuck past the ring's recovery time).
+ * Returns the number of events (0: nothing committed yet), or RP_ECORRUPT
+ * (see rp_consumer_why()); batches must be released in the order polled.
+ */
+int rp_consumer_poll(rp_consumer *c, rp_batch *b, size_t max_bytes);
+
+/*
+ * rp_consumer_release — give a polled batch's space back to producers.
+ * Batches are released in the order they were polled; each release zeroes
+ * the space and moves the persisted head. Returns 0 or RP_EINVAL (out of
+ * order, or not a batch of this consumer).
+ */
+int rp_consumer_release(rp_consumer *c, const rp_batch *b);
+
+/* rp_consumer_rewind — forget polled-but-unreleased batches: the next poll
+ * starts again at the oldest unreleased event (e.g. after a failed send). */
+void rp_consumer_rewind(rp_consumer *c);
+
+/*
+ * rp_consumer_wait — wait until events may be ready, at most timeout_ms.
+ * Spins briefly, then sleeps on a futex that producers wake only because
+ * the consumer sleeps. Returns 0 (poll now) or RP_ETIMEDOUT.
+ */
+int rp_consumer_wait(rp_consumer *c, int timeout_ms);
+
+/*
+ * rp_consumer_arm — prepare to sleep in an external event loop (io_uring
+ * FUTEX_WAIT): returns 1 if events are ready (do not sleep), else 0 with
+ * *addr and *val set for a FUTEX_WAIT on a shared (not private) futex. After
+ * waking (or timing out), call rp_consumer_disarm().
+ */
+int rp_consumer_arm(rp_consumer *c, uint32_t **addr, uint32_t *val);
+
+/* rp_consumer_disarm — leave the sleeping state entered by rp_consumer_arm. */
+void rp_consumer_disarm(rp_consumer *c);
+
+/* rp_consumer_why — one line describing the last error, or "". */
+const char *rp_consumer_why(const rp_consumer *c);
+
+/* rp_consumer_stats — snapshot of the consumer's ring. */
+void rp_consumer_stats(const rp_consumer *c, rp_stats *s);
+
+/*
+ * rp_ring_stat — snapshot of ring `name` without taking any role (for
+ * tools). Never creates the ring. Returns 0 or an rp_queue_open() error,
+ * with one line in why.
+ */
+int rp_ring_stat(const char *name, const rp_queue_opts *opts, rp_stats *s, char *why, size_t whylen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RINGPUB_CONSUMER_H */

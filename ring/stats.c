@@ -1,0 +1,72 @@
+/*
+ * stats.c — snapshots of a ring's geometry, positions and counters, for the
+ * consumer and for tools that hold no role (ringctl).
+ */
+#include "consumer_internal.h"
+
+static uint64_t ld(const uint64_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* 1 if some process holds the consumer lock (byte 0) of the ring file. */
+static int consumer_attached(int fd)
+{
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
+        return 0;
+    return fl.l_type != F_UNLCK;
+}
+
+static void fill(const rp__map *m, rp_stats *s)
+{
+    const rp_ring_hdr *h = m->hdr;
+    memset(s, 0, sizeof *s);
+    s->capacity = m->capacity;
+    s->max_event = m->max_event;
+    s->flags = m->flags;
+    s->recover_ms = m->recover_ms;
+    s->head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
+    s->tail = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
+    s->used_bytes = rp__positions_ok(s->head, s->tail, m->capacity) ? s->tail - s->head : 0;
+    s->events_out = ld(&h->events_out);
+    s->bytes_out = ld(&h->bytes_out);
+    s->full = ld(&h->full);
+    s->toobig = ld(&h->toobig);
+    s->recovered = ld(&h->recovered);
+    s->recovered_bytes = ld(&h->recovered_bytes);
+    s->wakeups = ld(&h->wakeups);
+    s->created_unix_ns = h->created_unix_ns;
+    s->creator_pid = h->creator_pid;
+    s->consumer_pid = (uint32_t)ld(&h->consumer_pid);
+}
+
+void rp_consumer_stats(const rp_consumer *c, rp_stats *s)
+{
+    fill(&c->m, s);
+    s->consumer_attached = 1;
+}
+
+int rp_ring_stat(const char *name, const rp_queue_opts *opts, rp_stats *s, char *why, size_t whylen)
+{
+    rp_queue_opts o;
+    rp__map m;
+    int rc;
+
+    memset(&o, 0, sizeof o);
+    if (opts)
+        o = *opts;
+    o.flags |= RP_OPT_NO_CREATE | RP_OPT_NO_POPULATE;
+    rc = rp__attach(&m, name, &o, why, whylen);
+    if (rc)
+        return rc;
+    fill(&m, s);
+    s->consumer_attached = consumer_attached(m.fd);
+    rp__unmap(&m);
+    return 0;
+}

@@ -1,0 +1,86 @@
+/*
+ * wait.c — the consumer's sleep.
+ *
+ * Producers pay for a wake-up only when the consumer sleeps (layout.h, rule
+ * 3): the consumer sets `sleeping`, re-checks for data, then FUTEX_WAITs on
+ * wake_seq; a producer that commits and sees `sleeping` clears it, bumps
+ * wake_seq and FUTEX_WAKEs. On 2 vCPUs a consumer that spins starves the
+ * producers, so it spins only briefly, then yields, then sleeps.
+ */
+#include "consumer_internal.h"
+
+#include <sched.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define cpu_relax() __builtin_ia32_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+#define SPINS 64
+#define YIELDS 4
+#define STUCK_POLL_MS 10 /* while a record is reserved but uncommitted */
+
+int rp__ready(rp_consumer *c)
+{
+    uint64_t tail = __atomic_load_n(&c->m.hdr->tail, __ATOMIC_SEQ_CST);
+    uint64_t word;
+
+    if (tail == c->read_pos)
+        return 0;
+    word = __atomic_load_n(rp__word_at(c, c->read_pos), __ATOMIC_SEQ_CST);
+    if (word != 0 && !((uint32_t)word & RP_REC_BUSY))
+        return 1;
+    return c->stuck_pos == c->read_pos &&
+           rp__now_ns() - c->stuck_since_ns >= (uint64_t)c->m.recover_ms * 1000000u;
+}
+
+int rp_consumer_arm(rp_consumer *c, uint32_t **addr, uint32_t *val)
+{
+    rp_ring_hdr *h = c->m.hdr;
+    *addr = &h->wake_seq;
+    *val = __atomic_load_n(&h->wake_seq, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&h->sleeping, 1, __ATOMIC_SEQ_CST);
+    if (rp__ready(c)) {
+        rp_consumer_disarm(c);
+        return 1;
+    }
+    return 0;
+}
+
+void rp_consumer_disarm(rp_consumer *c)
+{
+    __atomic_store_n(&c->m.hdr->sleeping, 0, __ATOMIC_SEQ_CST);
+}
+
+static void futex_wait(uint32_t *addr, uint32_t val, int timeout_ms)
+{
+    struct timespec ts;
+    ts.tv_sec = timeout_ms / 1000;
+    ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+    syscall(SYS_futex, addr, FUTEX_WAIT, val, &ts, NULL, 0);
+}
+
+int rp_consumer_wait(rp_consumer *c, int timeout_ms)
+{
+    uint32_t *addr, val;
+    int i;
+
+    for (i = 0; i < SPINS + YIELDS; i++) {
+        if (rp__ready(c))
+            return 0;
+        if (i < SPINS)
+            cpu_relax();
+        else
+            sched_yield();
+    }
+    if (timeout_ms <= 0)
+        return RP_ETIMEDOUT;
+    if (rp_consumer_arm(c, &addr, &val))
+        return 0;
+    if (__atomic_load_n(&c->m.hdr->tail, __ATOMIC_ACQUIRE) != c->read_pos && timeout_ms > STUCK_POLL_MS)
+        timeout_ms = STUCK_POLL_MS;
+    futex_wait(addr, val, timeout_ms);
+    rp_consumer_disarm(c);
+    return rp__ready(c) ? 0 : RP_ETIMEDOUT;
+}
