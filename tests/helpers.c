@@ -1,6 +1,6 @@
 #include "helpers.h"
 
-#include <criterion/criterion.h>
+#include "check.h"
 #include <ftw.h>
 #include <sched.h>
 

@@ -3,7 +3,7 @@
  * claim/commit/abort. */
 #include "helpers.h"
 
-#include <criterion/criterion.h>
+#include "check.h"
 
 TestSuite(put_drain, .fini = th_cleanup);
 
