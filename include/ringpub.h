@@ -296,17 +296,6 @@ static inline int rp__reserve(rp_queue *q, uint64_t need, uint64_t *pos)
     return 0;
 }
 
-/* Make the BUSY header visible before any payload byte (layout.h, rule 4).
- * x86-64 keeps stores in order; elsewhere a release fence does it. */
-static inline void rp__store_fence(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __asm__ __volatile__("" ::: "memory");
-#else
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-#endif
-}
-
 /* Wake the consumer if, and only if, it went to sleep. */
 static inline void rp__wake(rp_ring_hdr *h)
 {
@@ -324,11 +313,13 @@ static inline void rp__wake(rp_ring_hdr *h)
  * rp_queue_abort(), promptly: a claim held longer than the ring's recovery
  * time may be recovered by the consumer (commit then says RP_EABANDONED).
  * Returns 0, RP_EFULL, RP_ETOOBIG, RP_EBUSY (single-producer handle used
- * after fork), RP_ECORRUPT (the ring's positions are invalid).
+ * after fork), RP_ECORRUPT (the ring's positions are invalid), RP_EABANDONED
+ * (this thread stalled past the recovery time between reserving and
+ * claiming; nothing was enqueued).
  */
 static inline int rp_queue_claim(rp_queue *q, size_t len, rp_claim *c)
 {
-    uint64_t pos, word, *hw;
+    uint64_t pos, word, free_w, *hw;
     uint32_t pid;
     int rc;
 
@@ -341,8 +332,11 @@ static inline int rp_queue_claim(rp_queue *q, size_t len, rp_claim *c)
     RP_TEST_HOOK(RP_HOOK_RESERVED);
     hw = (uint64_t *)(void *)(q->m.data + (pos & q->m.mask));
     word = rp__rec_word(RP_REC_BUSY, (uint32_t)len, pid);
-    __atomic_store_n(hw, word, __ATOMIC_RELAXED);
-    rp__store_fence();
+    /* CAS, not a store: if we stalled here past recover_ms, the consumer
+     * has covered our space with SKIP, or even recycled it (layout.h, 4). */
+    free_w = rp__free_word(pos, q->m.shift);
+    if (!__atomic_compare_exchange_n(hw, &free_w, word, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return RP_EABANDONED;
     RP_TEST_HOOK(RP_HOOK_CLAIMED);
     c->data = hw + 1;
     c->len = len;

@@ -124,17 +124,27 @@ static uint64_t checked_size(rp_consumer *c, uint64_t pos, uint64_t avail, uint6
     return 0;
 }
 
-/* Give the space [c->head, end) back to producers: zero it, then publish
- * head (release), so a producer that sees the new head sees zeroes. */
+/* Fill n bytes at p (a multiple of 8) with one 64-bit word. */
+static void fill_words(uint8_t *p, uint64_t word, uint64_t n)
+{
+    uint64_t *w = (uint64_t *)(void *)p;
+    for (uint64_t i = 0; i < n / 8; i++)
+        w[i] = word;
+}
+
+/* Give the space [c->head, end) back to producers: fill it with the FREE
+ * words of the lap that will reuse it, then publish head (release), so a
+ * producer that sees the new head sees those words (layout.h). */
 static void release_to(rp_consumer *c, uint64_t end, size_t events, size_t bytes)
 {
     rp_ring_hdr *h = c->m.hdr;
     uint64_t off = c->head & c->m.mask, len = end - c->head;
     uint64_t first = len < c->m.capacity - off ? len : c->m.capacity - off;
-    /* zero through the first mapping only: one address per byte keeps
+    uint64_t next_lap = c->head + c->m.capacity;
+    /* through the first mapping only: one address per byte keeps
      * ThreadSanitizer's view of the memory exact */
-    memset(c->m.data + off, 0, (size_t)first);
-    memset(c->m.data, 0, (size_t)(len - first));
+    fill_words(c->m.data + off, rp__free_word(next_lap, c->m.shift), first);
+    fill_words(c->m.data, rp__free_word(next_lap + first, c->m.shift), len - first);
     __atomic_fetch_add(&h->events_out, events, __ATOMIC_RELAXED);
     __atomic_fetch_add(&h->bytes_out, bytes, __ATOMIC_RELAXED);
     __atomic_store_n(&h->head, end, __ATOMIC_RELEASE);
@@ -155,7 +165,7 @@ int rp_consumer_poll(rp_consumer *c, rp_batch *b, size_t max_bytes)
     while (pos != tail && b->n < b->max_events) {
         uint64_t word = rp__load_word(c, pos), size;
         uint32_t lw = (uint32_t)word;
-        if (word == 0 || (lw & RP_REC_BUSY)) {
+        if (word == rp__free_word(pos, c->m.shift) || (lw & RP_REC_BUSY)) {
             int rc = rp__recover(c, pos, tail, word);
             if (rc < 0)
                 return rc;

@@ -7,12 +7,16 @@
  *     the owner commits first we lose the CAS and read its event; if we win,
  *     its commit CAS fails and its put returns RP_EABANDONED. Either way
  *     nothing put() returned 0 for is lost.
- *   zero header: the producer died between the tail CAS and the header
- *     store (a few instructions). Free space is all zero (the consumer zeroes
- *     what it releases, and a header becomes visible before its payload), so
- *     after recover_ms the first non-zero word after pos is the next header;
- *     the gap up to it is written over with SKIP records (first by CAS 0 ->
- *     SKIP, so a producer that was only slow and writes its header now wins).
+ *   FREE header: the producer died (or stalls) between the tail CAS and
+ *     the header CAS. Its length is unknown, but its payload is never written
+ *     before its header, so after recover_ms the first word after pos that
+ *     is not FREE is the next header. Every word of the gap up to it is
+ *     turned into an 8-byte SKIP record by CAS(FREE -> SKIP): where a slow
+ *     producer's header CAS won first, we stop there and read its record;
+ *     where we won, its header CAS fails and it gets RP_EABANDONED
+ *     (layout.h, rule 4). The gap can include the reservations of other
+ *     producers that are a few instructions from their header CAS; they are
+ *     told RP_EABANDONED too, never a false success.
  */
 #include "consumer_internal.h"
 
@@ -66,27 +70,28 @@ static int skip_busy(rp_consumer *c, uint64_t pos, uint64_t tail, uint64_t word)
     return 1;
 }
 
-/* Cover [pos, end) with SKIP records; the first is installed by CAS. */
+/* Cover [pos, end) with 8-byte SKIP records, one CAS per word. */
 static int skip_gap(rp_consumer *c, uint64_t pos, uint64_t end)
 {
-    uint64_t chunk_max = rp__rec_size(c->m.max_event), p = pos;
-    while (p < end) {
-        uint64_t size = end - p < chunk_max ? end - p : chunk_max;
-        uint64_t w = rp__rec_word(RP_REC_SKIP, (uint32_t)(size - RP_REC_HDR), 0), zero = 0;
-        if (!__atomic_compare_exchange_n(rp__word_at(c, p), &zero, w, 0, __ATOMIC_SEQ_CST,
+    const uint64_t skip = rp__rec_word(RP_REC_SKIP, 0, 0);
+    uint64_t p = pos;
+    for (; p < end; p += RP_REC_HDR) {
+        uint64_t free_w = rp__free_word(p, c->m.shift);
+        if (!__atomic_compare_exchange_n(rp__word_at(c, p), &free_w, skip, 0, __ATOMIC_SEQ_CST,
                                          __ATOMIC_RELAXED))
-            return 1; /* a header appeared: re-read */
-        p += size;
+            break; /* a producer's header CAS won here: its record starts at p */
     }
-    count_recovered(c, end - pos);
+    if (p > pos)
+        count_recovered(c, p - pos);
     return 1;
 }
 
-/* Find the end of a header-less reservation at pos: the first non-zero word. */
+/* Find the end of a header-less reservation at pos: the first word that is
+ * not FREE. */
 static int skip_headerless(rp_consumer *c, uint64_t pos, uint64_t tail)
 {
     uint64_t p = pos + RP_REC_HDR;
-    while (p != tail && rp__load_word(c, p) == 0)
+    while (p != tail && rp__load_word(c, p) == rp__free_word(p, c->m.shift))
         p += RP_REC_HDR;
     if (p == tail && tail != c->stuck_tail) {
         /* producers are still arriving: give them a full period too */

@@ -29,7 +29,7 @@ int rp__ready(rp_consumer *c)
     if (tail == c->read_pos)
         return 0;
     word = __atomic_load_n(rp__word_at(c, c->read_pos), __ATOMIC_SEQ_CST);
-    if (word != 0 && !((uint32_t)word & RP_REC_BUSY))
+    if (word != rp__free_word(c->read_pos, c->m.shift) && !((uint32_t)word & RP_REC_BUSY))
         return 1;
     return c->stuck_pos == c->read_pos &&
            rp__now_ns() - c->stuck_since_ns >= (uint64_t)c->m.recover_ms * 1000000u;

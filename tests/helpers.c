@@ -1,6 +1,7 @@
 #include "helpers.h"
 
 #include "check.h"
+#include "consumer_internal.h"
 #include <ftw.h>
 #include <sched.h>
 
@@ -155,4 +156,24 @@ rp_consumer *th_consumer(const char *name, const rp_queue_opts *o)
     int rc = rp_consumer_open(&c, name, o, why, sizeof why);
     cr_assert_eq(rc, 0, "consumer open: %s: %s", rp_strerror(rc), why);
     return c;
+}
+
+#if defined(__SANITIZE_THREAD__)
+#define TH_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TH_TSAN 1
+#endif
+#endif
+
+void th_tsan_share_mapping(rp_consumer *c, const rp_queue *q)
+{
+#ifdef TH_TSAN
+    munmap((void *)c->m.hdr, c->m.map_len);
+    c->m.hdr = q->m.hdr;
+    c->m.data = q->m.data;
+    c->m.map_len = 0; /* rp__unmap's munmap(.., 0) then fails harmlessly */
+#else
+    (void)c; (void)q;
+#endif
 }

@@ -53,4 +53,11 @@ int th_drain(rp_consumer *c, th_sink *s, uint64_t want, int timeout_ms);
 /* Open a consumer on ring `name`, asserting success. */
 rp_consumer *th_consumer(const char *name, const rp_queue_opts *o);
 
+/* Under ThreadSanitizer, make consumer c use producer q's mapping of the
+ * ring (no-op otherwise). TSan keys synchronisation by virtual address, so a
+ * producer and a consumer in one process that map the ring separately look
+ * unsynchronised to it, and producers sharing a mapping then appear to race
+ * through recycled space. Close c before q. */
+void th_tsan_share_mapping(rp_consumer *c, const rp_queue *q);
+
 #endif

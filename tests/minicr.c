@@ -74,6 +74,8 @@ int main(void)
         passed += ok;
         fprintf(stderr, "[%s] %s::%s\n", ok ? "PASS" : "FAIL", tests[i].suite, tests[i].name);
     }
-    fprintf(stderr, "minicr: %d passed, %d failed\n", passed, ntests - passed);
+    /* Same summary line as Criterion, so tools/test can add them up. */
+    fprintf(stderr, "[====] Synthesis: Tested: %d | Passing: %d | Failing: %d | Crashing: 0 (minicr)\n",
+            ntests, passed, ntests - passed);
     return passed == ntests ? 0 : 1;
 }

@@ -31,6 +31,7 @@ static void run_producers(int nthreads, uint64_t per_thread, size_t lo, size_t h
 
     cr_assert_eq(rp_queue_open(&q, "mt", &o), 0);
     rp_consumer *c = th_consumer("mt", &o);
+    th_tsan_share_mapping(c, q);
     memset(&s, 0, sizeof s);
     for (int i = 0; i < nthreads; i++) {
         a[i] = (producer_arg){ q, (uint32_t)i, per_thread, 0, lo, hi };
@@ -51,6 +52,7 @@ static void run_producers(int nthreads, uint64_t per_thread, size_t lo, size_t h
     rp_consumer_stats(c, &st);
     cr_assert_eq(st.events_out, s.events);
     cr_assert_eq(st.head, st.tail);
+    cr_assert_eq(st.recovered, 0, "nothing was abandoned");
     rp_consumer_close(c);
     rp_queue_close(q);
 }

@@ -31,6 +31,7 @@ typedef struct rp__map {
     uint8_t *data;     /* capacity bytes, mapped twice back to back */
     uint64_t capacity;
     uint64_t mask;
+    unsigned shift;    /* log2(capacity): pos >> shift is the lap */
     uint32_t max_event;
     uint32_t flags;
     uint32_t recover_ms;
@@ -243,6 +244,7 @@ static inline int rp__attach_existing(int dirfd, const char *name, int populate,
     if (rc == 0) {
         m->capacity = h.capacity;
         m->mask = h.capacity - 1;
+        m->shift = (unsigned)__builtin_ctzll(h.capacity);
         m->max_event = h.max_event;
         m->flags = h.flags;
         m->recover_ms = h.recover_ms;

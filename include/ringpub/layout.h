@@ -21,43 +21,59 @@
  * RECORDS
  *   Each record is an 8-byte header word followed by the payload, padded to a
  *   multiple of 8. The header word is also the commit flag:
- *     0                     not written yet (reserved, or free space)
+ *     FREE(lap)             not written yet (reserved, or free space)
  *     LIVE|BUSY|len, pid    reserved by process pid, payload being written
  *     LIVE|len, pid         committed: the consumer may read it
  *     LIVE|SKIP|len, pid    aborted or recovered: the consumer steps over it
  *   len is the payload length; the record occupies rp__rec_size(len) bytes.
+ *   FREE(lap) = lap << 32 (low half zero: no LIVE bit), where the lap of a
+ *   position is pos >> log2(capacity). Every word of free space holds the
+ *   FREE word of the lap that will next use it: a new file is all zero (lap
+ *   0), and the consumer refills what it releases with FREE(lap + 1). So a
+ *   producer can tell "my reservation, untouched" from "recovered and
+ *   recycled while I was stalled" (see CRASH SAFETY).
  *
  * WHO WRITES WHAT
  *   creator   the identity block, once, ident word last (release store);
  *   producers tail (CAS, or plain store in single-producer mode), record
  *             headers and payloads inside their own reservation, the
  *             full/too-big counters;
- *   consumer  head, the consumer counters, the sleeping flag's reset, and
- *             zeroes every byte it releases before moving head past it.
+ *   consumer  head, the consumer counters, the sleeping flag's reset, the
+ *             FREE words of the space it releases (before moving head past
+ *             it), and SKIP words over reservations it recovers.
  *
  * MEMORY ORDERING (the whole argument, in one place)
  *   1. A producer's payload stores happen-before the consumer's payload loads:
  *      the commit is a CAS with release semantics on the header word, and the
  *      consumer loads the header word with acquire.
- *   2. The consumer's zeroing of released space happens-before any producer
+ *   2. The consumer's refilling of released space happens-before any producer
  *      writes into it: the consumer release-stores head after zeroing, and a
  *      producer acquire-loads head before it trusts the space (a cached head
  *      is handed between threads with release/acquire too).
  *   3. Wake-ups are never lost: the producer does CAS(commit) then
  *      load(sleeping); the consumer does store(sleeping=1) then load(header);
  *      all four are seq_cst, so at least one side sees the other (Dekker).
- *   4. A header word becomes visible before its payload (store fence after
- *      the BUSY header), so free space always reads as zero up to the first
- *      header — which lets the consumer find the end of a reservation whose
- *      owner died before writing its header.
+ *   4. A producer writes its header by CAS(FREE(lap) -> BUSY) and touches
+ *      its payload only if that CAS won. The consumer recovers a header-less
+ *      reservation by CAS(FREE(lap) -> SKIP) on every word, in order; CASes
+ *      on one word are totally ordered, so for each reservation exactly one
+ *      side wins its header word, and a producer that lost never writes.
  *
  * CRASH SAFETY
  *   A producer killed inside a reservation leaves a BUSY header (owner pid
- *   known) or a zero header (killed between the tail CAS and the header
- *   store). The consumer skips a BUSY record as soon as its owner is dead, and
+ *   known) or a FREE header (killed between the tail CAS and the header
+ *   CAS). The consumer skips a BUSY record as soon as its owner is dead, and
  *   any stuck record after recover_ms; the skip is a CAS BUSY->SKIP, so a
  *   producer that was merely slow loses the race at its commit CAS and gets
  *   RP_EABANDONED: put never returns 0 for an event the consumer skipped.
+ *   A header-less reservation is covered word by word with SKIP (rule 4); a
+ *   slow producer then fails its header CAS, on this lap (SKIP) or after the
+ *   space was recycled (FREE of a later lap), and gets RP_EABANDONED.
+ *   Limit: a producer that is alive but stopped (SIGSTOP, debugger) for more
+ *   than recover_ms in the middle of copying its payload resumes copying
+ *   into space the consumer has recycled; its commit fails, but the bytes it
+ *   wrote after recycling can damage a later event. The consumer cannot stop
+ *   a thread's stores; keep recover_ms well above any expected stall.
  */
 #ifndef RINGPUB_LAYOUT_H
 #define RINGPUB_LAYOUT_H
@@ -149,6 +165,12 @@ static inline uint64_t rp__ident(void)
 static inline uint64_t rp__rec_size(uint64_t len)
 {
     return (RP_REC_HDR + len + 7u) & ~(uint64_t)7u;
+}
+
+/* The word every 8 bytes of free space hold, for a position in lap pos >> shift. */
+static inline uint64_t rp__free_word(uint64_t pos, unsigned shift)
+{
+    return (uint64_t)(uint32_t)(pos >> shift) << 32;
 }
 
 static inline uint64_t rp__rec_word(uint32_t flags, uint32_t len, uint32_t pid)
