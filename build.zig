@@ -24,6 +24,7 @@ const tests = [_]TestSpec{
     .{ .name = "put_drain" },
     .{ .name = "threads", .threads = true },
     .{ .name = "procs", .threads = true },
+    .{ .name = "crash", .threads = true },
 };
 
 pub fn build(b: *std.Build) void {
