@@ -9,6 +9,7 @@ const std = @import("std");
 // ---- options and sources -------------------------------------------------
 
 const c_flags = [_][]const u8{ "-std=c17", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE" };
+const cxx_flags = [_][]const u8{ "-std=c++17", "-Wall", "-Wextra", "-Werror" };
 
 const ring_sources = [_][]const u8{
     "ring/consumer.c",
@@ -25,6 +26,8 @@ const tests = [_]TestSpec{
     .{ .name = "threads", .threads = true },
     .{ .name = "procs", .threads = true },
     .{ .name = "crash", .threads = true },
+    .{ .name = "corrupt" },
+    .{ .name = "open", .threads = true },
 };
 
 pub fn build(b: *std.Build) void {
@@ -48,6 +51,13 @@ pub fn build(b: *std.Build) void {
         if (t.threads)
             test_step.dependOn(&runInherit(b, testExe(b, t.name, target, optimize, true)).step);
     }
+    // the producer header as C++17, next to the C consumer library
+    const cxx = b.addExecutable(.{ .name = "test_cxx", .root_module = cModule(b, target, optimize, false) });
+    cxx.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
+    cxx.root_module.addCSourceFiles(.{ .files = &.{"tests/test_cxx.cpp"}, .flags = &cxx_flags });
+    cxx.root_module.link_libcpp = true;
+    cxx.root_module.linkSystemLibrary("criterion", .{});
+    test_step.dependOn(&runInherit(b, cxx).step);
 }
 
 // ---- helpers ----------------------------------------------------------------

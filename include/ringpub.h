@@ -256,7 +256,10 @@ static inline int rp__refresh_head(rp_queue *q, uint64_t *t, uint64_t need)
     rp_ring_hdr *h = q->m.hdr;
     uint64_t head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
     if ((int64_t)(head - *t) > 0) {
-        *t = __atomic_load_n(&h->tail, __ATOMIC_RELAXED);
+        uint64_t now = __atomic_load_n(&h->tail, __ATOMIC_RELAXED);
+        if (now == *t)
+            return RP_ECORRUPT; /* not stale: the tail is behind the head */
+        *t = now;
         return 1;
     }
     if (!rp__positions_ok(head, *t, q->m.capacity))
@@ -279,6 +282,8 @@ static inline int rp__reserve(rp_queue *q, uint64_t need, uint64_t *pos)
 
     for (;;) {
         uint64_t ch = __atomic_load_n(&q->cached_head, __ATOMIC_ACQUIRE);
+        if (__builtin_expect(t & 7u, 0))
+            return RP_ECORRUPT; /* a record header must be 8-byte aligned */
         if (__builtin_expect(t - ch > q->m.capacity - need, 0)) {
             int rc = rp__refresh_head(q, &t, need);
             if (rc < 0)

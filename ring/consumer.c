@@ -165,7 +165,10 @@ int rp_consumer_poll(rp_consumer *c, rp_batch *b, size_t max_bytes)
     while (pos != tail && b->n < b->max_events) {
         uint64_t word = rp__load_word(c, pos), size;
         uint32_t lw = (uint32_t)word;
-        if (word == rp__free_word(pos, c->m.shift) || (lw & RP_REC_BUSY)) {
+        int is_free = word == rp__free_word(pos, c->m.shift);
+        if (!is_free && (size = checked_size(c, pos, tail - pos, word)) == 0)
+            return RP_ECORRUPT;
+        if (is_free || (lw & RP_REC_BUSY)) {
             int rc = rp__recover(c, pos, tail, word);
             if (rc < 0)
                 return rc;
@@ -173,8 +176,6 @@ int rp_consumer_poll(rp_consumer *c, rp_batch *b, size_t max_bytes)
                 break;
             continue;
         }
-        if ((size = checked_size(c, pos, tail - pos, word)) == 0)
-            return RP_ECORRUPT;
         if (!(lw & RP_REC_SKIP)) {
             uint32_t len = lw & RP_REC_LEN_MASK;
             if (b->n > 0 && b->bytes + len > max_bytes)
