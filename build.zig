@@ -41,6 +41,15 @@ pub fn build(b: *std.Build) void {
     b.installArtifact(lib);
     b.installDirectory(.{ .source_dir = b.path("include"), .install_dir = .header, .install_subdir = "" });
 
+    // ---- benchmark ----------------------------------------------------------
+    const quick = b.addExecutable(.{ .name = "ringbench-quick", .root_module = cModule(b, target, .ReleaseFast, false) });
+    quick.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
+    quick.root_module.addCSourceFiles(.{ .files = &.{"bench/quick.c"}, .flags = &c_flags });
+    b.installArtifact(quick);
+    const bench_run = runInherit(b, quick);
+    if (b.args) |args| bench_run.addArgs(args);
+    b.step("bench", "Run the quick benchmark (ringpub vs POSIX mq, 1 producer process)").dependOn(&bench_run.step);
+
     // ---- tests --------------------------------------------------------------
     const test_step = b.step("test", "Run the Criterion tests (and sanitizer variants)");
     for (tests) |t| {

@@ -3,6 +3,7 @@
 #include "check.h"
 #include "consumer_internal.h"
 #include <ftw.h>
+#include <sys/wait.h>
 #include <sched.h>
 
 static char dir[64];
@@ -147,6 +148,13 @@ int th_drain(rp_consumer *c, th_sink *s, uint64_t want, int timeout_ms)
             rp_consumer_wait(c, 50);
     }
     return 0;
+}
+
+void th_reap_ok(int pid, const char *what)
+{
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid, "%s: waitpid: %s", what, strerror(errno));
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: status %#x", what, status);
 }
 
 rp_consumer *th_consumer(const char *name, const rp_queue_opts *o)

@@ -50,6 +50,9 @@ typedef struct th_sink {
  * error (< 0) or 0. */
 int th_drain(rp_consumer *c, th_sink *s, uint64_t want, int timeout_ms);
 
+/* Wait for child pid and assert that it exited with status 0. */
+void th_reap_ok(int pid, const char *what);
+
 /* Open a consumer on ring `name`, asserting success. */
 rp_consumer *th_consumer(const char *name, const rp_queue_opts *o);
 

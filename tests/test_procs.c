@@ -27,7 +27,6 @@ Test(procs, two_producer_processes_one_consumer)
     rp_queue_opts o = th_opts(1 << 18);
     rp_queue *q;
     th_sink s;
-    int status;
 
     cr_assert_eq(rp_queue_open(&q, "mp", &o), 0);
     rp_consumer *c = th_consumer("mp", &o);
@@ -35,10 +34,8 @@ Test(procs, two_producer_processes_one_consumer)
     pid_t b = spawn(NULL, 2, &o); /* opens its own */
     memset(&s, 0, sizeof s);
     int rc = th_drain(c, &s, 2 * PER_CHILD, TH_DEADLINE_MS);
-    cr_assert_eq(waitpid(a, &status, 0), a);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child 1 status %d", status);
-    cr_assert_eq(waitpid(b, &status, 0), b);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child 2 status %d", status);
+    th_reap_ok(a, "producer 1");
+    th_reap_ok(b, "producer 2");
     cr_assert_eq(rc, 0, "poll: %s", rp_consumer_why(c));
     cr_assert_eq(s.bad, 0, "%s", s.first_bad);
     cr_assert_eq(s.next[1], PER_CHILD);
@@ -55,7 +52,6 @@ Test(procs, forked_child_stamps_its_own_pid)
     rp_queue_opts o = th_opts(1 << 16);
     rp_queue *q;
     rp_claim cl;
-    int status;
 
     cr_assert_eq(rp_queue_open(&q, "pid", &o), 0);
     pid_t child = fork();
@@ -65,8 +61,7 @@ Test(procs, forked_child_stamps_its_own_pid)
             _exit(2);
         _exit((pid_t)(cl.word >> 32) == getpid() ? 0 : 1);
     }
-    cr_assert_eq(waitpid(child, &status, 0), child);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+    th_reap_ok(child, "child");
     cr_assert_eq(rp_queue_claim(q, 16, &cl), 0);
     cr_assert_eq((pid_t)(cl.word >> 32), getpid());
     rp_queue_abort(q, &cl);
@@ -79,15 +74,13 @@ Test(procs, single_producer_handle_refused_after_fork)
     rp_queue_opts o = th_opts(1 << 16);
     o.flags = RP_OPT_SINGLE_PRODUCER;
     rp_queue *q;
-    int status;
 
     cr_assert_eq(rp_queue_open(&q, "spfork", &o), 0);
     pid_t child = fork();
     cr_assert_neq(child, -1);
     if (child == 0)
         _exit(rp_queue_put(q, "x", 1) == RP_EBUSY ? 0 : 1);
-    cr_assert_eq(waitpid(child, &status, 0), child);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+    th_reap_ok(child, "child");
     cr_assert_eq(rp_queue_put(q, "x", 1), 0, "the parent keeps its role");
     rp_queue_close(q);
 }
