@@ -18,9 +18,17 @@ const ring_sources = [_][]const u8{
     "ring/stats.c",
 };
 
+/// The daemon's parts (publisher/), and the system libraries they need.
+const pub_sources = [_][]const u8{
+    "publisher/ini.c",
+    "publisher/config.c",
+};
+const pub_libs = [_][]const u8{ "sodium", "zstd", "z", "curl", "uring", "m" };
+
 /// One Criterion executable per feature. `threads` marks the concurrency
-/// tests, which also run under ThreadSanitizer.
-const TestSpec = struct { name: []const u8, threads: bool = false };
+/// tests, which also run under ThreadSanitizer; `publisher` tests link the
+/// daemon's parts.
+const TestSpec = struct { name: []const u8, threads: bool = false, publisher: bool = false };
 const tests = [_]TestSpec{
     .{ .name = "put_drain" },
     .{ .name = "threads", .threads = true },
@@ -28,6 +36,7 @@ const tests = [_]TestSpec{
     .{ .name = "crash", .threads = true },
     .{ .name = "corrupt" },
     .{ .name = "open", .threads = true },
+    .{ .name = "config", .publisher = true },
 };
 
 pub fn build(b: *std.Build) void {
@@ -53,12 +62,12 @@ pub fn build(b: *std.Build) void {
     // ---- tests --------------------------------------------------------------
     const test_step = b.step("test", "Run the Criterion tests (and sanitizer variants)");
     for (tests) |t| {
-        const exe = testExe(b, t.name, target, optimize, false);
+        const exe = testExe(b, t, target, optimize, false);
         test_step.dependOn(&runInherit(b, exe).step);
         if (!sanitizers) continue;
-        test_step.dependOn(&gccSanitizerRun(b, t.name, "address,undefined").step);
+        test_step.dependOn(&gccSanitizerRun(b, t, "address,undefined").step);
         if (t.threads)
-            test_step.dependOn(&runInherit(b, testExe(b, t.name, target, optimize, true)).step);
+            test_step.dependOn(&runInherit(b, testExe(b, t, target, optimize, true)).step);
     }
     // the producer header as C++17, next to the C consumer library
     const cxx = b.addExecutable(.{ .name = "test_cxx", .root_module = cModule(b, target, optimize, false) });
@@ -71,23 +80,30 @@ pub fn build(b: *std.Build) void {
 
 // ---- helpers ----------------------------------------------------------------
 
+fn addPublisher(m: *std.Build.Module) void {
+    m.addCSourceFiles(.{ .files = &pub_sources, .flags = &c_flags });
+    for (pub_libs) |l| m.linkSystemLibrary(l, .{});
+}
+
 fn cModule(b: *std.Build, target: std.Build.ResolvedTarget, optimize: std.builtin.OptimizeMode, tsan: bool) *std.Build.Module {
     const m = b.createModule(.{ .target = target, .optimize = optimize, .link_libc = true, .sanitize_thread = tsan });
     m.addIncludePath(b.path("include"));
     m.addIncludePath(b.path("ring"));
+    m.addIncludePath(b.path("publisher"));
     return m;
 }
 
-fn testExe(b: *std.Build, name: []const u8, target: std.Build.ResolvedTarget, optimize: std.builtin.OptimizeMode, tsan: bool) *std.Build.Step.Compile {
+fn testExe(b: *std.Build, t: TestSpec, target: std.Build.ResolvedTarget, optimize: std.builtin.OptimizeMode, tsan: bool) *std.Build.Step.Compile {
     const exe = b.addExecutable(.{
-        .name = b.fmt("test_{s}{s}", .{ name, if (tsan) "_tsan" else "" }),
+        .name = b.fmt("test_{s}{s}", .{ t.name, if (tsan) "_tsan" else "" }),
         .root_module = cModule(b, target, optimize, tsan),
     });
     exe.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
     exe.root_module.addCSourceFiles(.{
-        .files = &.{ b.fmt("tests/test_{s}.c", .{name}), "tests/helpers.c" },
+        .files = &.{ b.fmt("tests/test_{s}.c", .{t.name}), "tests/helpers.c" },
         .flags = &c_flags,
     });
+    if (t.publisher) addPublisher(exe.root_module);
     if (tsan) {
         // Criterion cannot run under TSan (Snaipe/Criterion#274): use the
         // small Criterion-compatible runner in tests/minicr.c instead.
@@ -106,15 +122,20 @@ fn runInherit(b: *std.Build, exe: *std.Build.Step.Compile) *std.Build.Step.Run {
 }
 
 /// Build a test with the system gcc and the given -fsanitize list, then run it.
-fn gccSanitizerRun(b: *std.Build, name: []const u8, sanitize: []const u8) *std.Build.Step.Run {
+fn gccSanitizerRun(b: *std.Build, t: TestSpec, sanitize: []const u8) *std.Build.Step.Run {
+    const name = t.name;
     const cc = b.addSystemCommand(&.{ "gcc", b.fmt("-fsanitize={s}", .{sanitize}), "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g", "-O1" });
     cc.addArgs(&c_flags);
     cc.addPrefixedDirectoryArg("-I", b.path("include"));
     cc.addPrefixedDirectoryArg("-I", b.path("ring"));
+    cc.addPrefixedDirectoryArg("-I", b.path("publisher"));
     for (ring_sources) |src| cc.addFileArg(b.path(src));
+    if (t.publisher) for (pub_sources) |src| cc.addFileArg(b.path(src));
     cc.addFileArg(b.path(b.fmt("tests/test_{s}.c", .{name})));
     cc.addFileArg(b.path("tests/helpers.c"));
-    cc.addArgs(&.{ "-lcriterion", "-o" });
+    cc.addArg("-lcriterion");
+    if (t.publisher) for (pub_libs) |l| cc.addArg(b.fmt("-l{s}", .{l}));
+    cc.addArg("-o");
     const exe = cc.addOutputFileArg(b.fmt("test_{s}_asan", .{name}));
     const run = std.Build.Step.Run.create(b, b.fmt("run test_{s}_asan", .{name}));
     run.addFileArg(exe);

@@ -1,0 +1,358 @@
+/*
+ * config.c — keys of the [event-publisher:NAME] section, their parsing and
+ * checks. One table describes every key; see config.h for the list.
+ */
+#include "config.h"
+
+#include "ini.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <sodium.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The development secret of the embedded defaults (base64 of 32 bytes). */
+#define DEV_SECRET "cmluZ3B1Yi1kZXZlbG9wbWVudC1zZWNyZXQtMDAwMDA="
+
+typedef enum { K_STR, K_SIZE, K_MS, K_U32, K_BOOL, K_ENUM, K_SECRET, K_SECRET_FILE } kind;
+
+typedef struct {
+    const char *key;
+    kind k;
+    size_t off, size;      /* field offset; buffer size for K_STR */
+    uint64_t lo, hi;       /* range for numbers */
+    const char *choices;   /* K_ENUM: "a|b|c", value = index; K_STR: allowed set or NULL */
+} key_spec;
+
+#define F(field) offsetof(pub_config, field), sizeof(((pub_config *)0)->field)
+
+static const key_spec keys[] = {
+    { "collector.hostname", K_STR, F(collector_host), 1, 0, NULL },
+    { "collector.version", K_STR, F(collector_version), 0, 0, "2|2j" },
+    { "collector.scheme", K_STR, F(scheme), 0, 0, "http|https" },
+    { "key.name", K_STR, F(key_name), 1, 0, NULL },
+    { "key.secret", K_SECRET, F(key_secret), 0, 0, NULL },
+    { "key.secret_file", K_SECRET_FILE, F(key_secret), 0, 0, NULL },
+    { "max_queue_size", K_U32, F(max_queue_size), 1, 100000000, NULL },
+    { "metrics.namespace", K_STR, F(metrics_namespace), 0, 0, NULL },
+    { "metrics.endpoint", K_STR, F(metrics_endpoint), 0, 0, NULL },
+    { "batch.max_bytes", K_SIZE, F(batch_max_bytes), 1024, 64u << 20, NULL },
+    { "batch.max_age", K_MS, F(batch_max_age_ms), 1, 3600000, NULL },
+    { "compression", K_ENUM, F(compression), 0, 0, "zstd|gzip|none" },
+    { "compression.level", K_U32, F(compression_level), 0, 22, NULL },
+    { "delivery", K_ENUM, F(delivery), 0, 0, "guaranteed|hasty" },
+    { "retry.budget", K_MS, F(retry_budget_ms), 0, 7 * 86400000u, NULL },
+    { "retry.backoff_cap", K_MS, F(backoff_cap_ms), 10, 3600000, NULL },
+    { "post.timeout", K_MS, F(post_timeout_ms), 10, 600000, NULL },
+    { "inflight.max", K_U32, F(inflight_max), 1, 64, NULL },
+    { "spool.dir", K_STR, F(spool_dir), 1, 0, NULL },
+    { "spool.max_bytes", K_SIZE, F(spool_max_bytes), 0, (uint64_t)1 << 50, NULL },
+    { "deadletter.file", K_STR, F(deadletter_file), 1, 0, NULL },
+    { "ring.capacity", K_SIZE, F(ring_capacity), 4096, (uint64_t)1 << 40, NULL },
+    { "ring.max_event", K_SIZE, F(ring_max_event), 16, 1u << 28, NULL },
+    { "signature.timestamp", K_BOOL, F(sign_timestamp), 0, 1, NULL },
+};
+
+void pub_config_defaults(pub_config *c, const char *queue)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->queue, sizeof c->queue, "%s", queue);
+    snprintf(c->collector_host, sizeof c->collector_host, "127.0.0.1:8321");
+    snprintf(c->collector_version, sizeof c->collector_version, "2");
+    snprintf(c->scheme, sizeof c->scheme, "http");
+    snprintf(c->key_name, sizeof c->key_name, "ringpub-dev");
+    c->key_secret_len = 0;
+    if (sodium_base642bin(c->key_secret, sizeof c->key_secret, DEV_SECRET, strlen(DEV_SECRET), NULL,
+                          &c->key_secret_len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+        c->key_secret_len = 0;
+    c->max_queue_size = 10000;
+    c->batch_max_bytes = 500 * 1024;
+    c->batch_max_age_ms = 1000;
+    c->compression = PUB_ZSTD;
+    c->compression_level = -1; /* per codec: zstd 3, gzip 6 */
+    c->delivery = PUB_GUARANTEED;
+    c->retry_budget_ms = 5 * 60 * 1000;
+    c->backoff_cap_ms = 30 * 1000;
+    c->post_timeout_ms = 3000;
+    c->inflight_max = 4;
+    snprintf(c->spool_dir, sizeof c->spool_dir, "/var/tmp/ringpub");
+    c->spool_max_bytes = (uint64_t)1 << 30;
+    c->ring_capacity = (uint64_t)64 << 20;
+    c->ring_max_event = 102400;
+}
+
+/* ---- value parsers --------------------------------------------------------- */
+
+/* A non-negative decimal number with an optional fraction; *end after it. */
+static int parse_number(const char *s, double *v, const char **end)
+{
+    char *e;
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    errno = 0;
+    *v = strtod(s, &e);
+    if (errno || !isfinite(*v))
+        return -1;
+    while (isspace((unsigned char)*e))
+        e++;
+    *end = e;
+    return 0;
+}
+
+static int unit_scale(const char *unit, const char *const *names, const double *scales, double *out)
+{
+    for (int i = 0; names[i]; i++)
+        if (strcmp(unit, names[i]) == 0) {
+            *out = scales[i];
+            return 0;
+        }
+    return -1;
+}
+
+int pub_parse_size(const char *s, uint64_t *out)
+{
+    static const char *const names[] = { "", "B", "k", "K", "KB", "KiB", "M", "MB", "MiB",
+                                         "G", "GB", "GiB", "T", "TiB", NULL };
+    static const double scales[] = { 1, 1, 1024, 1024, 1024, 1024, 1048576, 1048576, 1048576,
+                                     1073741824.0, 1073741824.0, 1073741824.0,
+                                     1099511627776.0, 1099511627776.0 };
+    double v, scale;
+    const char *unit;
+    if (parse_number(s, &v, &unit) != 0 || unit_scale(unit, names, scales, &scale) != 0)
+        return -1;
+    v *= scale;
+    if (v >= 18446744073709551616.0 || v != floor(v))
+        return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+int pub_parse_ms(const char *s, uint32_t *out)
+{
+    static const char *const names[] = { "ms", "milliseconds", "s", "sec", "seconds", "second",
+                                         "m", "min", "minutes", "minute", "h", "hours", "hour",
+                                         NULL };
+    static const double scales[] = { 1, 1, 1000, 1000, 1000, 1000, 60000, 60000, 60000, 60000,
+                                     3600000, 3600000, 3600000 };
+    double v, scale;
+    const char *unit;
+    if (parse_number(s, &v, &unit) != 0 || unit_scale(unit, names, scales, &scale) != 0)
+        return -1;
+    v *= scale;
+    if (v > 4294967295.0 || v != floor(v))
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int choice_index(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    int i = 0;
+    for (const char *p = choices; *p; i++) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, v, n) == 0)
+            return i;
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    return -1;
+}
+
+static int set_secret(pub_config *c, const char *b64)
+{
+    size_t len = 0;
+    if (sodium_base642bin(c->key_secret, sizeof c->key_secret, b64, strlen(b64), " \n\r\t", &len,
+                          NULL, sodium_base64_VARIANT_ORIGINAL) != 0 || len == 0)
+        return -1;
+    c->key_secret_len = len;
+    return 0;
+}
+
+/* Read a base64 secret from a file that only its owner may read. */
+static int set_secret_file(pub_config *c, const char *path, char *why, size_t whylen)
+{
+    char buf[PUB_SECRET_MAX * 2];
+    struct stat st;
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        snprintf(why, whylen, "%.200s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 0077)) {
+        snprintf(why, whylen, "%.200s must be a regular file readable only by its owner (chmod 600)", path);
+        close(fd);
+        return -1;
+    }
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) {
+        snprintf(why, whylen, "%.200s is empty or unreadable", path);
+        return -1;
+    }
+    buf[n] = '\0';
+    if (set_secret(c, buf) != 0) {
+        snprintf(why, whylen, "%.200s does not hold a base64 secret", path);
+        sodium_memzero(buf, sizeof buf);
+        return -1;
+    }
+    sodium_memzero(buf, sizeof buf);
+    return 0;
+}
+
+/* Store a number into a field of size 4 or 8 after the range check. */
+static int store_number(pub_config *c, const key_spec *k, uint64_t v)
+{
+    uint8_t *field = (uint8_t *)c + k->off;
+    if (v < k->lo || v > k->hi)
+        return -1;
+    if (k->size == sizeof(uint32_t)) {
+        uint32_t v32 = (uint32_t)v;
+        memcpy(field, &v32, sizeof v32);
+    } else {
+        memcpy(field, &v, sizeof v);
+    }
+    return 0;
+}
+
+static int set_value(pub_config *c, const key_spec *k, const char *v, char *why, size_t whylen)
+{
+    uint64_t n;
+    uint32_t ms;
+    int idx;
+    switch (k->k) {
+    case K_STR:
+        if ((k->lo && !*v) || strlen(v) >= k->size || (k->choices && choice_index(k->choices, v) < 0))
+            break;
+        memcpy((char *)c + k->off, v, strlen(v) + 1);
+        return 0;
+    case K_ENUM:
+        if ((idx = choice_index(k->choices, v)) < 0)
+            break;
+        memcpy((char *)c + k->off, &idx, sizeof idx);
+        return 0;
+    case K_SIZE:
+        if (pub_parse_size(v, &n) != 0 || store_number(c, k, n) != 0)
+            break;
+        return 0;
+    case K_MS:
+        if (pub_parse_ms(v, &ms) != 0 || store_number(c, k, ms) != 0)
+            break;
+        return 0;
+    case K_U32: {
+        char *e;
+        errno = 0;
+        n = strtoull(v, &e, 10);
+        if (!isdigit((unsigned char)*v) || *e || errno || store_number(c, k, n) != 0)
+            break;
+        return 0;
+    }
+    case K_BOOL:
+        if ((idx = choice_index("false|true|0|1|no|yes|off|on", v)) < 0)
+            break;
+        idx &= 1;
+        memcpy((char *)c + k->off, &idx, sizeof idx);
+        return 0;
+    case K_SECRET:
+        if (set_secret(c, v) != 0) {
+            snprintf(why, whylen, "not valid base64 (the value is not shown)");
+            return -1;
+        }
+        return 0;
+    case K_SECRET_FILE:
+        return set_secret_file(c, v, why, whylen);
+    }
+    if (k->choices)
+        snprintf(why, whylen, "\"%.60s\" is not one of %s", v, k->choices);
+    else if (k->k == K_STR)
+        snprintf(why, whylen, "must be 1-%zu characters", k->size - 1);
+    else
+        snprintf(why, whylen, "\"%.60s\" is not a valid %s in %llu..%llu", v,
+                 k->k == K_SIZE ? "size" : k->k == K_MS ? "duration (ms)" : "number",
+                 (unsigned long long)k->lo, (unsigned long long)k->hi);
+    return -1;
+}
+
+int pub_config_set(pub_config *c, const char *key, const char *value, char *err, size_t errlen)
+{
+    char expanded[PUB_PATH], why[300];
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        if (strcmp(keys[i].key, key) != 0)
+            continue;
+        if (ini_expand_env(value, expanded, sizeof expanded, why, sizeof why) != 0 ||
+            set_value(c, &keys[i], expanded, why, sizeof why) != 0) {
+            snprintf(err, errlen, "%s: %s", key, why);
+            sodium_memzero(expanded, sizeof expanded);
+            return -1;
+        }
+        sodium_memzero(expanded, sizeof expanded);
+        return 0;
+    }
+    snprintf(err, errlen, "%s: unknown key", key);
+    return -1;
+}
+
+typedef struct {
+    pub_config *c;
+    char section[128];
+    int seen;
+} load_ctx;
+
+static int on_key(void *ud, const char *section, const char *key, const char *value, int line,
+                  char *err, size_t errlen)
+{
+    load_ctx *x = (load_ctx *)ud;
+    char why[512];
+    if (strcmp(section, x->section) != 0)
+        return 0;
+    x->seen = 1;
+    if (pub_config_set(x->c, key, value, why, sizeof why) != 0) {
+        snprintf(err, errlen, "line %d: %s", line, why);
+        return -1;
+    }
+    return 0;
+}
+
+int pub_config_load(pub_config *c, const char *path, char *err, size_t errlen)
+{
+    load_ctx x = { c, "", 0 };
+    char why[600];
+    snprintf(x.section, sizeof x.section, "event-publisher:%s", c->queue);
+    if (ini_parse_file(path, on_key, &x, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s: %s", path, why);
+        return -1;
+    }
+    if (!x.seen) {
+        snprintf(err, errlen, "%s: no [%s] section", path, x.section);
+        return -1;
+    }
+    return 0;
+}
+
+int pub_config_check(const pub_config *c, char *err, size_t errlen)
+{
+    if (!c->collector_host[0] || !c->key_name[0] || c->key_secret_len == 0)
+        snprintf(err, errlen, "collector.hostname, key.name and key.secret are required");
+    else if (c->batch_max_bytes < c->ring_max_event)
+        snprintf(err, errlen, "batch.max_bytes (%zu) must be at least ring.max_event (%u)",
+                 c->batch_max_bytes, (unsigned)c->ring_max_event);
+    else if ((uint64_t)c->ring_max_event + 8 > c->ring_capacity)
+        snprintf(err, errlen, "ring.max_event (%u) must fit in ring.capacity (%llu)",
+                 (unsigned)c->ring_max_event, (unsigned long long)c->ring_capacity);
+    else if (c->metrics_endpoint[0] && !strrchr(c->metrics_endpoint, ':'))
+        snprintf(err, errlen, "metrics.endpoint: expected host:port, got \"%s\"", c->metrics_endpoint);
+    else
+        return 0;
+    return -1;
+}

@@ -1,0 +1,87 @@
+/*
+ * config.h — the daemon's configuration: baseplate's `[event-publisher:NAME]`
+ * INI section, plus ringpub's own keys, with documented defaults.
+ *
+ * Baseplate keys: collector.hostname, collector.version (2|2j),
+ * collector.scheme (http|https), key.name, key.secret (base64),
+ * max_queue_size, metrics.namespace, metrics.endpoint (host:port).
+ * ringpub keys (defaults):
+ *   batch.max_bytes   500KiB    batch.max_age     1s
+ *   compression       zstd      compression.level 3 (zstd) / 6 (gzip)
+ *   delivery          guaranteed (or hasty)
+ *   retry.budget      5m        retry.backoff_cap 30s   post.timeout 3s
+ *   inflight.max      4         spool.dir /var/tmp/ringpub  spool.max_bytes 1GiB
+ *   ring.capacity     64MiB     ring.max_event    102400
+ *   key.secret_file   (a file holding the base64 secret instead of key.secret)
+ *   signature.timestamp false   (sign a timestamp too, for replay protection)
+ *   deadletter.file   SPOOL_DIR/NAME.deadletter.jsonl
+ * Values may use ${VAR} or $VAR from the environment (an unset variable is an
+ * error). Sizes take B, KiB, MiB, GiB (or k/M/G); durations ms, s, m, h.
+ */
+#ifndef RINGPUB_PUB_CONFIG_H
+#define RINGPUB_PUB_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PUB_STR 256
+#define PUB_PATH 4096
+#define PUB_SECRET_MAX 256
+
+typedef enum { PUB_ZSTD, PUB_GZIP, PUB_NONE } pub_compression;
+typedef enum { PUB_GUARANTEED, PUB_HASTY } pub_delivery;
+
+typedef struct pub_config {
+    char queue[65];
+    char collector_host[PUB_STR]; /* host or host:port */
+    char collector_version[3];    /* "2" or "2j" */
+    char scheme[6];               /* "http" or "https" */
+    char key_name[PUB_STR];
+    uint8_t key_secret[PUB_SECRET_MAX];
+    size_t key_secret_len;
+    uint32_t max_queue_size;
+    char metrics_namespace[PUB_STR];
+    char metrics_endpoint[PUB_STR]; /* host:port, or "" for none */
+    size_t batch_max_bytes;
+    uint32_t batch_max_age_ms;
+    pub_compression compression;
+    int compression_level;
+    pub_delivery delivery;
+    uint32_t retry_budget_ms, backoff_cap_ms, post_timeout_ms;
+    uint32_t inflight_max;
+    char spool_dir[PUB_PATH];
+    uint64_t spool_max_bytes;
+    char deadletter_file[PUB_PATH];
+    uint64_t ring_capacity;
+    uint32_t ring_max_event;
+    int sign_timestamp;
+} pub_config;
+
+/* pub_config_defaults — the embedded defaults for queue `queue`: a local
+ * collector on 127.0.0.1:8321 over http, key "ringpub-dev" with a fixed
+ * development secret. Fine on a developer machine, never in production. */
+void pub_config_defaults(pub_config *c, const char *queue);
+
+/*
+ * pub_config_load — read section [event-publisher:QUEUE] of INI file `path`
+ * over the defaults already in *c (c->queue names the section).
+ * Returns 0, or -1 with one line in err naming the file, line or key.
+ */
+int pub_config_load(pub_config *c, const char *path, char *err, size_t errlen);
+
+/*
+ * pub_config_set — set one key from a string (after environment
+ * interpolation). Returns 0, or -1 with one line in err naming the key.
+ */
+int pub_config_set(pub_config *c, const char *key, const char *value, char *err, size_t errlen);
+
+/* pub_config_check — cross-key checks once all keys are set (required keys
+ * present, batch size within the ring's max event...). 0 or -1 + err. */
+int pub_config_check(const pub_config *c, char *err, size_t errlen);
+
+/* pub_parse_size / pub_parse_ms — "500KiB" -> bytes, "1.5s" -> ms.
+ * Return 0 or -1 on a malformed or out-of-range value. */
+int pub_parse_size(const char *s, uint64_t *out);
+int pub_parse_ms(const char *s, uint32_t *out);
+
+#endif

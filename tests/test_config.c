@@ -1,0 +1,184 @@
+/* The daemon's configuration: baseplate's INI section and keys, ours,
+ * environment interpolation, and one clear error per bad value. */
+#include "helpers.h"
+
+#include "check.h"
+#include "config.h"
+#include "ini.h"
+
+TestSuite(config, .fini = th_cleanup);
+
+static const char *write_ini(const char *text)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/test.ini", th_dir());
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* Load text as queue "main"; return rc, err in err[]. */
+static int load(const char *text, pub_config *c, char *err, size_t errlen)
+{
+    pub_config_defaults(c, "main");
+    int rc = pub_config_load(c, write_ini(text), err, errlen);
+    return rc ? rc : pub_config_check(c, err, errlen);
+}
+
+Test(config, baseplate_example_config)
+{
+    pub_config c;
+    char err[512] = "";
+    setenv("COLLECTOR_HOST", "events.example.com", 1);
+    int rc = load("[app:main]\nfactory = x\n\n"
+                  "[event-publisher:main]\n"
+                  "collector.hostname = ${COLLECTOR_HOST}\n"
+                  "collector.version = 2j\n"
+                  "key.name = TestKey\n"
+                  "key.secret = aHVudGVyMg==\n"
+                  "; a comment\n"
+                  "metrics.namespace = events.main\n"
+                  "metrics.endpoint = 127.0.0.1:8125\n"
+                  "max_queue_size = 500\n",
+                  &c, err, sizeof err);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_str_eq(c.collector_host, "events.example.com");
+    cr_assert_str_eq(c.collector_version, "2j");
+    cr_assert_str_eq(c.scheme, "http", "our default for local use");
+    cr_assert_str_eq(c.key_name, "TestKey");
+    cr_assert_eq(c.key_secret_len, 7);
+    cr_assert_eq(memcmp(c.key_secret, "hunter2", 7), 0);
+    cr_assert_eq(c.max_queue_size, 500);
+    cr_assert_eq(c.batch_max_bytes, 500 * 1024);
+    cr_assert_eq(c.batch_max_age_ms, 1000);
+    cr_assert_eq(c.compression, PUB_ZSTD);
+    cr_assert_eq(c.delivery, PUB_GUARANTEED);
+}
+
+Test(config, our_keys_with_units)
+{
+    pub_config c;
+    char err[512] = "";
+    int rc = load("[event-publisher:main]\n"
+                  "batch.max_bytes = 1MiB\nbatch.max_age = 250ms\ncompression = gzip\n"
+                  "compression.level = 9\ndelivery = hasty\nretry.budget = 2m\n"
+                  "retry.backoff_cap = 1.5s\npost.timeout = 10 seconds\ninflight.max = 8\n"
+                  "spool.dir = /tmp/x\nspool.max_bytes = 2GiB\nring.capacity = 8MiB\n"
+                  "ring.max_event = 64KiB\nsignature.timestamp = true\n",
+                  &c, err, sizeof err);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_eq(c.batch_max_bytes, 1 << 20);
+    cr_assert_eq(c.batch_max_age_ms, 250);
+    cr_assert_eq(c.compression, PUB_GZIP);
+    cr_assert_eq(c.compression_level, 9);
+    cr_assert_eq(c.delivery, PUB_HASTY);
+    cr_assert_eq(c.retry_budget_ms, 120000);
+    cr_assert_eq(c.backoff_cap_ms, 1500);
+    cr_assert_eq(c.post_timeout_ms, 10000);
+    cr_assert_eq(c.inflight_max, 8);
+    cr_assert_str_eq(c.spool_dir, "/tmp/x");
+    cr_assert_eq(c.spool_max_bytes, 2ull << 30);
+    cr_assert_eq(c.ring_capacity, 8 << 20);
+    cr_assert_eq(c.ring_max_event, 65536);
+    cr_assert_eq(c.sign_timestamp, 1);
+}
+
+/* Each bad value is refused with a message naming the key and line. */
+Test(config, bad_values_name_the_key)
+{
+    static const struct { const char *line, *needle; } bad[] = {
+        { "collector.version = 3", "collector.version" },
+        { "collector.scheme = ftp", "collector.scheme" },
+        { "key.secret = !!!notbase64", "key.secret" },
+        { "max_queue_size = -5", "max_queue_size" },
+        { "max_queue_size = 12abc", "max_queue_size" },
+        { "batch.max_bytes = 10 parsecs", "batch.max_bytes" },
+        { "batch.max_bytes = 999999GiB", "batch.max_bytes" },
+        { "batch.max_age = 0ms", "batch.max_age" },
+        { "compression = lz4", "compression" },
+        { "delivery = maybe", "delivery" },
+        { "post.timeout = 1.0001ms", "post.timeout" },
+        { "signature.timestamp = perhaps", "signature.timestamp" },
+        { "no.such.key = 1", "unknown key" },
+        { "collector.hostname = ${NO_SUCH_VAR_RINGPUB}", "NO_SUCH_VAR_RINGPUB is not set" },
+        { "collector.hostname = ${UNTERMINATED", "bad variable" },
+        { "key.secret_file = /nonexistent/secret", "key.secret_file" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char text[256], err[512] = "";
+        pub_config c;
+        snprintf(text, sizeof text, "[event-publisher:main]\nkey.name = k\n%s\n", bad[i].line);
+        cr_assert_neq(load(text, &c, err, sizeof err), 0, "accepted: %s", bad[i].line);
+        cr_assert_not_null(strstr(err, bad[i].needle), "\"%s\": message \"%s\"", bad[i].line, err);
+        cr_assert_not_null(strstr(err, "line 3"), "no line number: %s", err);
+    }
+}
+
+Test(config, secret_never_in_messages)
+{
+    pub_config c;
+    char err[512] = "";
+    cr_assert_neq(load("[event-publisher:main]\nkey.secret = c2VjcmV0LXZhbHVl!\n", &c, err, sizeof err), 0);
+    cr_assert_null(strstr(err, "c2VjcmV0"), "%s", err);
+}
+
+Test(config, secret_file_must_be_private)
+{
+    char path[256], text[512], err[512] = "";
+    pub_config c;
+    snprintf(path, sizeof path, "%s/secret", th_dir());
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("aHVudGVyMg==\n", f);
+    fclose(f);
+    chmod(path, 0644);
+    snprintf(text, sizeof text, "[event-publisher:main]\nkey.secret_file = %s\n", path);
+    cr_assert_neq(load(text, &c, err, sizeof err), 0);
+    cr_assert_not_null(strstr(err, "readable only by its owner"), "%s", err);
+    chmod(path, 0600);
+    cr_assert_eq(load(text, &c, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(c.key_secret_len, 7);
+}
+
+Test(config, file_level_errors)
+{
+    pub_config c;
+    char err[512] = "";
+    cr_assert_neq(load("[event-publisher:other]\nkey.name = x\n", &c, err, sizeof err), 0);
+    cr_assert_not_null(strstr(err, "no [event-publisher:main] section"), "%s", err);
+    cr_assert_neq(load("key.name = x\n", &c, err, sizeof err), 0);
+    cr_assert_not_null(strstr(err, "outside any [section]"), "%s", err);
+    cr_assert_neq(load("[event-publisher:main\n", &c, err, sizeof err), 0);
+    cr_assert_not_null(strstr(err, "malformed section"), "%s", err);
+    cr_assert_neq(load("[event-publisher:main]\njust words\n", &c, err, sizeof err), 0);
+    cr_assert_not_null(strstr(err, "expected 'key = value'"), "%s", err);
+    static char longline[INI_LINE_MAX + 100];
+    memset(longline, 'a', sizeof longline - 1);
+    cr_assert_neq(load(longline, &c, err, sizeof err), 0);
+    cr_assert_not_null(strstr(err, "longer than"), "%s", err);
+    pub_config_defaults(&c, "main");
+    cr_assert_neq(pub_config_load(&c, "/nonexistent/x.ini", err, sizeof err), 0);
+    cr_assert_not_null(strstr(err, "No such file"), "%s", err);
+}
+
+Test(config, cross_key_checks)
+{
+    pub_config c;
+    char err[512] = "";
+    cr_assert_neq(load("[event-publisher:main]\nbatch.max_bytes = 50KiB\n", &c, err, sizeof err), 0);
+    cr_assert_not_null(strstr(err, "batch.max_bytes"), "%s", err);
+    cr_assert_neq(load("[event-publisher:main]\nmetrics.endpoint = nohost\n", &c, err, sizeof err), 0);
+    cr_assert_not_null(strstr(err, "metrics.endpoint"), "%s", err);
+}
+
+Test(config, env_expansion)
+{
+    char out[64], err[256];
+    setenv("RP_T_A", "alpha", 1);
+    cr_assert_eq(ini_expand_env("x-$RP_T_A-${RP_T_A}-$$", out, sizeof out, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(out, "x-alpha-alpha-$");
+    cr_assert_eq(ini_expand_env("$RP_T_A$RP_T_A$RP_T_A$RP_T_A", out, 12, err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, "longer than"));
+}
