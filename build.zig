@@ -22,6 +22,10 @@ const ring_sources = [_][]const u8{
 const pub_sources = [_][]const u8{
     "publisher/ini.c",
     "publisher/config.c",
+    "publisher/buf.c",
+    "publisher/batch.c",
+    "publisher/sign.c",
+    "publisher/codec.c",
 };
 const pub_libs = [_][]const u8{ "sodium", "zstd", "z", "curl", "uring", "m" };
 
@@ -37,6 +41,7 @@ const tests = [_]TestSpec{
     .{ .name = "corrupt" },
     .{ .name = "open", .threads = true },
     .{ .name = "config", .publisher = true },
+    .{ .name = "wire", .publisher = true },
 };
 
 pub fn build(b: *std.Build) void {

@@ -344,8 +344,8 @@ int pub_config_check(const pub_config *c, char *err, size_t errlen)
 {
     if (!c->collector_host[0] || !c->key_name[0] || c->key_secret_len == 0)
         snprintf(err, errlen, "collector.hostname, key.name and key.secret are required");
-    else if (c->batch_max_bytes < c->ring_max_event)
-        snprintf(err, errlen, "batch.max_bytes (%zu) must be at least ring.max_event (%u)",
+    else if (c->batch_max_bytes < (size_t)c->ring_max_event + 64)
+        snprintf(err, errlen, "batch.max_bytes (%zu) must be at least ring.max_event (%u) + 64",
                  c->batch_max_bytes, (unsigned)c->ring_max_event);
     else if ((uint64_t)c->ring_max_event + 8 > c->ring_capacity)
         snprintf(err, errlen, "ring.max_event (%u) must fit in ring.capacity (%llu)",
