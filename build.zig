@@ -29,10 +29,19 @@ const pub_sources = [_][]const u8{
 };
 const pub_libs = [_][]const u8{ "sodium", "zstd", "z", "curl", "uring", "m" };
 
+/// The reference collector (tools/collect/), on libmicrohttpd and jansson.
+const collect_sources = [_][]const u8{
+    "tools/collect/body.c",
+    "tools/collect/dedup.c",
+    "tools/collect/store.c",
+    "tools/collect/server.c",
+};
+const collect_libs = [_][]const u8{ "microhttpd", "jansson" };
+
 /// One Criterion executable per feature. `threads` marks the concurrency
 /// tests, which also run under ThreadSanitizer; `publisher` tests link the
 /// daemon's parts.
-const TestSpec = struct { name: []const u8, threads: bool = false, publisher: bool = false };
+const TestSpec = struct { name: []const u8, threads: bool = false, publisher: bool = false, collector: bool = false };
 const tests = [_]TestSpec{
     .{ .name = "put_drain" },
     .{ .name = "threads", .threads = true },
@@ -42,6 +51,7 @@ const tests = [_]TestSpec{
     .{ .name = "open", .threads = true },
     .{ .name = "config", .publisher = true },
     .{ .name = "wire", .publisher = true },
+    .{ .name = "collect", .publisher = true, .collector = true },
 };
 
 pub fn build(b: *std.Build) void {
@@ -54,6 +64,12 @@ pub fn build(b: *std.Build) void {
     lib.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
     b.installArtifact(lib);
     b.installDirectory(.{ .source_dir = b.path("include"), .install_dir = .header, .install_subdir = "" });
+
+    // ---- tools ----------------------------------------------------------------
+    const collect = b.addExecutable(.{ .name = "ringcollect", .root_module = cModule(b, target, optimize, false) });
+    addCollector(collect.root_module);
+    collect.root_module.addCSourceFiles(.{ .files = &.{"tools/collect/main.c"}, .flags = &c_flags });
+    b.installArtifact(collect);
 
     // ---- benchmark ----------------------------------------------------------
     const quick = b.addExecutable(.{ .name = "ringbench-quick", .root_module = cModule(b, target, .ReleaseFast, false) });
@@ -90,11 +106,18 @@ fn addPublisher(m: *std.Build.Module) void {
     for (pub_libs) |l| m.linkSystemLibrary(l, .{});
 }
 
+fn addCollector(m: *std.Build.Module) void {
+    addPublisher(m);
+    m.addCSourceFiles(.{ .files = &collect_sources, .flags = &c_flags });
+    for (collect_libs) |l| m.linkSystemLibrary(l, .{});
+}
+
 fn cModule(b: *std.Build, target: std.Build.ResolvedTarget, optimize: std.builtin.OptimizeMode, tsan: bool) *std.Build.Module {
     const m = b.createModule(.{ .target = target, .optimize = optimize, .link_libc = true, .sanitize_thread = tsan });
     m.addIncludePath(b.path("include"));
     m.addIncludePath(b.path("ring"));
     m.addIncludePath(b.path("publisher"));
+    m.addIncludePath(b.path("tools/collect"));
     return m;
 }
 
@@ -108,7 +131,7 @@ fn testExe(b: *std.Build, t: TestSpec, target: std.Build.ResolvedTarget, optimiz
         .files = &.{ b.fmt("tests/test_{s}.c", .{t.name}), "tests/helpers.c" },
         .flags = &c_flags,
     });
-    if (t.publisher) addPublisher(exe.root_module);
+    if (t.collector) addCollector(exe.root_module) else if (t.publisher) addPublisher(exe.root_module);
     if (tsan) {
         // Criterion cannot run under TSan (Snaipe/Criterion#274): use the
         // small Criterion-compatible runner in tests/minicr.c instead.
@@ -134,12 +157,15 @@ fn gccSanitizerRun(b: *std.Build, t: TestSpec, sanitize: []const u8) *std.Build.
     cc.addPrefixedDirectoryArg("-I", b.path("include"));
     cc.addPrefixedDirectoryArg("-I", b.path("ring"));
     cc.addPrefixedDirectoryArg("-I", b.path("publisher"));
+    cc.addPrefixedDirectoryArg("-I", b.path("tools/collect"));
     for (ring_sources) |src| cc.addFileArg(b.path(src));
     if (t.publisher) for (pub_sources) |src| cc.addFileArg(b.path(src));
+    if (t.collector) for (collect_sources) |src| cc.addFileArg(b.path(src));
     cc.addFileArg(b.path(b.fmt("tests/test_{s}.c", .{name})));
     cc.addFileArg(b.path("tests/helpers.c"));
     cc.addArg("-lcriterion");
     if (t.publisher) for (pub_libs) |l| cc.addArg(b.fmt("-l{s}", .{l}));
+    if (t.collector) for (collect_libs) |l| cc.addArg(b.fmt("-l{s}", .{l}));
     cc.addArg("-o");
     const exe = cc.addOutputFileArg(b.fmt("test_{s}_asan", .{name}));
     const run = std.Build.Step.Run.create(b, b.fmt("run test_{s}_asan", .{name}));

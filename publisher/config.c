@@ -19,9 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The development secret of the embedded defaults (base64 of 32 bytes). */
-#define DEV_SECRET "cmluZ3B1Yi1kZXZlbG9wbWVudC1zZWNyZXQtMDAwMDA="
-
 typedef enum { K_STR, K_SIZE, K_MS, K_U32, K_BOOL, K_ENUM, K_SECRET, K_SECRET_FILE } kind;
 
 typedef struct {
@@ -65,12 +62,12 @@ void pub_config_defaults(pub_config *c, const char *queue)
 {
     memset(c, 0, sizeof *c);
     snprintf(c->queue, sizeof c->queue, "%s", queue);
-    snprintf(c->collector_host, sizeof c->collector_host, "127.0.0.1:8321");
+    snprintf(c->collector_host, sizeof c->collector_host, "%s", PUB_DEV_COLLECTOR);
     snprintf(c->collector_version, sizeof c->collector_version, "2");
     snprintf(c->scheme, sizeof c->scheme, "http");
-    snprintf(c->key_name, sizeof c->key_name, "ringpub-dev");
+    snprintf(c->key_name, sizeof c->key_name, "%s", PUB_DEV_KEY_NAME);
     c->key_secret_len = 0;
-    if (sodium_base642bin(c->key_secret, sizeof c->key_secret, DEV_SECRET, strlen(DEV_SECRET), NULL,
+    if (sodium_base642bin(c->key_secret, sizeof c->key_secret, PUB_DEV_SECRET_B64, strlen(PUB_DEV_SECRET_B64), NULL,
                           &c->key_secret_len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
         c->key_secret_len = 0;
     c->max_queue_size = 10000;

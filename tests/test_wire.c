@@ -39,8 +39,8 @@ Test(wire, v2j_body_is_a_json_array)
     cr_assert_eq(pub_batch_add(&b, "{}", 2), 0);
     cr_assert_eq(pub_batch_add(&b, "[1]", 3), 0);
     body_is(&b, "[{},[1]]");
-    cr_assert_eq(pub_batch_init(&b, "3", 1000), -1);
     pub_batch_free(&b);
+    cr_assert_eq(pub_batch_init(&b, "3", 1000), -1);
 }
 
 /* A batch never exceeds max_bytes, framing included; "full" is exact. */

@@ -1,0 +1,50 @@
+/* body.c — see body.h. */
+#include "body.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static json_t *tjson_events(json_t *root, char *why, size_t whylen)
+{
+    json_t *one = json_object_get(root, "1"), *lst = one ? json_object_get(one, "lst") : NULL;
+    size_t n;
+    if (!json_is_object(root) || json_object_size(root) != 1 || !json_is_object(one) ||
+        json_object_size(one) != 1 || !json_is_array(lst) || json_array_size(lst) < 2 ||
+        !json_is_string(json_array_get(lst, 0)) ||
+        strcmp(json_string_value(json_array_get(lst, 0)), "rec") != 0 ||
+        !json_is_integer(json_array_get(lst, 1))) {
+        snprintf(why, whylen, "not a TJSON list of records ({\"1\":{\"lst\":[\"rec\",N,...]}})");
+        return NULL;
+    }
+    n = json_array_size(lst) - 2;
+    if (json_integer_value(json_array_get(lst, 1)) != (json_int_t)n) {
+        snprintf(why, whylen, "list says %lld records, has %zu",
+                 (long long)json_integer_value(json_array_get(lst, 1)), n);
+        return NULL;
+    }
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append(out, json_array_get(lst, i + 2));
+    return out;
+}
+
+json_t *body_parse(const char *body, size_t len, int json, char *why, size_t whylen)
+{
+    json_error_t e;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e), *events;
+    if (!root) {
+        snprintf(why, whylen, "malformed JSON at byte %d: %s", e.position, e.text);
+        return NULL;
+    }
+    if (json) {
+        if (!json_is_array(root)) {
+            snprintf(why, whylen, "a 2j body must be a JSON array");
+            json_decref(root);
+            return NULL;
+        }
+        return root;
+    }
+    events = tjson_events(root, why, whylen);
+    json_decref(root);
+    return events;
+}

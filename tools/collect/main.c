@@ -1,0 +1,193 @@
+/*
+ * ringcollect — the reference event collector: receives the batches ringpub
+ * (or baseplate's event publisher) POSTs, checks them and appends each
+ * event as one line to OUT/QUEUE.jsonl. See `ringcollect --help`.
+ */
+#include "config.h"
+#include "server.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <sys/stat.h>
+
+#define VERSION "0.1.0"
+
+static const char usage[] =
+    "usage: ringcollect [options]\n"
+    "  --listen HOST:PORT      address to serve (default 127.0.0.1:8321; port 0: any)\n"
+    "  --out DIR               where QUEUE.jsonl files go (default /tmp/ringcollect)\n"
+    "  --key NAME=BASE64       a key that may sign batches (repeatable; default: the\n"
+    "                          development key ringpub uses without a config)\n"
+    "  --max-body SIZE         largest request body (default 8MiB)\n"
+    "  --max-decompressed SIZE largest decompressed body (default 64MiB)\n"
+    "  --replay-window SECS    accepted clock skew of signed timestamps (default 300)\n"
+    "  --fsync                 fdatasync each batch before answering\n"
+    "  --port-file FILE        write the bound port to FILE once listening\n"
+    "misbehaviour, for tests:\n"
+    "  --fail-rate F           answer a fraction F of batches with --fail-status\n"
+    "  --fail-status N         500 or 503 (default 503)\n"
+    "  --retry-after SECS      send Retry-After with 503 answers\n"
+    "  --delay MS              wait before answering each batch\n"
+    "  --refuse-rate F         refuse a fraction F of connections at accept\n"
+    "  --seed N                seed for the above\n"
+    "  --help, --version\n";
+
+static void die(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "ringcollect: ");
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    exit(2);
+}
+
+static double parse_fraction(const char *opt, const char *v)
+{
+    char *end;
+    double f = strtod(v, &end);
+    if (*v == '\0' || *end || !(f >= 0 && f <= 1))
+        die("%s wants a fraction between 0 and 1", opt);
+    return f;
+}
+
+static long parse_int(const char *opt, const char *v, long lo, long hi)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (*v == '\0' || *end || errno || n < lo || n > hi)
+        die("%s: value out of range", opt);
+    return n;
+}
+
+static void add_key(collect_cfg *c, const char *spec)
+{
+    const char *eq = strchr(spec, '=');
+    collect_key *k = &c->keys[c->nkeys];
+    if (c->nkeys == COLLECT_MAX_KEYS)
+        die("at most %s keys", "16");
+    if (!eq || eq == spec || (size_t)(eq - spec) >= sizeof k->name)
+        die("--key wants NAME=BASE64%s", "");
+    memcpy(k->name, spec, (size_t)(eq - spec));
+    k->name[eq - spec] = '\0';
+    if (sodium_base642bin(k->secret, sizeof k->secret, eq + 1, strlen(eq + 1), NULL, &k->len, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 || k->len == 0)
+        die("--key %s: the secret is not base64", k->name);
+    c->nkeys++;
+}
+
+static void parse_listen(collect_cfg *c, const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    if (!colon || colon == v || (size_t)(colon - v) >= sizeof c->host)
+        die("--listen wants HOST:PORT, got %s", v);
+    memcpy(c->host, v, (size_t)(colon - v));
+    c->host[colon - v] = '\0';
+    c->port = (int)parse_int("--listen", colon + 1, 0, 65535);
+}
+
+static uint64_t parse_size_opt(const char *opt, const char *v)
+{
+    uint64_t n;
+    if (pub_parse_size(v, &n) != 0 || n == 0 || n > ((uint64_t)1 << 32))
+        die("%s wants a size like 8MiB", opt);
+    return n;
+}
+
+static void parse_args(int argc, char **argv, collect_cfg *c, const char **port_file)
+{
+    static const struct option opts[] = {
+        { "listen", 1, 0, 'l' }, { "out", 1, 0, 'o' }, { "key", 1, 0, 'k' },
+        { "max-body", 1, 0, 'b' }, { "max-decompressed", 1, 0, 'd' },
+        { "replay-window", 1, 0, 'w' }, { "fsync", 0, 0, 'F' }, { "port-file", 1, 0, 'p' },
+        { "fail-rate", 1, 0, 'f' }, { "fail-status", 1, 0, 's' }, { "retry-after", 1, 0, 'r' },
+        { "delay", 1, 0, 'D' }, { "refuse-rate", 1, 0, 'R' }, { "seed", 1, 0, 'S' },
+        { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { 0, 0, 0, 0 },
+    };
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'l': parse_listen(c, optarg); break;
+        case 'o': snprintf(c->out_dir, sizeof c->out_dir, "%s", optarg); break;
+        case 'k': add_key(c, optarg); break;
+        case 'b': c->max_body = parse_size_opt("--max-body", optarg); break;
+        case 'd': c->max_decompressed = parse_size_opt("--max-decompressed", optarg); break;
+        case 'w': c->replay_window_s = (int)parse_int("--replay-window", optarg, 1, 86400); break;
+        case 'F': c->fsync = 1; break;
+        case 'p': *port_file = optarg; break;
+        case 'f': c->fail_rate = parse_fraction("--fail-rate", optarg); break;
+        case 's': c->fail_status = (int)parse_int("--fail-status", optarg, 500, 599); break;
+        case 'r': c->retry_after_s = (int)parse_int("--retry-after", optarg, 0, 3600); break;
+        case 'D': c->delay_ms = (int)parse_int("--delay", optarg, 0, 600000); break;
+        case 'R': c->refuse_rate = parse_fraction("--refuse-rate", optarg); break;
+        case 'S': c->seed = (uint64_t)parse_int("--seed", optarg, 0, 0x7fffffff); break;
+        case 'h': fputs(usage, stdout); exit(0);
+        case 'V': puts("ringcollect " VERSION); exit(0);
+        default: die("bad option (see --help)%s", "");
+        }
+    }
+    if (optind < argc)
+        die("unexpected argument %s (see --help)", argv[optind]);
+}
+
+int main(int argc, char **argv)
+{
+    collect_cfg c;
+    const char *port_file = NULL;
+    char why[512];
+    sigset_t sigs;
+    int sig;
+
+    memset(&c, 0, sizeof c);
+    snprintf(c.host, sizeof c.host, "127.0.0.1");
+    c.port = 8321;
+    snprintf(c.out_dir, sizeof c.out_dir, "/tmp/ringcollect");
+    c.max_body = 8u << 20;
+    c.max_decompressed = 64u << 20;
+    c.replay_window_s = 300;
+    c.fail_status = 503;
+    c.dedup_window = 1u << 20;
+    if (sodium_init() < 0)
+        die("libsodium failed to initialise%s", "");
+    parse_args(argc, argv, &c, &port_file);
+    if (c.nkeys == 0) {
+        add_key(&c, PUB_DEV_KEY_NAME "=" PUB_DEV_SECRET_B64);
+        fprintf(stderr, "ringcollect: no --key given: accepting the development key \"%s\"\n",
+                PUB_DEV_KEY_NAME);
+    }
+    if (mkdir(c.out_dir, 0700) != 0 && errno != EEXIST)
+        die("cannot create --out directory %s", c.out_dir);
+
+    /* signals are taken synchronously by this thread; the server's threads
+     * inherit the mask */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    collect_server *s = collect_start(&c, why, sizeof why);
+    if (!s)
+        die("%s", why);
+    fprintf(stderr, "ringcollect: listening on http://%s:%d, writing %s/QUEUE.jsonl\n", c.host,
+            collect_port(s), c.out_dir);
+    if (port_file) { /* written whole, then renamed: readers never see half */
+        char tmp[4200];
+        snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
+        FILE *f = fopen(tmp, "w");
+        if (!f || fprintf(f, "%d\n", collect_port(s)) < 0 || fclose(f) != 0 || rename(tmp, port_file) != 0)
+            die("cannot write --port-file %s", port_file);
+    }
+    sigwait(&sigs, &sig);
+    collect_stats st;
+    collect_get_stats(s, &st);
+    collect_stop(s);
+    fprintf(stderr, "ringcollect: stopped: %llu batches, %llu events, %llu duplicates, %llu rejected\n",
+            (unsigned long long)st.batches, (unsigned long long)st.events,
+            (unsigned long long)st.duplicates, (unsigned long long)st.rejected);
+    return 0;
+}

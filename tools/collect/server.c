@@ -1,0 +1,340 @@
+/* server.c — see server.h. Request state lives in the connection; the
+ * shared state (dedup set, files, counters, rng) behind one mutex. */
+#include "server.h"
+
+#include "body.h"
+#include "buf.h"
+#include "codec.h"
+#include "dedup.h"
+#include "sign.h"
+#include "store.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct collect_server {
+    collect_cfg cfg;
+    struct MHD_Daemon *mhd;
+    pthread_mutex_t lock;
+    dedup *seen;
+    store *out;
+    collect_stats st;
+    uint64_t rng;
+};
+
+typedef struct request {
+    pub_buf body;
+    int too_big;
+} request;
+
+typedef struct verdict {
+    int status;
+    char msg[300];
+    const char *retry_after;
+} verdict;
+
+static int fail(verdict *v, int status, const char *fmt, const char *arg)
+{
+    v->status = status;
+    snprintf(v->msg, sizeof v->msg, fmt, arg ? arg : "");
+    return -1;
+}
+
+static double rand01(collect_server *s)
+{
+    s->rng ^= s->rng << 13;
+    s->rng ^= s->rng >> 7;
+    s->rng ^= s->rng << 17;
+    return (double)(s->rng >> 11) / 9007199254740992.0;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, const verdict *v)
+{
+    char text[400];
+    if (v->status < 300)
+        snprintf(text, sizeof text, "%s\n", v->msg);
+    else
+        snprintf(text, sizeof text, "{\"error\":\"%s\"}\n", v->msg);
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    if (v->retry_after)
+        MHD_add_response_header(r, "Retry-After", v->retry_after);
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)v->status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+static int valid_token(const char *s, size_t max, int name_rules)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max || (name_rules && s[0] == '.'))
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (name_rules ? !(isalnum((unsigned char)*p) || *p == '.' || *p == '_' || *p == '-')
+                       : (*p < 0x21 || *p > 0x7e))
+            return 0;
+    return 1;
+}
+
+/* Misbehave on purpose, if told to. */
+static int chaos(collect_server *s, verdict *v)
+{
+    static char retry[16];
+    double r;
+    pthread_mutex_lock(&s->lock);
+    r = rand01(s);
+    if (r < s->cfg.fail_rate)
+        s->st.failed_on_purpose++;
+    pthread_mutex_unlock(&s->lock);
+    if (s->cfg.delay_ms > 0)
+        usleep((useconds_t)s->cfg.delay_ms * 1000u);
+    if (r >= s->cfg.fail_rate)
+        return 0;
+    if (s->cfg.retry_after_s > 0 && s->cfg.fail_status != 500) {
+        snprintf(retry, sizeof retry, "%d", s->cfg.retry_after_s);
+        v->retry_after = retry;
+    }
+    return fail(v, s->cfg.fail_status, "failing on purpose%s", NULL);
+}
+
+static int decode(collect_server *s, struct MHD_Connection *c, request *rq, pub_buf *plain, verdict *v)
+{
+    pub_compression codec;
+    if (pub_codec_from_encoding(header(c, "Content-Encoding"), &codec) != 0)
+        return fail(v, 415, "unsupported Content-Encoding %s", header(c, "Content-Encoding"));
+    pub_buf_init(plain, s->cfg.max_decompressed);
+    int rc = pub_decompress(codec, rq->body.data, rq->body.len, plain);
+    if (rc == -2)
+        return fail(v, 413, "body over the decompressed size limit%s", NULL);
+    if (rc != 0)
+        return fail(v, 400, "body does not decompress%s", NULL);
+    return 0;
+}
+
+static int verify(collect_server *s, struct MHD_Connection *c, const pub_buf *plain, verdict *v)
+{
+    const char *sig = header(c, "X-Signature"), *ts = header(c, "X-Signature-Timestamp");
+    const char *id = header(c, "X-Batch-Id");
+    char name[128], got[PUB_MAC_HEX], want[PUB_MAC_HEX], prefix[200];
+    const collect_key *k = NULL;
+    if (!sig || pub_sign_parse(sig, name, sizeof name, got) != 0)
+        return fail(v, 401, "missing or malformed X-Signature%s", NULL);
+    for (int i = 0; i < s->cfg.nkeys; i++)
+        if (strcmp(s->cfg.keys[i].name, name) == 0)
+            k = &s->cfg.keys[i];
+    if (!k)
+        return fail(v, 401, "unknown key %s", valid_token(name, 64, 1) ? name : "?");
+    if (ts) {
+        char *end;
+        long long t = strtoll(ts, &end, 10);
+        if (*ts == '\0' || *end || llabs((long long)time(NULL) - t) > s->cfg.replay_window_s)
+            return fail(v, 401, "X-Signature-Timestamp outside the replay window%s", NULL);
+        snprintf(prefix, sizeof prefix, "%lld\n%s\n", t, id ? id : "");
+    }
+    pub_sign(k->secret, k->len, ts ? prefix : NULL, plain->data, plain->len, want);
+    if (!pub_sign_equal(got, want))
+        return fail(v, 401, "signature mismatch%s", NULL);
+    return 0;
+}
+
+/* Store the batch unless its id was seen; counts under the lock. */
+static int accept_batch(collect_server *s, const char *queue, const char *id, json_t *events, verdict *v)
+{
+    char why[256];
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    if (id && dedup_seen(s->seen, id)) {
+        s->st.duplicates++;
+        v->status = 200;
+        snprintf(v->msg, sizeof v->msg, "{\"accepted\":0,\"duplicate\":true}");
+    } else if (store_append(s->out, queue, events, why, sizeof why) != 0 ||
+               (id && dedup_add(s->seen, id) != 0)) {
+        rc = fail(v, 500, "storage error: %s", why);
+    } else {
+        s->st.batches++;
+        s->st.events += json_array_size(events);
+        v->status = 200;
+        snprintf(v->msg, sizeof v->msg, "{\"accepted\":%zu}", json_array_size(events));
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static void handle_batch(collect_server *s, struct MHD_Connection *c, request *rq, int json, verdict *v)
+{
+    const char *queue = header(c, "X-Ringpub-Queue"), *id = header(c, "X-Batch-Id");
+    char why[256];
+    pub_buf plain;
+    json_t *events = NULL;
+    pub_buf_init(&plain, 0);
+    if (rq->too_big)
+        fail(v, 413, "body over the size limit%s", NULL);
+    else if (queue && !valid_token(queue, 64, 1))
+        fail(v, 400, "bad X-Ringpub-Queue%s", NULL);
+    else if (id && !valid_token(id, 128, 0))
+        fail(v, 400, "bad X-Batch-Id%s", NULL);
+    else if (chaos(s, v) == 0 && decode(s, c, rq, &plain, v) == 0 && verify(s, c, &plain, v) == 0) {
+        if (!(events = body_parse((const char *)plain.data, plain.len, json, why, sizeof why)))
+            fail(v, 400, "%s", why);
+        else
+            accept_batch(s, queue ? queue : "default", id, events, v);
+    }
+    json_decref(events);
+    pub_buf_free(&plain);
+}
+
+static void stats_json(collect_server *s, verdict *v)
+{
+    collect_stats st;
+    collect_get_stats(s, &st);
+    v->status = 200;
+    snprintf(v->msg, sizeof v->msg,
+             "{\"batches\":%llu,\"events\":%llu,\"duplicates\":%llu,\"rejected\":%llu,"
+             "\"failed_on_purpose\":%llu,\"refused\":%llu,\"bytes_in\":%llu}",
+             (unsigned long long)st.batches, (unsigned long long)st.events,
+             (unsigned long long)st.duplicates, (unsigned long long)st.rejected,
+             (unsigned long long)st.failed_on_purpose, (unsigned long long)st.refused,
+             (unsigned long long)st.bytes_in);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *data,
+                                  size_t *size, void **state)
+{
+    collect_server *s = (collect_server *)cls;
+    request *rq = (request *)*state;
+    verdict v = { 0, "", NULL };
+    (void)version;
+    if (!rq) { /* headers are in: the first call */
+        if (!(rq = (request *)calloc(1, sizeof *rq)))
+            return MHD_NO;
+        pub_buf_init(&rq->body, s->cfg.max_body);
+        *state = rq;
+        return MHD_YES;
+    }
+    if (*size) { /* a piece of the body */
+        if (!rq->too_big && pub_buf_append(&rq->body, data, *size) != 0)
+            rq->too_big = 1;
+        *size = 0;
+        return MHD_YES;
+    }
+    if (strcmp(method, "GET") == 0 && strcmp(url, "/stats") == 0)
+        stats_json(s, &v);
+    else if (strcmp(url, "/v2") != 0 && strcmp(url, "/v2j") != 0)
+        fail(&v, 404, "no such endpoint (POST /v2 or /v2j)%s", NULL);
+    else if (strcmp(method, "POST") != 0)
+        fail(&v, 405, "use POST%s", NULL);
+    else
+        handle_batch(s, c, rq, strcmp(url, "/v2j") == 0, &v);
+    pthread_mutex_lock(&s->lock);
+    s->st.bytes_in += rq->body.len;
+    if (v.status >= 400 && v.status != 500 && v.status != 503)
+        s->st.rejected++;
+    pthread_mutex_unlock(&s->lock);
+    if (v.status >= 400 && strcmp(v.msg, "failing on purpose") != 0)
+        fprintf(stderr, "ringcollect: %s %s -> %d %s\n", method, url, v.status, v.msg);
+    return respond(c, &v);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **state,
+                         enum MHD_RequestTerminationCode why)
+{
+    request *rq = (request *)*state;
+    (void)cls, (void)c, (void)why;
+    if (rq) {
+        pub_buf_free(&rq->body);
+        free(rq);
+        *state = NULL;
+    }
+}
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    collect_server *s = (collect_server *)cls;
+    int refuse;
+    (void)addr, (void)len;
+    pthread_mutex_lock(&s->lock);
+    refuse = rand01(s) < s->cfg.refuse_rate;
+    s->st.refused += (uint64_t)refuse;
+    pthread_mutex_unlock(&s->lock);
+    return refuse ? MHD_NO : MHD_YES;
+}
+
+collect_server *collect_start(const collect_cfg *cfg, char *why, size_t whylen)
+{
+    collect_server *s = (collect_server *)calloc(1, sizeof *s);
+    struct sockaddr_in sa;
+    char path[1100];
+    if (!s)
+        return NULL;
+    s->cfg = *cfg;
+    s->rng = cfg->seed ? cfg->seed : (uint64_t)time(NULL) | 1;
+    pthread_mutex_init(&s->lock, NULL);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)cfg->port);
+    if (inet_pton(AF_INET, cfg->host, &sa.sin_addr) != 1) {
+        snprintf(why, whylen, "--listen: %s is not an IPv4 address", cfg->host);
+        collect_stop(s);
+        return NULL;
+    }
+    snprintf(path, sizeof path, "%s/batch-ids.log", cfg->out_dir);
+    if (!(s->out = store_open(cfg->out_dir, cfg->fsync, why, whylen)) ||
+        !(s->seen = dedup_open(path, cfg->dedup_window, why, whylen))) {
+        collect_stop(s);
+        return NULL;
+    }
+    s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+                              0, on_accept, s, on_request, s,
+                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                              MHD_OPTION_THREAD_POOL_SIZE, 4u,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                              MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                              MHD_OPTION_END);
+    if (!s->mhd) {
+        snprintf(why, whylen, "cannot listen on %s:%d", cfg->host, cfg->port);
+        collect_stop(s);
+        return NULL;
+    }
+    return s;
+}
+
+int collect_port(const collect_server *s)
+{
+    const union MHD_DaemonInfo *i = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    return i ? i->port : -1;
+}
+
+void collect_get_stats(collect_server *s, collect_stats *out)
+{
+    pthread_mutex_lock(&s->lock);
+    *out = s->st;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void collect_stop(collect_server *s)
+{
+    if (!s)
+        return;
+    if (s->mhd)
+        MHD_stop_daemon(s->mhd);
+    dedup_close(s->seen);
+    store_close(s->out);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}

@@ -1,0 +1,66 @@
+/*
+ * server.h — ringcollect's HTTP side, on libmicrohttpd (GNU's embeddable
+ * HTTP/1.1 server: a thread pool, request parsing and limits done by a
+ * well-tested library rather than by hand).
+ *
+ * POST /v2 or /v2j with a batch: size cap (413), chaos (500/503 with
+ * Retry-After, delay), Content-Encoding zstd|gzip|identity (415, 413 over
+ * the decompressed cap, 400 malformed), X-Signature checked in constant
+ * time (401), optional X-Signature-Timestamp within the replay window
+ * (401), body parsed (400), X-Batch-Id de-duplicated (200, not stored
+ * twice), events appended to OUT/QUEUE.jsonl (QUEUE from X-Ringpub-Queue,
+ * else "default"). GET /stats returns the counters as JSON.
+ */
+#ifndef RINGCOLLECT_SERVER_H
+#define RINGCOLLECT_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define COLLECT_MAX_KEYS 16
+
+typedef struct collect_key {
+    char name[128];
+    uint8_t secret[256];
+    size_t len;
+} collect_key;
+
+typedef struct collect_cfg {
+    char host[64];
+    int port;                /* 0: any free port */
+    char out_dir[1024];
+    collect_key keys[COLLECT_MAX_KEYS];
+    int nkeys;
+    size_t max_body, max_decompressed;
+    int replay_window_s;
+    int fsync;
+    size_t dedup_window;
+    /* misbehaviour, for tests */
+    double fail_rate;        /* fraction of batches answered fail_status */
+    int fail_status;         /* 500 or 503 */
+    int retry_after_s;       /* sent with 503 (and 429) when > 0 */
+    int delay_ms;            /* before answering each batch */
+    double refuse_rate;      /* fraction of connections refused at accept */
+    uint64_t seed;
+} collect_cfg;
+
+typedef struct collect_stats {
+    uint64_t batches, events, duplicates, rejected, failed_on_purpose, refused, bytes_in;
+} collect_stats;
+
+typedef struct collect_server collect_server;
+
+/* collect_start — bind and serve in background threads. Returns NULL with
+ * one line in why. */
+collect_server *collect_start(const collect_cfg *cfg, char *why, size_t whylen);
+
+/* collect_port — the port actually bound. */
+int collect_port(const collect_server *s);
+
+/* collect_get_stats — a snapshot of the counters. */
+void collect_get_stats(collect_server *s, collect_stats *out);
+
+/* collect_stop — stop serving, close files. */
+void collect_stop(collect_server *s);
+
+#endif

@@ -1,0 +1,104 @@
+/* store.c — see store.h. */
+#include "store.h"
+
+#include "buf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_QUEUES 256
+
+struct store {
+    int dirfd, sync;
+    struct { char name[65]; int fd; } q[MAX_QUEUES];
+    int nq;
+};
+
+store *store_open(const char *dir, int sync, char *why, size_t whylen)
+{
+    store *s = (store *)calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(why, whylen, "out of memory");
+        return NULL;
+    }
+    s->sync = sync;
+    if ((s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        snprintf(why, whylen, "output directory %s: %s", dir, strerror(errno));
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->nq; i++)
+        close(s->q[i].fd);
+    close(s->dirfd);
+    free(s);
+}
+
+static int queue_fd(store *s, const char *queue, char *why, size_t whylen)
+{
+    char file[80];
+    for (int i = 0; i < s->nq; i++)
+        if (strcmp(s->q[i].name, queue) == 0)
+            return s->q[i].fd;
+    if (s->nq == MAX_QUEUES) {
+        snprintf(why, whylen, "more than %d queues", MAX_QUEUES);
+        return -1;
+    }
+    snprintf(file, sizeof file, "%s.jsonl", queue);
+    int fd = openat(s->dirfd, file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        snprintf(why, whylen, "%s: %s", file, strerror(errno));
+        return -1;
+    }
+    snprintf(s->q[s->nq].name, sizeof s->q[s->nq].name, "%s", queue);
+    s->q[s->nq++].fd = fd;
+    return fd;
+}
+
+int store_append(store *s, const char *queue, json_t *events, char *why, size_t whylen)
+{
+    pub_buf b;
+    size_t i;
+    json_t *ev;
+    int fd = queue_fd(s, queue, why, whylen), rc = 0;
+    if (fd < 0)
+        return -1;
+    pub_buf_init(&b, (size_t)1 << 31);
+    json_array_foreach(events, i, ev) {
+        char *line = json_dumps(ev, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!line || pub_buf_append(&b, line, strlen(line)) != 0 || pub_buf_append(&b, "\n", 1) != 0)
+            rc = -1;
+        free(line);
+        if (rc) {
+            snprintf(why, whylen, "out of memory");
+            break;
+        }
+    }
+    for (size_t off = 0; rc == 0 && off < b.len;) {
+        ssize_t n = write(fd, b.data + off, b.len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(why, whylen, "write %s.jsonl: %s", queue, strerror(errno));
+            rc = -1;
+        } else {
+            off += (size_t)n;
+        }
+    }
+    if (rc == 0 && s->sync && fdatasync(fd) != 0) {
+        snprintf(why, whylen, "fsync %s.jsonl: %s", queue, strerror(errno));
+        rc = -1;
+    }
+    pub_buf_free(&b);
+    return rc;
+}

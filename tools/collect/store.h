@@ -1,0 +1,22 @@
+/*
+ * store.h — where accepted events go: one JSONL file per queue in a
+ * directory, one event per line (compact JSON), each batch appended with a
+ * single write(2) so concurrent batches never interleave lines.
+ */
+#ifndef RINGCOLLECT_STORE_H
+#define RINGCOLLECT_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+typedef struct store store;
+
+/* store_open — files under dir; fsync after each batch if sync. */
+store *store_open(const char *dir, int sync, char *why, size_t whylen);
+void store_close(store *s);
+
+/* store_append — append the events of array `events` to QUEUE.jsonl.
+ * queue must be a valid queue name. Returns 0, or -1 with why. */
+int store_append(store *s, const char *queue, json_t *events, char *why, size_t whylen);
+
+#endif
