@@ -27,6 +27,16 @@ const pub_sources = [_][]const u8{
     "publisher/sign.c",
     "publisher/codec.c",
 };
+/// The daemon's own parts (need the ring library too).
+const daemon_sources = [_][]const u8{
+    "publisher/loop.c",
+    "publisher/http.c",
+    "publisher/spool.c",
+    "publisher/metrics.c",
+    "publisher/drain.c",
+    "publisher/send.c",
+    "publisher/daemon.c",
+};
 const pub_libs = [_][]const u8{ "sodium", "zstd", "z", "curl", "uring", "m" };
 
 /// The reference collector (tools/collect/), on libmicrohttpd and jansson.
@@ -65,11 +75,22 @@ pub fn build(b: *std.Build) void {
     b.installArtifact(lib);
     b.installDirectory(.{ .source_dir = b.path("include"), .install_dir = .header, .install_subdir = "" });
 
+    // ---- the daemon -----------------------------------------------------------
+    const daemon = b.addExecutable(.{ .name = "ringpub", .root_module = cModule(b, target, optimize, false) });
+    daemon.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
+    addPublisher(daemon.root_module);
+    daemon.root_module.addCSourceFiles(.{ .files = &.{"publisher/main.c"}, .flags = &c_flags });
+    b.installArtifact(daemon);
+
     // ---- tools ----------------------------------------------------------------
     const collect = b.addExecutable(.{ .name = "ringcollect", .root_module = cModule(b, target, optimize, false) });
     addCollector(collect.root_module);
     collect.root_module.addCSourceFiles(.{ .files = &.{"tools/collect/main.c"}, .flags = &c_flags });
     b.installArtifact(collect);
+    const ctl = b.addExecutable(.{ .name = "ringctl", .root_module = cModule(b, target, optimize, false) });
+    ctl.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
+    ctl.root_module.addCSourceFiles(.{ .files = &.{"tools/ctl/main.c"}, .flags = &c_flags });
+    b.installArtifact(ctl);
 
     // ---- benchmark ----------------------------------------------------------
     const quick = b.addExecutable(.{ .name = "ringbench-quick", .root_module = cModule(b, target, .ReleaseFast, false) });
@@ -101,13 +122,18 @@ pub fn build(b: *std.Build) void {
 
 // ---- helpers ----------------------------------------------------------------
 
-fn addPublisher(m: *std.Build.Module) void {
+fn addShared(m: *std.Build.Module) void {
     m.addCSourceFiles(.{ .files = &pub_sources, .flags = &c_flags });
     for (pub_libs) |l| m.linkSystemLibrary(l, .{});
 }
 
+fn addPublisher(m: *std.Build.Module) void {
+    addShared(m);
+    m.addCSourceFiles(.{ .files = &daemon_sources, .flags = &c_flags });
+}
+
 fn addCollector(m: *std.Build.Module) void {
-    addPublisher(m);
+    addShared(m);
     m.addCSourceFiles(.{ .files = &collect_sources, .flags = &c_flags });
     for (collect_libs) |l| m.linkSystemLibrary(l, .{});
 }
@@ -131,7 +157,9 @@ fn testExe(b: *std.Build, t: TestSpec, target: std.Build.ResolvedTarget, optimiz
         .files = &.{ b.fmt("tests/test_{s}.c", .{t.name}), "tests/helpers.c" },
         .flags = &c_flags,
     });
-    if (t.collector) addCollector(exe.root_module) else if (t.publisher) addPublisher(exe.root_module);
+    if (t.publisher) addPublisher(exe.root_module);
+    if (t.collector) exe.root_module.addCSourceFiles(.{ .files = &collect_sources, .flags = &c_flags });
+    if (t.collector) for (collect_libs) |l| exe.root_module.linkSystemLibrary(l, .{});
     if (tsan) {
         // Criterion cannot run under TSan (Snaipe/Criterion#274): use the
         // small Criterion-compatible runner in tests/minicr.c instead.
@@ -159,7 +187,7 @@ fn gccSanitizerRun(b: *std.Build, t: TestSpec, sanitize: []const u8) *std.Build.
     cc.addPrefixedDirectoryArg("-I", b.path("publisher"));
     cc.addPrefixedDirectoryArg("-I", b.path("tools/collect"));
     for (ring_sources) |src| cc.addFileArg(b.path(src));
-    if (t.publisher) for (pub_sources) |src| cc.addFileArg(b.path(src));
+    if (t.publisher) for (pub_sources ++ daemon_sources) |src| cc.addFileArg(b.path(src));
     if (t.collector) for (collect_sources) |src| cc.addFileArg(b.path(src));
     cc.addFileArg(b.path(b.fmt("tests/test_{s}.c", .{name})));
     cc.addFileArg(b.path("tests/helpers.c"));

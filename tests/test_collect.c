@@ -71,6 +71,15 @@ static size_t discard(char *b, size_t size, size_t n, void *ud)
     return size * n;
 }
 
+static struct curl_slist *add_header(struct curl_slist *h, const char *name, const char *value)
+{
+    char line[400];
+    if (!value)
+        return h;
+    snprintf(line, sizeof line, "%s: %s", name, value);
+    return curl_slist_append(h, line);
+}
+
 /* POST body (already encoded) signed over plain. */
 static reply post(const post_opts *o, const void *plain, size_t plain_len, const void *body, size_t len)
 {
@@ -85,26 +94,16 @@ static reply post(const post_opts *o, const void *plain, size_t plain_len, const
              o->ts ? prefix : NULL, plain, plain_len, mac);
     if (o->bad_mac)
         mac[0] = mac[0] == 'a' ? 'b' : 'a';
+    char ts[32];
+    snprintf(ts, sizeof ts, "%lld", o->ts);
     if (o->key) {
-        snprintf(hdr, sizeof hdr, "X-Signature: key=%s, mac=%s", o->key, mac);
-        h = curl_slist_append(h, hdr);
+        snprintf(hdr, sizeof hdr, "key=%s, mac=%s", o->key, mac);
+        h = add_header(h, "X-Signature", hdr);
     }
-    if (o->encoding) {
-        snprintf(hdr, sizeof hdr, "Content-Encoding: %s", o->encoding);
-        h = curl_slist_append(h, hdr);
-    }
-    if (o->batch_id) {
-        snprintf(hdr, sizeof hdr, "X-Batch-Id: %s", o->batch_id);
-        h = curl_slist_append(h, hdr);
-    }
-    if (o->queue) {
-        snprintf(hdr, sizeof hdr, "X-Ringpub-Queue: %s", o->queue);
-        h = curl_slist_append(h, hdr);
-    }
-    if (o->ts) {
-        snprintf(hdr, sizeof hdr, "X-Signature-Timestamp: %lld", o->ts);
-        h = curl_slist_append(h, hdr);
-    }
+    h = add_header(h, "Content-Encoding", o->encoding);
+    h = add_header(h, "X-Batch-Id", o->batch_id);
+    h = add_header(h, "X-Ringpub-Queue", o->queue);
+    h = add_header(h, "X-Signature-Timestamp", o->ts ? ts : NULL);
     h = curl_slist_append(h, "Content-Type: application/json");
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);

@@ -1,0 +1,247 @@
+/* daemon.c — set-up, the io_uring loop, signals and shutdown. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define FALLBACK_TICK_MS 2    /* kernels without IORING_OP_FUTEX_WAIT */
+#define METRICS_EVERY_MS 1000
+#define SHUTDOWN_GRACE_MS 2000 /* on top of post.timeout */
+
+static void vlog(const char *fmt, va_list ap)
+{
+    char line[1024];
+    vsnprintf(line, sizeof line, fmt, ap);
+    fprintf(stderr, "ringpub: %s\n", line);
+}
+
+void pub_log(pub_daemon *d, const char *fmt, ...)
+{
+    va_list ap;
+    (void)d;
+    va_start(ap, fmt);
+    vlog(fmt, ap);
+    va_end(ap);
+}
+
+void pub_debug(pub_daemon *d, const char *fmt, ...)
+{
+    va_list ap;
+    if (!d->debug)
+        return;
+    va_start(ap, fmt);
+    vlog(fmt, ap);
+    va_end(ap);
+}
+
+static void on_futex(void *ctx, pub_op *op, int res)
+{
+    pub_daemon *d = (pub_daemon *)ctx;
+    (void)op;
+    if (res == -EINVAL || res == -EOPNOTSUPP) {
+        pub_log(d, "io_uring futex wait unsupported here; polling the ring every %d ms", FALLBACK_TICK_MS);
+        d->loop.has_futex = 0;
+    }
+    rp_consumer_disarm(d->ring);
+    d->armed = 0;
+}
+
+static void on_signal(void *ctx, pub_op *op, int res)
+{
+    pub_daemon *d = (pub_daemon *)ctx;
+    (void)op;
+    if (res > 0 && !d->stopping) {
+        pub_log(d, "signal received: delivering or spooling what is in flight, then exiting");
+        d->stopping = 1;
+        d->stop_deadline_ms = pub_now_ms() + d->cfg.post_timeout_ms + SHUTDOWN_GRACE_MS;
+    }
+    if (!d->stopping || res <= 0)
+        io_uring_prep_read(pub_loop_sqe(&d->loop, &d->sig_op), d->sigfd, d->siginfo, sizeof d->siginfo, 0);
+}
+
+/* Sleep on the ring's futex when there is nothing to read and we may read. */
+static void arm_ring(pub_daemon *d)
+{
+    uint32_t *addr, val;
+    if (d->armed || !pub_may_drain(d) || !d->loop.has_futex)
+        return;
+    if (rp_consumer_arm(d->ring, &addr, &val) == 1)
+        return; /* events arrived meanwhile: poll again first */
+    pub_loop_futex_wait(&d->loop, &d->futex_op, addr, val);
+    d->armed = 1;
+}
+
+static int min_timeout(int a, int b)
+{
+    if (a < 0)
+        return b;
+    if (b < 0)
+        return a;
+    return a < b ? a : b;
+}
+
+static void read_ring_stats(pub_daemon *d)
+{
+    rp_stats st;
+    rp_consumer_stats(d->ring, &st);
+    d->metrics.ring_full = st.full;
+    d->metrics.ring_toobig = st.toobig;
+    d->metrics.ring_recovered = st.recovered;
+    d->metrics.ring_depth = st.used_bytes;
+}
+
+static int setup(pub_daemon *d)
+{
+    char why[600];
+    rp_queue_opts o;
+    sigset_t sigs;
+    memset(&o, 0, sizeof o);
+    o.capacity = d->cfg.ring_capacity;
+    o.max_event = d->cfg.ring_max_event;
+    if (rp_consumer_open(&d->ring, d->cfg.queue, &o, why, sizeof why) != 0) {
+        pub_log(d, "%s", why);
+        return -1;
+    }
+    if (!d->cfg.deadletter_file[0])
+        snprintf(d->cfg.deadletter_file, sizeof d->cfg.deadletter_file, "%.3000s/%s.deadletter.jsonl",
+                 d->cfg.spool_dir, d->cfg.queue);
+    if (spool_open(&d->spool, d->cfg.spool_dir, d->cfg.queue, d->cfg.spool_max_bytes, why, sizeof why) != 0 ||
+        pub_metrics_open(&d->metrics, d->cfg.metrics_namespace, d->cfg.metrics_endpoint, why, sizeof why) != 0) {
+        pub_log(d, "%s", why);
+        return -1;
+    }
+    int rc = pub_loop_init(&d->loop, 256);
+    if (rc < 0) {
+        pub_log(d, "io_uring: %s", strerror(-rc));
+        return -1;
+    }
+    if (pub_http_init(&d->http, &d->loop, pub_http_finished, d) != 0 ||
+        pub_batch_init(&d->building, d->cfg.collector_version, d->cfg.batch_max_bytes) != 0) {
+        pub_log(d, "cannot initialise libcurl or the batch buffer");
+        return -1;
+    }
+    d->max_events = 4096;
+    if (!(d->events = (rp_event *)calloc(d->max_events, sizeof *d->events)))
+        return -1;
+    snprintf(d->url, sizeof d->url, "%s://%s/v%s", d->cfg.scheme, d->cfg.collector_host,
+             d->cfg.collector_version);
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigprocmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if ((d->sigfd = signalfd(-1, &sigs, SFD_CLOEXEC)) < 0)
+        return -1;
+    d->sig_op = (pub_op){ on_signal, d, 0 };
+    d->futex_op = (pub_op){ on_futex, d, 0 };
+    io_uring_prep_read(pub_loop_sqe(&d->loop, &d->sig_op), d->sigfd, d->siginfo, sizeof d->siginfo, 0);
+    pub_log(d, "queue %s -> %s (key %s, %s, %s delivery), spool %s, %u spooled batches waiting",
+            d->cfg.queue, d->url, d->cfg.key_name,
+            d->cfg.compression == PUB_ZSTD ? "zstd" : d->cfg.compression == PUB_GZIP ? "gzip" : "uncompressed",
+            d->cfg.delivery == PUB_GUARANTEED ? "guaranteed" : "hasty", d->spool.path, d->spool.files);
+    return 0;
+}
+
+/* Anything still moving? (shutdown waits for these) */
+static int busy(const pub_daemon *d)
+{
+    if (d->http.active > 0 || d->replay)
+        return 1;
+    for (const pub_out *o = d->outs; o; o = o->next)
+        if (o->state != OUT_SAFE)
+            return 1;
+    return 0;
+}
+
+static int spooling(const pub_daemon *d)
+{
+    for (const pub_out *o = d->outs; o; o = o->next)
+        if (o->state == OUT_SPOOLING)
+            return 1;
+    return 0;
+}
+
+/* Past the deadline (or done): stop the requests, spool what is not safe,
+ * and wait, bounded, for those writes and for cancelled operations. */
+static void finish(pub_daemon *d)
+{
+    uint64_t until = pub_now_ms() + 5000;
+    pub_http_free(&d->http);
+    pub_spool_all(d);
+    if (d->futex_op.pending)
+        pub_loop_cancel(&d->loop, &d->futex_op);
+    while (pub_now_ms() < until && (d->http.nsocks > 0 || d->futex_op.pending || spooling(d)))
+        pub_loop_run(&d->loop, 50);
+    pub_release_safe(d);
+}
+
+static void cleanup(pub_daemon *d)
+{
+    while (d->outs) { /* anything left is still in the ring */
+        pub_out *o = d->outs;
+        d->outs = o->next;
+        curl_slist_free_all(o->headers);
+        pub_buf_free(&o->body);
+        free(o);
+    }
+    pub_batch_free(&d->building);
+    free(d->chunks);
+    free(d->events);
+    spool_close(&d->spool);
+    pub_metrics_close(&d->metrics);
+    if (d->sigfd > 0)
+        close(d->sigfd);
+    pub_loop_free(&d->loop);
+    rp_consumer_close(d->ring);
+}
+
+int pub_daemon_run(pub_daemon *d)
+{
+    if (setup(d) != 0)
+        return d->exit_code ? d->exit_code : 1;
+    d->metrics.next_flush_ms = pub_now_ms() + METRICS_EVERY_MS;
+    for (;;) {
+        uint64_t now = pub_now_ms();
+        int timeout = pub_drain(d, now);
+        if (d->stopping)
+            pub_seal(d, now);
+        timeout = min_timeout(timeout, pub_send_timers(d, now));
+        timeout = min_timeout(timeout, pub_http_timeout(&d->http, now));
+        if (now >= d->metrics.next_flush_ms) {
+            read_ring_stats(d);
+            pub_metrics_flush(&d->metrics);
+            d->metrics.next_flush_ms = now + METRICS_EVERY_MS;
+        }
+        timeout = min_timeout(timeout, (int)(d->metrics.next_flush_ms - now));
+        if (d->stopping && (!busy(d) || now >= d->stop_deadline_ms))
+            break;
+        arm_ring(d);
+        if (!d->loop.has_futex && pub_may_drain(d))
+            timeout = min_timeout(timeout, FALLBACK_TICK_MS);
+        int rc = pub_loop_run(&d->loop, timeout);
+        if (rc < 0) {
+            pub_log(d, "io_uring: %s", strerror(-rc));
+            d->exit_code = 1;
+            break;
+        }
+        pub_http_tick(&d->http, pub_now_ms());
+    }
+    finish(d);
+    read_ring_stats(d);
+    pub_metrics_flush(&d->metrics);
+    const pub_counters *t = &d->metrics.total;
+    pub_log(d, "stopped: %llu events delivered in %llu batches (%llu bytes -> %llu), %llu retries, "
+               "%llu batches spooled, %llu dead-lettered, %llu events dropped; %llu ring bytes left",
+            (unsigned long long)t->sent, (unsigned long long)t->batches, (unsigned long long)t->bytes_raw,
+            (unsigned long long)t->bytes_compressed, (unsigned long long)t->retries,
+            (unsigned long long)t->spooled, (unsigned long long)t->deadlettered,
+            (unsigned long long)t->dropped, (unsigned long long)d->metrics.ring_depth);
+    cleanup(d);
+    return d->exit_code;
+}

@@ -1,0 +1,120 @@
+/*
+ * daemon.h — the ringpub daemon's state, shared by its files:
+ *   daemon.c  set-up, the loop, signals, shutdown;
+ *   drain.c   ring -> batches (poll, copy, seal: compress + sign);
+ *   send.c    batches -> collector (POST, retry, spool, dead-letter) and
+ *             in-order release of ring space once batches are safe;
+ *   metrics.c counters and statsd.
+ *
+ * Ring space is released only in ring order, and only up to the last event
+ * of the oldest batch that is not yet safe (delivered 2xx, fsynced to the
+ * spool, or written to the dead-letter file): a crash at any moment leaves
+ * every accepted event either in the ring, in the spool, or delivered.
+ */
+#ifndef RINGPUB_DAEMON_H
+#define RINGPUB_DAEMON_H
+
+#include "batch.h"
+#include "config.h"
+#include "http.h"
+#include "loop.h"
+#include "metrics.h"
+#include "ringpub_consumer.h"
+#include "spool.h"
+
+#include <stdint.h>
+
+typedef enum { OUT_SENDING, OUT_WAITING, OUT_SPOOLING, OUT_SAFE } out_state;
+
+/* A sealed batch on its way out. */
+typedef struct pub_out {
+    struct pub_out *next;
+    uint64_t seq;            /* creation order; ring chunks refer to it */
+    char id[SPOOL_ID_MAX];   /* X-Batch-Id: stable across retries and spooling */
+    pub_buf body;            /* compressed */
+    int codec;               /* pub_compression of body */
+    uint64_t plain_len;
+    uint32_t count;
+    char mac[65];
+    int64_t ts;
+    struct curl_slist *headers;
+    out_state state;
+    int attempts;
+    uint64_t first_ms, next_ms;
+    int from_spool;          /* replayed from the spool: remove the file when sent */
+    char spool_name[64];
+    spool_write sw;
+} pub_out;
+
+/* A polled range of the ring, released once batch last_seq is safe. */
+typedef struct ring_chunk {
+    rp_batch b;
+    uint64_t last_seq;
+} ring_chunk;
+
+typedef struct pub_daemon {
+    pub_config cfg;
+    int debug;
+    rp_consumer *ring;
+    pub_loop loop;
+    pub_http http;
+    pub_spool spool;
+    pub_metrics metrics;
+    char url[600];
+
+    /* the batch being filled */
+    pub_batch building;
+    uint64_t building_since_ms; /* first event's arrival; 0 if empty */
+    uint64_t next_seq;
+    pub_buf scratch;            /* compression output */
+
+    /* batches out, oldest first; replay of the spool is separate */
+    pub_out *outs, *outs_tail;
+    int n_outs;
+    pub_out *replay;
+    uint64_t next_replay_ms;
+    int collector_down;
+
+    /* polled ring ranges not yet released, oldest first (a FIFO) */
+    ring_chunk *chunks;
+    size_t chunk_head, chunk_n, chunk_cap;
+    rp_event *events;
+    size_t max_events;
+
+    /* waiting for the ring */
+    pub_op futex_op;
+    int armed;
+
+    /* signals */
+    pub_op sig_op;
+    int sigfd;
+    uint8_t siginfo[128];
+    int stopping;
+    uint64_t stop_deadline_ms;
+    int exit_code;
+} pub_daemon;
+
+/* daemon.c */
+int pub_daemon_run(pub_daemon *d);
+void pub_log(pub_daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pub_debug(pub_daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* drain.c: poll what the ring has (if allowed), seal full or old batches.
+ * Returns the ms until the building batch is due (-1: none). */
+int pub_drain(pub_daemon *d, uint64_t now);
+/* seal the building batch now (shutdown). */
+void pub_seal(pub_daemon *d, uint64_t now);
+/* may we take more from the ring? (back-pressure) */
+int pub_may_drain(const pub_daemon *d);
+
+/* send.c */
+void pub_send_new(pub_daemon *d, pub_out *o);
+/* run due retries and spool replays; returns ms until the next one (-1). */
+int pub_send_timers(pub_daemon *d, uint64_t now);
+void pub_http_finished(void *ctx, void *req_ctx, const pub_http_result *r);
+/* free safe batches at the front, release their ring space. */
+void pub_release_safe(pub_daemon *d);
+/* at shutdown: spool everything not yet safe. */
+void pub_spool_all(pub_daemon *d);
+
+#endif

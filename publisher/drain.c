@@ -1,0 +1,144 @@
+/* drain.c — ring -> batches. Events are copied from the ring into the
+ * building batch (the ring space stays reserved until the batch is safe);
+ * a batch is sealed — compressed, signed, given an id — when the next
+ * event would not fit, or max_age after its first event. */
+#include "daemon.h"
+
+#include "codec.h"
+#include "sign.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int pub_may_drain(const pub_daemon *d)
+{
+    return !d->stopping && d->n_outs < (int)d->cfg.inflight_max;
+}
+
+static int push_chunk(pub_daemon *d, const rp_batch *b)
+{
+    if (d->chunk_n == d->chunk_cap) {
+        size_t cap = d->chunk_cap ? d->chunk_cap * 2 : 64;
+        ring_chunk *c = (ring_chunk *)malloc(cap * sizeof *c);
+        if (!c)
+            return -1;
+        for (size_t i = 0; i < d->chunk_n; i++)
+            c[i] = d->chunks[(d->chunk_head + i) % d->chunk_cap];
+        free(d->chunks);
+        d->chunks = c;
+        d->chunk_cap = cap;
+        d->chunk_head = 0;
+    }
+    ring_chunk *c = &d->chunks[(d->chunk_head + d->chunk_n++) % d->chunk_cap];
+    c->b = *b;
+    c->b.events = NULL;
+    c->last_seq = d->next_seq; /* the building batch's seq */
+    return 0;
+}
+
+static pub_out *new_out(pub_daemon *d)
+{
+    pub_out *o = (pub_out *)calloc(1, sizeof *o);
+    uint8_t rnd[16];
+    if (!o)
+        return NULL;
+    randombytes_buf(rnd, sizeof rnd);
+    sodium_bin2hex(o->id, sizeof o->id, rnd, sizeof rnd);
+    pub_buf_init(&o->body, (size_t)1 << 31);
+    o->first_ms = pub_now_ms();
+    (void)d;
+    return o;
+}
+
+void pub_seal(pub_daemon *d, uint64_t now)
+{
+    pub_batch *b = &d->building;
+    pub_out *o;
+    char prefix[100];
+    if (b->count == 0)
+        return;
+    pub_batch_finish(b);
+    if (!(o = new_out(d))) {
+        pub_log(d, "out of memory sealing a batch; will retry");
+        return;
+    }
+    o->seq = d->next_seq++;
+    o->count = (uint32_t)b->count;
+    o->plain_len = b->body_len;
+    if (d->cfg.sign_timestamp) {
+        o->ts = (int64_t)time(NULL);
+        snprintf(prefix, sizeof prefix, "%lld\n%s\n", (long long)o->ts, o->id);
+    }
+    pub_sign(d->cfg.key_secret, d->cfg.key_secret_len, o->ts ? prefix : NULL, b->body, b->body_len, o->mac);
+    if (pub_compress(d->cfg.compression, d->cfg.compression_level, b->body, b->body_len, &o->body) != 0) {
+        pub_log(d, "compression failed; sending batch %s uncompressed", o->id);
+        pub_buf_free(&o->body);
+        pub_buf_init(&o->body, (size_t)1 << 31);
+        pub_compress(PUB_NONE, 0, b->body, b->body_len, &o->body);
+        o->codec = PUB_NONE;
+    } else {
+        o->codec = d->cfg.compression;
+    }
+    d->metrics.total.batches++;
+    d->metrics.total.bytes_raw += b->body_len;
+    d->metrics.total.bytes_compressed += o->body.len;
+    pub_debug(d, "batch %s: %u events, %llu -> %zu bytes", o->id, o->count,
+              (unsigned long long)o->plain_len, o->body.len);
+    pub_batch_reset(b);
+    d->building_since_ms = 0;
+    (void)now;
+    pub_send_new(d, o);
+}
+
+/* Add the events of one poll; a full batch is sealed on the way. */
+static void add_events(pub_daemon *d, const rp_batch *b, uint64_t now)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        int rc = pub_batch_add(&d->building, b->events[i].data, b->events[i].len);
+        if (rc == 1) {
+            pub_seal(d, now);
+            rc = pub_batch_add(&d->building, b->events[i].data, b->events[i].len);
+        }
+        if (rc != 0) { /* larger than a whole batch can be: config check prevents it */
+            pub_log(d, "event of %u bytes cannot fit in a batch; dropped", b->events[i].len);
+            d->metrics.total.dropped++;
+            continue;
+        }
+        if (!d->building_since_ms)
+            d->building_since_ms = now;
+    }
+}
+
+int pub_drain(pub_daemon *d, uint64_t now)
+{
+    for (int rounds = 0; rounds < 64 && pub_may_drain(d); rounds++) {
+        rp_batch b = { d->events, d->max_events, 0, 0, 0, 0 };
+        size_t used = d->building.buf.len, room = d->cfg.batch_max_bytes;
+        room = room > used + b.max_events + 64 ? room - used - b.max_events - 64 : 1;
+        int n = rp_consumer_poll(d->ring, &b, room);
+        if (n < 0) {
+            pub_log(d, "ring: %s", rp_consumer_why(d->ring));
+            d->exit_code = 1;
+            d->stopping = 1;
+            break;
+        }
+        if (n == 0)
+            break;
+        add_events(d, &b, now);
+        /* after adding: the chunk's last event is in the building batch */
+        if (push_chunk(d, &b) != 0) { /* it stays in the ring: redelivered later */
+            pub_log(d, "out of memory tracking ring ranges; stopping");
+            d->exit_code = 1;
+            d->stopping = 1;
+            break;
+        }
+    }
+    if (d->building_since_ms && now - d->building_since_ms >= d->cfg.batch_max_age_ms)
+        pub_seal(d, now);
+    if (!d->building_since_ms)
+        return -1;
+    return (int)(d->building_since_ms + d->cfg.batch_max_age_ms - now);
+}

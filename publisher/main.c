@@ -1,0 +1,73 @@
+/*
+ * ringpub — the event publisher daemon: drains a ringpub queue and ships
+ * its events to a collector. See `ringpub --help` and README.md.
+ */
+#include "config.h"
+#include "daemon.h"
+
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VERSION "0.1.0"
+
+static const char usage[] =
+    "usage: ringpub --queue NAME [--config FILE] [--debug]\n"
+    "       ringpub --queue-name NAME FILE          (baseplate's event_publisher form)\n"
+    "Drains queue NAME (a ring in $RINGPUB_DIR, default /dev/shm) and POSTs its\n"
+    "events in signed, compressed batches to the collector named in section\n"
+    "[event-publisher:NAME] of FILE. Without a config it uses development\n"
+    "defaults: collector http://" PUB_DEV_COLLECTOR ", key " PUB_DEV_KEY_NAME ".\n"
+    "  --queue NAME, --queue-name NAME   the queue (default main)\n"
+    "  --config FILE                     INI config (keys: see README)\n"
+    "  --debug                           log every batch\n"
+    "  --help, --version\n";
+
+static void bad(const char *msg, const char *arg)
+{
+    fprintf(stderr, "ringpub: ");
+    fprintf(stderr, msg, arg);
+    fputc('\n', stderr);
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "queue", 1, 0, 'q' }, { "queue-name", 1, 0, 'q' }, { "config", 1, 0, 'c' },
+        { "debug", 0, 0, 'd' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { 0, 0, 0, 0 },
+    };
+    static pub_daemon d;
+    const char *queue = "main", *config = NULL;
+    char err[700];
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'q': queue = optarg; break;
+        case 'c': config = optarg; break;
+        case 'd': d.debug = 1; break;
+        case 'h': fputs(usage, stdout); return 0;
+        case 'V': puts("ringpub " VERSION); return 0;
+        default: bad("bad option (see --help)%s", "");
+        }
+    }
+    if (optind < argc && !config) /* baseplate: event_publisher --queue-name NAME config.ini */
+        config = argv[optind++];
+    if (optind < argc)
+        bad("unexpected argument %s (see --help)", argv[optind]);
+    if (strlen(queue) == 0 || strlen(queue) > 64 || strspn(queue, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(queue) || queue[0] == '.')
+        bad("bad queue name \"%s\": 1-64 chars of [A-Za-z0-9._-], not starting with '.'", queue);
+    if (sodium_init() < 0)
+        bad("libsodium failed to initialise%s", "");
+    pub_config_defaults(&d.cfg, queue);
+    if (config && pub_config_load(&d.cfg, config, err, sizeof err) != 0)
+        bad("%s", err);
+    if (pub_config_check(&d.cfg, err, sizeof err) != 0)
+        bad("%s", err);
+    if (!config)
+        fprintf(stderr, "ringpub: no config file: using development defaults (collector %s, key %s)\n",
+                d.cfg.collector_host, d.cfg.key_name);
+    return pub_daemon_run(&d);
+}

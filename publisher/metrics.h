@@ -1,0 +1,40 @@
+/*
+ * metrics.h — the daemon's counters, sent to statsd over UDP (one datagram
+ * per flush, lines joined by '\n') under metrics.namespace. baseplate's
+ * names: sent, error.http, error.io, timer post; ringpub's: batches,
+ * bytes.raw, bytes.compressed, retries, spooled, deadlettered, dropped,
+ * ring.depth (gauge), ring.full, ring.toobig, ring.recovered.
+ */
+#ifndef RINGPUB_METRICS_H
+#define RINGPUB_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pub_counters {
+    uint64_t sent, error_http, error_io, batches, bytes_raw, bytes_compressed, retries, spooled,
+        deadlettered, dropped, replayed;
+} pub_counters;
+
+typedef struct pub_metrics {
+    pub_counters total, flushed; /* flushed: what statsd has seen */
+    uint64_t ring_full, ring_toobig, ring_recovered, ring_depth; /* latest ring readings */
+    uint64_t ring_full_sent, ring_toobig_sent, ring_recovered_sent;
+    uint64_t post_ms_sum, post_n;
+    char ns[256];
+    int fd;
+    uint64_t next_flush_ms;
+} pub_metrics;
+
+/* pub_metrics_open — statsd at endpoint "host:port" ("" for none: counters
+ * are kept but not sent). 0, or -1 with why. */
+int pub_metrics_open(pub_metrics *m, const char *ns, const char *endpoint, char *why, size_t whylen);
+void pub_metrics_close(pub_metrics *m);
+
+/* pub_metrics_post_ms — record one POST's duration. */
+void pub_metrics_post_ms(pub_metrics *m, uint64_t ms);
+
+/* pub_metrics_flush — send what changed since the last flush. */
+void pub_metrics_flush(pub_metrics *m);
+
+#endif

@@ -1,0 +1,375 @@
+/* send.c — batches -> collector. A batch becomes safe when the collector
+ * answered 2xx, when it is fsynced in the spool, or when it is in the
+ * dead-letter file; only then may its ring space go (pub_release_safe). */
+#include "daemon.h"
+
+#include "codec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BACKOFF_BASE_MS 100u
+
+static void free_out(pub_out *o)
+{
+    curl_slist_free_all(o->headers);
+    pub_buf_free(&o->body);
+    free(o);
+}
+
+static struct curl_slist *add(struct curl_slist *h, const char *fmt, const char *v)
+{
+    char line[512];
+    snprintf(line, sizeof line, fmt, v);
+    struct curl_slist *n = curl_slist_append(h, line);
+    return n ? n : h;
+}
+
+static void build_headers(pub_daemon *d, pub_out *o)
+{
+    char date[64], sig[400], ts[32];
+    struct tm tm;
+    time_t now = time(NULL);
+    const char *enc = pub_codec_encoding((pub_compression)o->codec);
+    struct curl_slist *h = NULL;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    snprintf(sig, sizeof sig, "key=%s, mac=%s", d->cfg.key_name, o->mac);
+    h = add(h, "Date: %s", date);
+    h = add(h, "User-Agent: %s", "ringpub/0.1.0 (baseplate-event-publisher compatible)");
+    h = add(h, "Content-Type: %s", "application/json");
+    if (enc)
+        h = add(h, "Content-Encoding: %s", enc);
+    h = add(h, "X-Signature: %s", sig);
+    h = add(h, "X-Batch-Id: %s", o->id);
+    h = add(h, "X-Ringpub-Queue: %s", d->cfg.queue);
+    if (o->ts) {
+        snprintf(ts, sizeof ts, "%lld", (long long)o->ts);
+        h = add(h, "X-Signature-Timestamp: %s", ts);
+    }
+    h = add(h, "Expect:%s", ""); /* no 100-continue round trip */
+    curl_slist_free_all(o->headers);
+    o->headers = h;
+}
+
+static void post(pub_daemon *d, pub_out *o)
+{
+    build_headers(d, o);
+    o->state = OUT_SENDING;
+    o->attempts++;
+    if (pub_http_post(&d->http, o, d->url, o->headers, o->body.data, o->body.len,
+                      (long)d->cfg.post_timeout_ms) != 0) {
+        pub_log(d, "batch %s: cannot start a request; will retry", o->id);
+        o->state = OUT_WAITING;
+        o->next_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
+    }
+}
+
+static uint64_t backoff_ms(const pub_daemon *d, int attempts)
+{
+    uint64_t b = BACKOFF_BASE_MS << (attempts < 20 ? attempts : 20);
+    if (b > d->cfg.backoff_cap_ms)
+        b = d->cfg.backoff_cap_ms;
+    return randombytes_uniform((uint32_t)b + 1); /* full jitter */
+}
+
+static void on_spooled(void *ctx, spool_write *w, int res)
+{
+    pub_daemon *d = (pub_daemon *)ctx;
+    pub_out *o = (pub_out *)((char *)w - offsetof(pub_out, sw));
+    if (res != 0) {
+        pub_log(d, "batch %s: spool write failed: %s; keeping it in memory", o->id, strerror(-res));
+        d->metrics.total.error_io++;
+        o->state = OUT_WAITING;
+        o->next_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
+        return;
+    }
+    pub_debug(d, "batch %s spooled as %s", o->id, w->name);
+    d->metrics.total.spooled++;
+    o->state = OUT_SAFE;
+    pub_release_safe(d);
+}
+
+/* Spool o, or keep it waiting in memory when the spool is full (which stops
+ * the drain: back-pressure reaches the producers as RP_EFULL). */
+static void spool_out(pub_daemon *d, pub_out *o)
+{
+    spool_meta m;
+    memset(&m, 0, sizeof m);
+    if (!spool_has_room(&d->spool, o->body.len)) {
+        if (o->state != OUT_WAITING)
+            pub_log(d, "spool full (%llu of %llu bytes): holding batch %s, producers will see "
+                       "the queue fill", (unsigned long long)d->spool.used,
+                    (unsigned long long)d->spool.max_bytes, o->id);
+        o->state = OUT_WAITING;
+        o->next_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
+        return;
+    }
+    snprintf(m.batch_id, sizeof m.batch_id, "%s", o->id);
+    memcpy(m.mac, o->mac, sizeof m.mac);
+    m.ts = o->ts;
+    m.codec = (uint32_t)o->codec;
+    m.count = o->count;
+    m.plain_len = o->plain_len;
+    m.body_len = o->body.len;
+    o->sw.done = on_spooled;
+    o->sw.ctx = d;
+    if (spool_write_start(&d->spool, &d->loop, &o->sw, &m, o->body.data) != 0) {
+        pub_log(d, "batch %s: cannot create a spool file in %s: %s", o->id, d->spool.path, strerror(errno));
+        o->state = OUT_WAITING;
+        o->next_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
+        return;
+    }
+    o->state = OUT_SPOOLING;
+}
+
+static int deadletter(pub_daemon *d, pub_out *o, long status, const char *reason)
+{
+    size_t b64len = sodium_base64_ENCODED_LEN(o->body.len, sodium_base64_VARIANT_ORIGINAL);
+    char *b64 = (char *)malloc(b64len), head[700];
+    int fd = open(d->cfg.deadletter_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600), rc = -1;
+    if (b64 && fd >= 0) {
+        const char *enc = pub_codec_encoding((pub_compression)o->codec);
+        sodium_bin2base64(b64, b64len, o->body.data, o->body.len, sodium_base64_VARIANT_ORIGINAL);
+        int n = snprintf(head, sizeof head,
+                         "{\"time\":%lld,\"queue\":\"%s\",\"batch_id\":\"%s\",\"status\":%ld,"
+                         "\"reason\":\"%.200s\",\"events\":%u,\"encoding\":\"%s\",\"body_base64\":\"",
+                         (long long)time(NULL), d->cfg.queue, o->id, status, reason, o->count,
+                         enc ? enc : "identity");
+        if (write(fd, head, (size_t)n) == n && write(fd, b64, strlen(b64)) == (ssize_t)strlen(b64) &&
+            write(fd, "\"}\n", 3) == 3 && fdatasync(fd) == 0)
+            rc = 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    free(b64);
+    if (rc == 0) {
+        pub_log(d, "batch %s (%u events) refused with %ld (%s): written to %s", o->id, o->count,
+                status, reason, d->cfg.deadletter_file);
+        d->metrics.total.deadlettered++;
+    } else {
+        pub_log(d, "batch %s: cannot write dead-letter file %s: %s", o->id, d->cfg.deadletter_file,
+                strerror(errno));
+    }
+    return rc;
+}
+
+static int retryable(long status)
+{
+    return status == 408 || status == 429 || status >= 500;
+}
+
+/* Later, unless the retry budget is spent. */
+static void retry_later(pub_daemon *d, pub_out *o, const char *retry_after)
+{
+    uint64_t now = pub_now_ms(), wait = backoff_ms(d, o->attempts);
+    char *end;
+    long ra = retry_after && *retry_after ? strtol(retry_after, &end, 10) : -1;
+    if (ra >= 0 && *end == '\0' && (uint64_t)ra * 1000u > wait)
+        wait = (uint64_t)(ra > 3600 ? 3600 : ra) * 1000u;
+    if (now - o->first_ms >= d->cfg.retry_budget_ms) {
+        pub_log(d, "batch %s: retry budget spent after %d attempts; spooling", o->id, o->attempts);
+        spool_out(d, o);
+        return;
+    }
+    d->metrics.total.retries++;
+    o->state = OUT_WAITING;
+    o->next_ms = now + wait;
+}
+
+/* Decide what a failed live batch does next. */
+static void failed(pub_daemon *d, pub_out *o, const pub_http_result *r)
+{
+    if (d->cfg.delivery == PUB_HASTY) {
+        d->metrics.total.dropped += o->count;
+        o->state = OUT_SAFE;
+        return;
+    }
+    if (r->status == 0) { /* no answer: the collector is down or unreachable */
+        if (!d->collector_down)
+            pub_log(d, "collector %s unreachable (%s): spooling until it is back", d->url, r->errmsg);
+        d->collector_down = 1;
+        spool_out(d, o);
+    } else if (retryable(r->status)) {
+        retry_later(d, o, r->retry_after);
+        /* keep draining: a batch that waits while the drain is blocked goes to the spool */
+        if (o->state == OUT_WAITING && !pub_may_drain(d) && !d->stopping)
+            spool_out(d, o);
+    } else if (deadletter(d, o, r->status, "refused by the collector") == 0) {
+        o->state = OUT_SAFE;
+    } else {
+        spool_out(d, o);
+    }
+}
+
+static void replay_finished(pub_daemon *d, pub_out *o, const pub_http_result *r)
+{
+    uint64_t now = pub_now_ms();
+    int ok = r->status >= 200 && r->status < 300;
+    if (ok || (r->status >= 400 && !retryable(r->status) && deadletter(d, o, r->status, "refused on replay") == 0)) {
+        if (ok) {
+            d->metrics.total.sent += o->count;
+            d->metrics.total.replayed++;
+        }
+        spool_remove(&d->spool, o->spool_name);
+        d->collector_down = 0;
+        d->next_replay_ms = now;
+    } else {
+        o->attempts++;
+        d->next_replay_ms = now + backoff_ms(d, o->attempts) + BACKOFF_BASE_MS;
+    }
+    d->replay = NULL;
+    free_out(o);
+}
+
+void pub_http_finished(void *ctx, void *req_ctx, const pub_http_result *r)
+{
+    pub_daemon *d = (pub_daemon *)ctx;
+    pub_out *o = (pub_out *)req_ctx;
+    pub_metrics_post_ms(&d->metrics, r->elapsed_ms);
+    if (r->status == 0)
+        d->metrics.total.error_io++;
+    else if (r->status >= 300)
+        d->metrics.total.error_http++;
+    pub_debug(d, "batch %s: %ld %s (%llu ms)", o->id, r->status, r->status ? "" : r->errmsg,
+              (unsigned long long)r->elapsed_ms);
+    if (o->from_spool) {
+        replay_finished(d, o, r);
+        return;
+    }
+    if (r->status >= 200 && r->status < 300) {
+        d->metrics.total.sent += o->count;
+        d->collector_down = 0;
+        o->state = OUT_SAFE;
+    } else {
+        failed(d, o, r);
+    }
+    pub_release_safe(d);
+}
+
+void pub_send_new(pub_daemon *d, pub_out *o)
+{
+    if (d->outs_tail)
+        d->outs_tail->next = o;
+    else
+        d->outs = o;
+    d->outs_tail = o;
+    d->n_outs++;
+    if (d->collector_down && d->cfg.delivery == PUB_GUARANTEED)
+        spool_out(d, o);
+    else
+        post(d, o);
+}
+
+/* Start replaying the oldest spooled batch. */
+static void replay_next(pub_daemon *d)
+{
+    char name[64], why[300];
+    spool_meta m;
+    pub_out *o = (pub_out *)calloc(1, sizeof *o);
+    if (!o)
+        return;
+    pub_buf_init(&o->body, (size_t)1 << 31);
+    for (;;) {
+        if (spool_oldest(&d->spool, name) != 0) {
+            free_out(o);
+            return;
+        }
+        int rc = spool_read(&d->spool, name, &m, &o->body, why, sizeof why);
+        if (rc == 0)
+            break;
+        pub_log(d, "%s", why);
+        if (rc == -1) {
+            free_out(o);
+            d->next_replay_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
+            return;
+        }
+    }
+    o->from_spool = 1;
+    snprintf(o->spool_name, sizeof o->spool_name, "%s", name);
+    snprintf(o->id, sizeof o->id, "%s", m.batch_id);
+    memcpy(o->mac, m.mac, sizeof o->mac);
+    o->ts = m.ts;
+    o->codec = (int)m.codec;
+    o->count = m.count;
+    o->plain_len = m.plain_len;
+    d->replay = o;
+    post(d, o);
+    if (o->state == OUT_WAITING) { /* could not even start */
+        d->replay = NULL;
+        free_out(o);
+    }
+}
+
+int pub_send_timers(pub_daemon *d, uint64_t now)
+{
+    int64_t next = -1;
+    for (pub_out *o = d->outs; o; o = o->next) {
+        if (o->state != OUT_WAITING)
+            continue;
+        if (o->next_ms <= now) {
+            if (d->collector_down || d->stopping)
+                spool_out(d, o);
+            else
+                post(d, o);
+        }
+        if (o->state == OUT_WAITING && (next < 0 || (int64_t)(o->next_ms - now) < next))
+            next = (int64_t)(o->next_ms > now ? o->next_ms - now : 0);
+    }
+    if (!d->replay && !d->stopping && d->spool.files > 0) {
+        if (d->next_replay_ms <= now)
+            replay_next(d);
+        else if (next < 0 || (int64_t)(d->next_replay_ms - now) < next)
+            next = (int64_t)(d->next_replay_ms - now);
+    }
+    return (int)next;
+}
+
+void pub_release_safe(pub_daemon *d)
+{
+    while (d->outs && d->outs->state == OUT_SAFE) {
+        pub_out *o = d->outs;
+        d->outs = o->next;
+        if (!d->outs)
+            d->outs_tail = NULL;
+        d->n_outs--;
+        free_out(o);
+    }
+    uint64_t pending = d->outs ? d->outs->seq : d->next_seq;
+    while (d->chunk_n > 0) {
+        ring_chunk *c = &d->chunks[d->chunk_head];
+        if (c->last_seq >= pending)
+            break;
+        if (rp_consumer_release(d->ring, &c->b) != 0) {
+            pub_log(d, "ring release out of order (a bug): stopping");
+            d->exit_code = 1;
+            d->stopping = 1;
+            break;
+        }
+        d->chunk_head = (d->chunk_head + 1) % d->chunk_cap;
+        d->chunk_n--;
+    }
+}
+
+void pub_spool_all(pub_daemon *d)
+{
+    for (pub_out *o = d->outs; o; o = o->next)
+        if (o->state == OUT_WAITING || o->state == OUT_SENDING) {
+            if (d->cfg.delivery == PUB_HASTY) {
+                d->metrics.total.dropped += o->count;
+                o->state = OUT_SAFE;
+            } else {
+                spool_out(d, o);
+            }
+        }
+    if (d->replay) { /* its file stays in the spool */
+        free_out(d->replay);
+        d->replay = NULL;
+    }
+}
