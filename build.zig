@@ -51,7 +51,8 @@ const collect_libs = [_][]const u8{ "microhttpd", "jansson" };
 /// One Criterion executable per feature. `threads` marks the concurrency
 /// tests, which also run under ThreadSanitizer; `publisher` tests link the
 /// daemon's parts.
-const TestSpec = struct { name: []const u8, threads: bool = false, publisher: bool = false, collector: bool = false };
+/// `e2e` tests run the installed binaries (ringpub, ringcollect).
+const TestSpec = struct { name: []const u8, threads: bool = false, publisher: bool = false, collector: bool = false, e2e: bool = false };
 const tests = [_]TestSpec{
     .{ .name = "put_drain" },
     .{ .name = "threads", .threads = true },
@@ -62,6 +63,7 @@ const tests = [_]TestSpec{
     .{ .name = "config", .publisher = true },
     .{ .name = "wire", .publisher = true },
     .{ .name = "collect", .publisher = true, .collector = true },
+    .{ .name = "e2e", .e2e = true },
 };
 
 pub fn build(b: *std.Build) void {
@@ -105,9 +107,9 @@ pub fn build(b: *std.Build) void {
     const test_step = b.step("test", "Run the Criterion tests (and sanitizer variants)");
     for (tests) |t| {
         const exe = testExe(b, t, target, optimize, false);
-        test_step.dependOn(&runInherit(b, exe).step);
+        test_step.dependOn(&e2eNeeds(b, t, runInherit(b, exe)).step);
         if (!sanitizers) continue;
-        test_step.dependOn(&gccSanitizerRun(b, t, "address,undefined").step);
+        test_step.dependOn(&e2eNeeds(b, t, gccSanitizerRun(b, t, "address,undefined")).step);
         if (t.threads)
             test_step.dependOn(&runInherit(b, testExe(b, t, target, optimize, true)).step);
     }
@@ -169,6 +171,16 @@ fn testExe(b: *std.Build, t: TestSpec, target: std.Build.ResolvedTarget, optimiz
         exe.root_module.linkSystemLibrary("criterion", .{});
     }
     return exe;
+}
+
+/// An e2e test runs after `install` and finds the binaries through
+/// RINGPUB_BIN_DIR.
+fn e2eNeeds(b: *std.Build, t: TestSpec, run: *std.Build.Step.Run) *std.Build.Step.Run {
+    if (t.e2e) {
+        run.step.dependOn(b.getInstallStep());
+        run.setEnvironmentVariable("RINGPUB_BIN_DIR", b.getInstallPath(.bin, ""));
+    }
+    return run;
 }
 
 fn runInherit(b: *std.Build, exe: *std.Build.Step.Compile) *std.Build.Step.Run {

@@ -40,6 +40,7 @@ typedef struct rp_consumer rp_consumer;
 typedef struct rp_event {
     const void *data;
     uint32_t len;
+    uint64_t pos;   /* the record's ring position: stable across consumer restarts */
 } rp_event;
 
 /* A batch: the caller provides events[max_events]; poll fills the rest. */

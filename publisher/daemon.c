@@ -108,6 +108,9 @@ static int setup(pub_daemon *d)
         pub_log(d, "%s", why);
         return -1;
     }
+    rp_stats st;
+    rp_consumer_stats(d->ring, &st);
+    d->ring_created_ns = st.created_unix_ns;
     if (!d->cfg.deadletter_file[0])
         snprintf(d->cfg.deadletter_file, sizeof d->cfg.deadletter_file, "%.3000s/%s.deadletter.jsonl",
                  d->cfg.spool_dir, d->cfg.queue);

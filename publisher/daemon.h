@@ -65,6 +65,8 @@ typedef struct pub_daemon {
     /* the batch being filled */
     pub_batch building;
     uint64_t building_since_ms; /* first event's arrival; 0 if empty */
+    uint64_t first_pos, last_pos; /* ring positions of its first and last events */
+    uint64_t ring_created_ns;   /* with the positions, names a batch (its id) */
     uint64_t next_seq;
     pub_buf scratch;            /* compression output */
 

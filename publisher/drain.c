@@ -39,17 +39,26 @@ static int push_chunk(pub_daemon *d, const rp_batch *b)
     return 0;
 }
 
+/* A batch's id names its ring range: hash(ring creation time, first and
+ * last event positions). A daemon restarted after a crash that rebuilds the
+ * same batch (same range, so the same events) sends the same id, and the
+ * collector drops the copy; a different range can never share an id. */
+static void batch_id(const pub_daemon *d, char id[SPOOL_ID_MAX])
+{
+    uint64_t in[3] = { d->ring_created_ns, d->first_pos, d->last_pos };
+    uint8_t h[16];
+    crypto_generichash(h, sizeof h, (const uint8_t *)in, sizeof in, NULL, 0);
+    sodium_bin2hex(id, SPOOL_ID_MAX, h, sizeof h);
+}
+
 static pub_out *new_out(pub_daemon *d)
 {
     pub_out *o = (pub_out *)calloc(1, sizeof *o);
-    uint8_t rnd[16];
     if (!o)
         return NULL;
-    randombytes_buf(rnd, sizeof rnd);
-    sodium_bin2hex(o->id, sizeof o->id, rnd, sizeof rnd);
+    batch_id(d, o->id);
     pub_buf_init(&o->body, (size_t)1 << 31);
     o->first_ms = pub_now_ms();
-    (void)d;
     return o;
 }
 
@@ -107,6 +116,9 @@ static void add_events(pub_daemon *d, const rp_batch *b, uint64_t now)
             d->metrics.total.dropped++;
             continue;
         }
+        if (d->building.count == 1)
+            d->first_pos = b->events[i].pos;
+        d->last_pos = b->events[i].pos;
         if (!d->building_since_ms)
             d->building_since_ms = now;
     }

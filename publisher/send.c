@@ -314,7 +314,8 @@ int pub_send_timers(pub_daemon *d, uint64_t now)
         if (o->state != OUT_WAITING)
             continue;
         if (o->next_ms <= now) {
-            if (d->collector_down || d->stopping)
+            /* with the spool full, keep probing the collector instead */
+            if ((d->collector_down || d->stopping) && spool_has_room(&d->spool, o->body.len))
                 spool_out(d, o);
             else
                 post(d, o);

@@ -176,7 +176,7 @@ int spool_oldest(pub_spool *sp, char name[64])
     while ((e = readdir(d)))
         if (is_batch_name(e->d_name, &seq) && seq < best) {
             best = seq;
-            snprintf(name, 64, "%s", e->d_name);
+            snprintf(name, 64, "%.63s", e->d_name);
         }
     closedir(d);
     return best == UINT64_MAX ? -1 : 0;

@@ -182,6 +182,7 @@ int rp_consumer_poll(rp_consumer *c, rp_batch *b, size_t max_bytes)
                 break;
             b->events[b->n].data = c->m.data + (pos & c->m.mask) + RP_REC_HDR;
             b->events[b->n].len = len;
+            b->events[b->n].pos = pos;
             b->n++;
             b->bytes += len;
         }
