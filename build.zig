@@ -91,7 +91,7 @@ pub fn build(b: *std.Build) void {
     b.installArtifact(collect);
     const ctl = b.addExecutable(.{ .name = "ringctl", .root_module = cModule(b, target, optimize, false) });
     ctl.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
-    ctl.root_module.addCSourceFiles(.{ .files = &.{"tools/ctl/main.c"}, .flags = &c_flags });
+    ctl.root_module.addCSourceFiles(.{ .files = &.{ "tools/ctl/main.c", "tools/ctl/load.c" }, .flags = &c_flags });
     b.installArtifact(ctl);
 
     // ---- benchmark ----------------------------------------------------------

@@ -236,6 +236,15 @@ static uint64_t sum(const uint64_t *a, int n)
     return s;
 }
 
+/* Collector and daemon on a fresh port. */
+static void rig_up(int *port, pid_t *col, pid_t *d)
+{
+    *port = free_port();
+    *col = start_collector(*port, NULL, NULL);
+    write_cfg(*port, NULL);
+    *d = start_daemon();
+}
+
 static void setup(void)
 {
     mkdir(path_in("out"), 0700);
@@ -244,13 +253,12 @@ static void setup(void)
 
 Test(e2e, every_event_exactly_once, .init = setup)
 {
-    int port = free_port();
+    int port;
     uint64_t acc[MAXP];
     producers p;
     tally t;
-    pid_t col = start_collector(port, NULL, NULL);
-    write_cfg(port, NULL);
-    pid_t d = start_daemon();
+    pid_t col, d;
+    rig_up(&port, &col, &d);
     start_producers(&p, 3, 20000, 30000);
     join_producers(&p, acc);
     cr_assert_eq(sum(acc, 3), 60000, "producers were refused (full ring?)");
@@ -416,13 +424,12 @@ Test(e2e, spool_full_pushes_back_to_producers, .init = setup)
  * accepted event arrives; duplicates only after kill -9. */
 static void restart_under_load(int sig)
 {
-    int port = free_port(), status;
+    int port, status;
     uint64_t acc[MAXP];
     producers p;
     tally t;
-    pid_t col = start_collector(port, NULL, NULL);
-    write_cfg(port, NULL);
-    pid_t d = start_daemon();
+    pid_t col, d;
+    rig_up(&port, &col, &d);
     start_producers(&p, 2, 40000, 30000);
     await_delivered(&t, 2, NULL, 5000);
     kill(d, sig);
@@ -451,4 +458,82 @@ Test(e2e, sigterm_under_load_loses_nothing, .init = setup)
 Test(e2e, kill9_under_load_loses_nothing, .init = setup)
 {
     restart_under_load(SIGKILL);
+}
+
+/* Run argv to completion; return its exit status and stderr in err. */
+static int run_capture(char *const argv[], char *err, size_t errlen)
+{
+    int status;
+    const char *log = path_in("cli.log");
+    unlink(log);
+    pid_t pid = spawn(argv, log);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    FILE *f = fopen(log, "r");
+    size_t n = f ? fread(err, 1, errlen - 1, f) : 0;
+    err[n] = '\0';
+    if (f)
+        fclose(f);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+Test(e2e, bad_config_one_line_exit_2, .init = setup)
+{
+    char err[2000];
+    FILE *f = fopen(path_in("bad.ini"), "w");
+    fputs("[event-publisher:e2e]\ncollector.version = 9\n", f);
+    fclose(f);
+    char *a1[] = { (char *)bin("ringpub"), "--queue", "e2e", "--config", (char *)path_in("bad.ini"), NULL };
+    cr_assert_eq(run_capture(a1, err, sizeof err), 2);
+    cr_assert_not_null(strstr(err, "collector.version"), "%s", err);
+    cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "one line: %s", err);
+    char *a2[] = { (char *)bin("ringpub"), "--queue", "../x", NULL };
+    cr_assert_eq(run_capture(a2, err, sizeof err), 2);
+    char *a3[] = { (char *)bin("ringpub"), "--queue-name", "e2e", (char *)path_in("missing.ini"), NULL };
+    cr_assert_eq(run_capture(a3, err, sizeof err), 2, "baseplate's form, missing file");
+    cr_assert_not_null(strstr(err, "missing.ini"), "%s", err);
+    char *a4[] = { (char *)bin("ringcollect"), "--fail-rate", "2", NULL };
+    cr_assert_eq(run_capture(a4, err, sizeof err), 2);
+    cr_assert_not_null(strstr(err, "--fail-rate"), "%s", err);
+    char *a5[] = { (char *)bin("ringpub"), "--version", NULL };
+    cr_assert_eq(run_capture(a5, err, sizeof err), 0);
+}
+
+Test(e2e, metrics_reach_statsd, .init = setup)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    char extra[200], buf[2000];
+    uint64_t acc[MAXP];
+    producers p;
+    tally t;
+    int udp = socket(AF_INET, SOCK_DGRAM, 0), port = free_port();
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(udp, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(getsockname(udp, (struct sockaddr *)&a, &len), 0);
+    struct timeval tv = { 10, 0 };
+    setsockopt(udp, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    snprintf(extra, sizeof extra, "metrics.namespace = ev.test\nmetrics.endpoint = 127.0.0.1:%d\n", ntohs(a.sin_port));
+    pid_t col = start_collector(port, NULL, NULL);
+    write_cfg(port, extra);
+    pid_t d = start_daemon();
+    start_producers(&p, 1, 1000, 10000);
+    join_producers(&p, acc);
+    await_delivered(&t, 1, acc, 1000);
+    uint64_t sent = 0, until = th_now_ms() + 10000;
+    while (sent < 1000 && th_now_ms() < until) {
+        ssize_t n = recv(udp, buf, sizeof buf - 1, 0);
+        if (n <= 0)
+            break;
+        buf[n] = '\0';
+        char *s = strstr(buf, "ev.test.sent:");
+        if (s)
+            sent += strtoull(s + 13, NULL, 10);
+        cr_assert_null(strstr(buf, "mac="), "no secrets in metrics");
+    }
+    cr_assert_eq(sent, 1000, "statsd saw %llu sent", (unsigned long long)sent);
+    stop(d, SIGTERM);
+    stop(col, SIGTERM);
+    close(udp);
 }

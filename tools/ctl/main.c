@@ -6,6 +6,8 @@
 #include <ringpub.h>
 #include <ringpub_consumer.h>
 
+#include "load.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,8 @@
 static const char usage[] =
     "usage: ringctl put --queue NAME [--wait-ms N]   put one event per line of stdin\n"
     "       ringctl stat NAME                        show a ring's geometry and counters\n"
+    "       ringctl load --queue NAME [--procs P] [--events N] [--size B] [--seconds S]\n"
+    "                                                P processes put N numbered JSON events each\n"
     "A full queue is retried for up to --wait-ms (default 10000) per event.\n";
 
 static int die(const char *what, const char *arg)
@@ -121,6 +125,8 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "put") == 0)
         return cmd_put(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "load") == 0)
+        return ringctl_load(argc, argv);
     if (argc == 3 && strcmp(argv[1], "stat") == 0)
         return cmd_stat(argv[2]);
     fputs(usage, stderr);
