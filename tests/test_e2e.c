@@ -361,14 +361,18 @@ Test(e2e, retry_after_is_honoured, .init = setup)
     stop(col, SIGTERM);
 }
 
-Test(e2e, refused_batch_goes_to_dead_letter, .init = setup)
+/* A 4xx other than 408/429 is final: the batch goes to the dead-letter
+ * file with its status, and the ring moves on. */
+static void dead_letter_case(const char *arg1, const char *arg2, const char *cfg, int status)
 {
     int port = free_port();
     uint64_t acc[MAXP];
     producers p;
     tally t;
-    pid_t col = start_collector(port, "--key=other=c2VjcmV0", NULL); /* our MAC fails: 401 */
-    write_cfg(port, NULL);
+    char want[32];
+    snprintf(want, sizeof want, "\"status\":%d", status);
+    pid_t col = start_collector(port, arg1, arg2);
+    write_cfg(port, cfg);
     pid_t d = start_daemon();
     start_producers(&p, 1, 100, 10000);
     join_producers(&p, acc);
@@ -381,7 +385,7 @@ Test(e2e, refused_batch_goes_to_dead_letter, .init = setup)
         events = 0;
         while (f && fgets(line, sizeof line, f)) {
             char *e = strstr(line, "\"events\":");
-            cr_assert_not_null(strstr(line, "\"status\":401"), "%.200s", line);
+            cr_assert_not_null(strstr(line, want), "%.200s", line);
             events += e ? strtoull(e + 9, NULL, 10) : 0;
         }
         if (f)
@@ -395,6 +399,48 @@ Test(e2e, refused_batch_goes_to_dead_letter, .init = setup)
     stop(col, SIGTERM);
     count_delivered(&t, 1, acc);
     cr_assert_eq(t.lines, 0);
+}
+
+Test(e2e, status_400_goes_to_dead_letter, .init = setup)
+{
+    dead_letter_case("--fail-rate=1", "--fail-status=400", NULL, 400);
+}
+
+Test(e2e, bad_signature_401_goes_to_dead_letter, .init = setup)
+{
+    dead_letter_case("--key=other=c2VjcmV0", NULL, NULL, 401);
+}
+
+/* hasty: fire and forget; a failed batch is dropped and counted, the ring
+ * is released anyway. */
+Test(e2e, hasty_drops_and_counts, .init = setup)
+{
+    int port = free_port();
+    uint64_t acc[MAXP];
+    producers p;
+    pid_t col = start_collector(port, "--fail-rate=1", "--fail-status=503");
+    write_cfg(port, "delivery = hasty\n");
+    pid_t d = start_daemon();
+    start_producers(&p, 1, 500, 10000);
+    join_producers(&p, acc);
+    rp_stats st;
+    char why[200];
+    uint64_t until = th_now_ms() + 20000;
+    do {
+        cr_assert_eq(rp_ring_stat("e2e", NULL, &st, why, sizeof why), 0, "%s", why);
+        usleep(10000);
+    } while (st.events_out < 500 && th_now_ms() < until);
+    cr_assert_eq(st.events_out, 500, "the ring was released");
+    stop(d, SIGTERM);
+    stop(col, SIGTERM);
+    char log[4000] = "";
+    FILE *f = fopen(path_in("ringpub.log"), "r");
+    size_t n = f ? fread(log, 1, sizeof log - 1, f) : 0;
+    log[n] = '\0';
+    if (f)
+        fclose(f);
+    cr_assert_not_null(strstr(log, "500 events dropped"), "%s", log);
+    cr_assert_eq(spool_files(), 0);
 }
 
 /* Collector down and no spool room: the daemon stops draining, the ring

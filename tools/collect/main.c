@@ -31,7 +31,7 @@ static const char usage[] =
     "  --port-file FILE        write the bound port to FILE once listening\n"
     "misbehaviour, for tests:\n"
     "  --fail-rate F           answer a fraction F of batches with --fail-status\n"
-    "  --fail-status N         500 or 503 (default 503)\n"
+    "  --fail-status N         the status to fail with, 400-599 (default 503)\n"
     "  --retry-after SECS      send Retry-After with 503 answers\n"
     "  --delay MS              wait before answering each batch\n"
     "  --refuse-rate F         refuse a fraction F of connections at accept\n"
@@ -121,7 +121,7 @@ static void parse_args(int argc, char **argv, collect_cfg *c, const char **port_
         case 'F': c->fsync = 1; break;
         case 'p': *port_file = optarg; break;
         case 'f': c->fail_rate = parse_fraction("--fail-rate", optarg); break;
-        case 's': c->fail_status = (int)parse_int("--fail-status", optarg, 500, 599); break;
+        case 's': c->fail_status = (int)parse_int("--fail-status", optarg, 400, 599); break;
         case 'r': c->retry_after_s = (int)parse_int("--retry-after", optarg, 0, 3600); break;
         case 'D': c->delay_ms = (int)parse_int("--delay", optarg, 0, 600000); break;
         case 'R': c->refuse_rate = parse_fraction("--refuse-rate", optarg); break;

@@ -37,7 +37,7 @@ typedef struct collect_cfg {
     size_t dedup_window;
     /* misbehaviour, for tests */
     double fail_rate;        /* fraction of batches answered fail_status */
-    int fail_status;         /* 500 or 503 */
+    int fail_status;         /* 400..599; 503 by default */
     int retry_after_s;       /* sent with 503 (and 429) when > 0 */
     int delay_ms;            /* before answering each batch */
     double refuse_rate;      /* fraction of connections refused at accept */
