@@ -26,6 +26,7 @@ const pub_sources = [_][]const u8{
     "publisher/batch.c",
     "publisher/sign.c",
     "publisher/codec.c",
+    "publisher/cli.c",
 };
 /// The daemon's own parts (need the ring library too).
 const daemon_sources = [_][]const u8{

@@ -2,6 +2,7 @@
  * ringpub — the event publisher daemon: drains a ringpub queue and ships
  * its events to a collector. See `ringpub --help` and README.md.
  */
+#include "cli.h"
 #include "config.h"
 #include "daemon.h"
 
@@ -27,10 +28,7 @@ static const char usage[] =
 
 static void bad(const char *msg, const char *arg)
 {
-    fprintf(stderr, "ringpub: ");
-    fprintf(stderr, msg, arg);
-    fputc('\n', stderr);
-    exit(2);
+    cli_fail("ringpub", msg, arg);
 }
 
 int main(int argc, char **argv)

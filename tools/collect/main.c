@@ -3,6 +3,7 @@
  * (or baseplate's event publisher) POSTs, checks them and appends each
  * event as one line to OUT/QUEUE.jsonl. See `ringcollect --help`.
  */
+#include "cli.h"
 #include "config.h"
 #include "server.h"
 
@@ -40,10 +41,7 @@ static const char usage[] =
 
 static void die(const char *fmt, const char *arg)
 {
-    fprintf(stderr, "ringcollect: ");
-    fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
-    exit(2);
+    cli_fail("ringcollect", fmt, arg);
 }
 
 static double parse_fraction(const char *opt, const char *v)
