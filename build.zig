@@ -1,6 +1,6 @@
 //! ringpub build: `zig build` (library, tools), `zig build test` (all
 //! Criterion tests; also ASan+UBSan and TSan variants unless
-//! -Dsanitizers=false), `zig build bench` (a short benchmark).
+//! -Dsanitizers=false), `zig build bench` (a short ringbench run).
 //!
 //! Zig 0.14.1 ships UBSan and TSan runtimes but no ASan runtime, so the
 //! ASan+UBSan variant is compiled by the system gcc from the same sources.
@@ -17,6 +17,9 @@ const ring_sources = [_][]const u8{
     "ring/wait.c",
     "ring/stats.c",
 };
+
+/// ringbench (bench/), apart from its main.c.
+const bench_sources = [_][]const u8{ "bench/main.c", "bench/hist.c", "bench/backend.c", "bench/run.c", "bench/report.c" };
 
 /// The daemon's parts (publisher/), and the system libraries they need.
 const pub_sources = [_][]const u8{
@@ -53,7 +56,8 @@ const collect_libs = [_][]const u8{ "microhttpd", "jansson" };
 /// tests, which also run under ThreadSanitizer; `publisher` tests link the
 /// daemon's parts.
 /// `e2e` tests run the installed binaries (ringpub, ringcollect).
-const TestSpec = struct { name: []const u8, threads: bool = false, publisher: bool = false, collector: bool = false, e2e: bool = false };
+/// `extra` sources are compiled into the test as well, `libs` linked.
+const TestSpec = struct { name: []const u8, threads: bool = false, publisher: bool = false, collector: bool = false, e2e: bool = false, extra: []const []const u8 = &.{}, libs: []const []const u8 = &.{} };
 const tests = [_]TestSpec{
     .{ .name = "put_drain" },
     .{ .name = "threads", .threads = true },
@@ -65,6 +69,7 @@ const tests = [_]TestSpec{
     .{ .name = "wire", .publisher = true },
     .{ .name = "collect", .publisher = true, .collector = true },
     .{ .name = "e2e", .e2e = true },
+    .{ .name = "bench", .e2e = true, .extra = &.{"bench/hist.c"}, .libs = &.{"jansson"} },
 };
 
 pub fn build(b: *std.Build) void {
@@ -96,13 +101,13 @@ pub fn build(b: *std.Build) void {
     b.installArtifact(ctl);
 
     // ---- benchmark ----------------------------------------------------------
-    const quick = b.addExecutable(.{ .name = "ringbench-quick", .root_module = cModule(b, target, .ReleaseFast, false) });
-    quick.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
-    quick.root_module.addCSourceFiles(.{ .files = &.{"bench/quick.c"}, .flags = &c_flags });
-    b.installArtifact(quick);
-    const bench_run = runInherit(b, quick);
-    if (b.args) |args| bench_run.addArgs(args);
-    b.step("bench", "Run the quick benchmark (ringpub vs POSIX mq, 1 producer process)").dependOn(&bench_run.step);
+    const ringbench = b.addExecutable(.{ .name = "ringbench", .root_module = cModule(b, target, .ReleaseFast, false) });
+    ringbench.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
+    ringbench.root_module.addCSourceFiles(.{ .files = &bench_sources, .flags = &c_flags });
+    b.installArtifact(ringbench);
+    const bench_run = runInherit(b, ringbench);
+    bench_run.addArgs(if (b.args) |args| args else &.{ "--vs", "mq,unix", "--seconds", "1" });
+    b.step("bench", "A short ringbench run (ring vs POSIX mq and a Unix socket); `-- ARGS` to choose").dependOn(&bench_run.step);
 
     // ---- tests --------------------------------------------------------------
     const test_step = b.step("test", "Run the Criterion tests (and sanitizer variants)");
@@ -147,6 +152,7 @@ fn cModule(b: *std.Build, target: std.Build.ResolvedTarget, optimize: std.builti
     m.addIncludePath(b.path("ring"));
     m.addIncludePath(b.path("publisher"));
     m.addIncludePath(b.path("tools/collect"));
+    m.addIncludePath(b.path("bench"));
     return m;
 }
 
@@ -161,6 +167,8 @@ fn testExe(b: *std.Build, t: TestSpec, target: std.Build.ResolvedTarget, optimiz
         .flags = &c_flags,
     });
     if (t.publisher) addPublisher(exe.root_module);
+    exe.root_module.addCSourceFiles(.{ .files = t.extra, .flags = &c_flags });
+    for (t.libs) |l| exe.root_module.linkSystemLibrary(l, .{});
     if (t.collector) exe.root_module.addCSourceFiles(.{ .files = &collect_sources, .flags = &c_flags });
     if (t.collector) for (collect_libs) |l| exe.root_module.linkSystemLibrary(l, .{});
     if (tsan) {
@@ -199,14 +207,17 @@ fn gccSanitizerRun(b: *std.Build, t: TestSpec, sanitize: []const u8) *std.Build.
     cc.addPrefixedDirectoryArg("-I", b.path("ring"));
     cc.addPrefixedDirectoryArg("-I", b.path("publisher"));
     cc.addPrefixedDirectoryArg("-I", b.path("tools/collect"));
+    cc.addPrefixedDirectoryArg("-I", b.path("bench"));
     for (ring_sources) |src| cc.addFileArg(b.path(src));
     if (t.publisher) for (pub_sources ++ daemon_sources) |src| cc.addFileArg(b.path(src));
     if (t.collector) for (collect_sources) |src| cc.addFileArg(b.path(src));
+    for (t.extra) |src| cc.addFileArg(b.path(src));
     cc.addFileArg(b.path(b.fmt("tests/test_{s}.c", .{name})));
     cc.addFileArg(b.path("tests/helpers.c"));
     cc.addArg("-lcriterion");
     if (t.publisher) for (pub_libs) |l| cc.addArg(b.fmt("-l{s}", .{l}));
     if (t.collector) for (collect_libs) |l| cc.addArg(b.fmt("-l{s}", .{l}));
+    for (t.libs) |l| cc.addArg(b.fmt("-l{s}", .{l}));
     cc.addArg("-o");
     const exe = cc.addOutputFileArg(b.fmt("test_{s}_asan", .{name}));
     const run = std.Build.Step.Run.create(b, b.fmt("run test_{s}_asan", .{name}));
