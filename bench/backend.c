@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,8 +26,9 @@ struct bench_queue {
     /* unix */
     int sv[2];
     char *buf;
-    /* memcpy */
-    uint64_t copied, copied_bytes, seen, seen_bytes;
+    /* memcpy: counters shared with producer processes */
+    uint64_t *copied; /* [0] events, [1] bytes, in a MAP_SHARED page */
+    uint64_t seen, seen_bytes;
 };
 
 static bench_queue *alloc_queue(void)
@@ -175,10 +177,13 @@ static int mq_put(void *h, const void *ev, size_t len)
 
 static void noop_close(void *h) { (void)h; }
 
-static int mq_drain(bench_queue *q, uint64_t *events, uint64_t *bytes, int wait_ms)
+/* Receive everything waiting on fd with recv_one; if there was nothing,
+ * wait up to wait_ms for it to become readable. */
+static int drain_fd(bench_queue *q, int fd, ssize_t (*recv_one)(bench_queue *), uint64_t *events,
+                    uint64_t *bytes, int wait_ms)
 {
     for (int got = 0;; got++) {
-        ssize_t n = mq_receive(q->mq, q->buf, (size_t)q->msgsize, NULL);
+        ssize_t n = recv_one(q);
         if (n >= 0) {
             (*events)++;
             *bytes += (uint64_t)n;
@@ -187,11 +192,21 @@ static int mq_drain(bench_queue *q, uint64_t *events, uint64_t *bytes, int wait_
         if (errno != EAGAIN)
             return -1;
         if (got == 0 && wait_ms > 0) {
-            struct pollfd p = { (int)q->mq, POLLIN, 0 }; /* an mqd_t is an fd on Linux */
+            struct pollfd p = { fd, POLLIN, 0 };
             poll(&p, 1, wait_ms);
         }
         return 0;
     }
+}
+
+static ssize_t mq_recv_one(bench_queue *q)
+{
+    return mq_receive(q->mq, q->buf, (size_t)q->msgsize, NULL);
+}
+
+static int mq_drain(bench_queue *q, uint64_t *events, uint64_t *bytes, int wait_ms)
+{
+    return drain_fd(q, (int)q->mq, mq_recv_one, events, bytes, wait_ms); /* an mqd_t is an fd */
 }
 
 static uint64_t no_wakeups(bench_queue *q) { (void)q; return 0; }
@@ -232,23 +247,14 @@ static int unix_put(void *h, const void *ev, size_t len)
     return errno == EAGAIN || errno == ENOBUFS ? 1 : -1;
 }
 
+static ssize_t unix_recv_one(bench_queue *q)
+{
+    return recv(q->sv[1], q->buf, (size_t)q->msgsize, MSG_DONTWAIT);
+}
+
 static int unix_drain(bench_queue *q, uint64_t *events, uint64_t *bytes, int wait_ms)
 {
-    for (int got = 0;; got++) {
-        ssize_t n = recv(q->sv[1], q->buf, (size_t)q->msgsize, MSG_DONTWAIT);
-        if (n >= 0) {
-            (*events)++;
-            *bytes += (uint64_t)n;
-            continue;
-        }
-        if (errno != EAGAIN)
-            return -1;
-        if (got == 0 && wait_ms > 0) {
-            struct pollfd p = { q->sv[1], POLLIN, 0 };
-            poll(&p, 1, wait_ms);
-        }
-        return 0;
-    }
+    return drain_fd(q, q->sv[1], unix_recv_one, events, bytes, wait_ms);
 }
 
 static void unix_destroy(bench_queue *q)
@@ -266,9 +272,15 @@ typedef struct { bench_queue *q; char *dst; } copy_handle;
 static bench_queue *copy_create(size_t max_event, char *why, size_t whylen)
 {
     bench_queue *q = alloc_queue();
-    (void)why, (void)whylen;
-    if (q)
-        q->msgsize = (long)max_event;
+    if (!q)
+        return NULL;
+    q->msgsize = (long)max_event;
+    q->copied = (uint64_t *)mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (q->copied == MAP_FAILED) {
+        snprintf(why, whylen, "mmap: %s", strerror(errno));
+        free(q);
+        return NULL;
+    }
     return q;
 }
 
@@ -289,8 +301,8 @@ static int copy_put(void *hp, const void *ev, size_t len)
     copy_handle *h = (copy_handle *)hp;
     memcpy(h->dst, ev, len);
     __asm__ __volatile__("" : : "r"(h->dst) : "memory"); /* keep the copy */
-    __atomic_fetch_add(&h->q->copied, 1, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&h->q->copied_bytes, len, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&h->q->copied[0], 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&h->q->copied[1], len, __ATOMIC_RELAXED);
     return 0;
 }
 
@@ -303,8 +315,8 @@ static void copy_close(void *hp)
 
 static int copy_drain(bench_queue *q, uint64_t *events, uint64_t *bytes, int wait_ms)
 {
-    uint64_t n = __atomic_load_n(&q->copied, __ATOMIC_RELAXED);
-    uint64_t b = __atomic_load_n(&q->copied_bytes, __ATOMIC_RELAXED);
+    uint64_t n = __atomic_load_n(&q->copied[0], __ATOMIC_RELAXED);
+    uint64_t b = __atomic_load_n(&q->copied[1], __ATOMIC_RELAXED);
     *bytes += b - q->seen_bytes;
     *events += n - q->seen;
     q->seen = n;
@@ -314,7 +326,11 @@ static int copy_drain(bench_queue *q, uint64_t *events, uint64_t *bytes, int wai
     return 0;
 }
 
-static void copy_destroy(bench_queue *q) { free(q); }
+static void copy_destroy(bench_queue *q)
+{
+    munmap(q->copied, 4096);
+    free(q);
+}
 
 static const backend backends[] = {
     { "ring", ring_create, ring_open, ring_put, ring_close, ring_drain, ring_wakeups, ring_destroy, NULL },

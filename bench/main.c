@@ -22,7 +22,7 @@ static const char usage[] =
     "  --events N              events per producer (default: until --seconds)\n"
     "  --seconds S             duration cap (default 3)\n"
     "  --rate R                offered load, events/s in total (default: saturate)\n"
-    "  --sample N              time one put in N (default 16; 1 = all)\n"
+    "  --sample N              time one put in N (default 128; 1 = all)\n"
     "  --capacity BYTES        ring data area (default 64 MiB)\n"
     "  --json                  machine-readable output\n"
     "  --csv FILE              the first run's latency histogram as CSV\n";
@@ -61,7 +61,7 @@ static void parse_size(const char *v, bench_opts *o)
 
 int main(int argc, char **argv)
 {
-    bench_opts o = { "ring", 1, 0, 64, 64, 0, 3.0, 0, 16 };
+    bench_opts o = { "ring", 1, 0, 64, 64, 0, 3.0, 0, 128 };
     const char *vs = NULL, *csv = NULL;
     int json = 0;
     for (int i = 1; i < argc; i++) {
