@@ -26,10 +26,7 @@ static const char usage[] =
     "  --debug                           log every batch\n"
     "  --help, --version\n";
 
-static void bad(const char *msg, const char *arg)
-{
-    cli_fail("ringpub", msg, arg);
-}
+#define bad(fmt, arg) cli_fail("ringpub", fmt, arg)
 
 int main(int argc, char **argv)
 {

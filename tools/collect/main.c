@@ -39,10 +39,7 @@ static const char usage[] =
     "  --seed N                seed for the above\n"
     "  --help, --version\n";
 
-static void die(const char *fmt, const char *arg)
-{
-    cli_fail("ringcollect", fmt, arg);
-}
+#define die(fmt, arg) cli_fail("ringcollect", fmt, arg)
 
 static double parse_fraction(const char *opt, const char *v)
 {
