@@ -19,7 +19,7 @@ const ring_sources = [_][]const u8{
 };
 
 /// ringbench (bench/), apart from its main.c.
-const bench_sources = [_][]const u8{ "bench/main.c", "bench/hist.c", "bench/backend.c", "bench/run.c", "bench/report.c" };
+const bench_sources = [_][]const u8{ "bench/main.c", "bench/hist.c", "bench/backend.c", "bench/run.c", "bench/report.c", "bench/e2e.c" };
 
 /// The daemon's parts (publisher/), and the system libraries they need.
 const pub_sources = [_][]const u8{

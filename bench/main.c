@@ -3,6 +3,7 @@
  * queue on this host, against the baselines, in one run. See --help.
  */
 #include "backend.h"
+#include "e2e.h"
 #include "hist.h"
 #include "report.h"
 #include "run.h"
@@ -24,6 +25,8 @@ static const char usage[] =
     "  --rate R                offered load, events/s in total (default: saturate)\n"
     "  --sample N              time one put in N (default 128; 1 = all)\n"
     "  --capacity BYTES        ring data area (default 64 MiB)\n"
+    "  --e2e                   producers -> ring -> ringpub -> ringcollect (installed next to\n"
+    "                          ringbench): delivered events/s, put-to-collector latency, wire bytes\n"
     "  --json                  machine-readable output\n"
     "  --csv FILE              the first run's latency histogram as CSV\n";
 
@@ -63,13 +66,14 @@ int main(int argc, char **argv)
 {
     bench_opts o = { "ring", 1, 0, 64, 64, 0, 3.0, 0, 128 };
     const char *vs = NULL, *csv = NULL;
-    int json = 0;
+    int json = 0, e2e = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = 1;
         if (strcmp(a, "--help") == 0) { fputs(usage, stdout); return 0; }
         else if (strcmp(a, "--procs") == 0) { o.procs = 1; takes = 0; }
         else if (strcmp(a, "--json") == 0) { json = 1; takes = 0; }
+        else if (strcmp(a, "--e2e") == 0) { e2e = 1; takes = 0; }
         else if (!v) fail("missing value for ", a);
         else if (strcmp(a, "--backend") == 0) o.backend = v;
         else if (strcmp(a, "--vs") == 0) vs = v;
@@ -86,6 +90,14 @@ int main(int argc, char **argv)
     }
     bench_result r[4];
     int n = 0;
+    if (e2e) {
+        if (o.lo != o.hi || o.lo < 100 || o.lo > 8000)
+            fail("--e2e wants a fixed --size of 100-8000 bytes", "");
+        if (bench_e2e(&o, &r[0]) != 0)
+            fail("e2e run failed: ", r[0].why);
+        n = 1;
+        goto out;
+    }
     char list[64] = "";
     snprintf(list, sizeof list, "%s%s%s", o.backend, vs ? "," : "", vs ? vs : "");
     for (char *save = NULL, *b = strtok_r(list, ",", &save); b && n < 4; b = strtok_r(NULL, ",", &save)) {
@@ -99,6 +111,7 @@ int main(int argc, char **argv)
         }
         n++;
     }
+out:
     if (json)
         report_json(stdout, r, n);
     else

@@ -20,6 +20,20 @@ void report_table(FILE *f, const bench_result *r, int n)
             fprintf(f, "%-5s %s: unavailable here: %s\n", r[i].backend, sz, r[i].why);
             continue;
         }
+        if (strcmp(r[i].backend, "e2e") == 0) {
+            fprintf(f, "e2e   %s, %d producer processes -> ring -> ringpub (zstd, HMAC) -> ringcollect\n", sz,
+                    r[i].producers);
+            fprintf(f, "      put %llu (%.0f puts/s), delivered %llu: %.0f events/s end to end%s\n",
+                    (unsigned long long)r[i].accepted, r[i].puts_per_s, (unsigned long long)r[i].consumed,
+                    r[i].consumer_per_s, r[i].counts_ok ? "" : "  NOT ALL DELIVERED");
+            fprintf(f, "      put-to-collector latency us: p50 %.0f  p90 %.0f  p99 %.0f  max %.0f\n",
+                    hist_pct(&r[i].lat, 50) / 1e3, hist_pct(&r[i].lat, 90) / 1e3,
+                    hist_pct(&r[i].lat, 99) / 1e3, r[i].lat.max / 1e3);
+            fprintf(f, "      bytes: %llu raw, %llu on the wire (%.1fx smaller)\n",
+                    (unsigned long long)r[i].bytes, (unsigned long long)r[i].wire_bytes,
+                    r[i].wire_bytes ? (double)r[i].bytes / (double)r[i].wire_bytes : 0);
+            continue;
+        }
         const char *kind = r[i].procs ? (r[i].producers > 1 ? "processes" : "process")
                                       : (r[i].producers > 1 ? "threads" : "thread");
         fprintf(f, "%-5s %s, %d producer %s: %12.0f puts/s %9.1f MB/s   consumer %12.0f ev/s\n",
@@ -71,13 +85,14 @@ void report_json(FILE *f, const bench_result *r, int n)
         fprintf(f, ",\"producers\":%d,\"procs\":%s,\"size_min\":%zu,\"size_max\":%zu,"
                    "\"put\":%llu,\"attempts\":%llu,\"consumed\":%llu,\"full\":%llu,\"bytes\":%llu,"
                    "\"puts_per_s\":%.1f,\"mb_per_s\":%.2f,\"consumer_per_s\":%.1f,\"full_put_ns\":%.1f,"
-                   "\"syscalls_per_put\":%.6f,\"wakeups\":%llu,\"context_switches\":%llu,\"counts_ok\":%s,"
+                   "\"syscalls_per_put\":%.6f,\"wakeups\":%llu,\"wire_bytes\":%llu,\"context_switches\":%llu,\"counts_ok\":%s,"
                    "\"latency_ns\":{\"p50\":%llu,\"p90\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu,\"samples\":%llu}",
                 r[i].producers, r[i].procs ? "true" : "false", r[i].lo, r[i].hi,
                 (unsigned long long)r[i].accepted, (unsigned long long)r[i].attempts,
                 (unsigned long long)r[i].consumed, (unsigned long long)r[i].full,
                 (unsigned long long)r[i].bytes, r[i].puts_per_s, r[i].mb_per_s, r[i].consumer_per_s,
                 r[i].full_put_ns, r[i].syscalls_per_put, (unsigned long long)r[i].wakeups,
+                (unsigned long long)r[i].wire_bytes,
                 (unsigned long long)r[i].ctx_switches, r[i].counts_ok ? "true" : "false",
                 (unsigned long long)hist_pct(&r[i].lat, 50), (unsigned long long)hist_pct(&r[i].lat, 90),
                 (unsigned long long)hist_pct(&r[i].lat, 99), (unsigned long long)hist_pct(&r[i].lat, 99.9),

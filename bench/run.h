@@ -35,7 +35,8 @@ typedef struct bench_result {
     uint64_t wakeups;     /* FUTEX_WAKE calls (ring) */
     double syscalls_per_put;
     uint64_t ctx_switches;
-    hist lat;             /* successful put latency, ns (sampled) */
+    hist lat;             /* successful put latency, ns (sampled); e2e: put to collector */
+    uint64_t wire_bytes;  /* e2e: compressed bytes the collector received */
     int counts_ok;        /* attempts == consumed + full, consumed == accepted */
 } bench_result;
 

@@ -125,3 +125,18 @@ Test(bench, bad_arguments_exit_2)
     status = system(cmd);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2);
 }
+
+Test(bench, e2e_mode_delivers_everything)
+{
+    json_t *j = ringbench("--e2e --size 200 --producers 2 --events 2000 --seconds 20");
+    json_t *run = json_array_get(json_object_get(j, "runs"), 0);
+    cr_assert(json_is_true(json_object_get(run, "available")), "%s",
+              json_string_value(json_object_get(run, "why")));
+    json_int_t put = json_integer_value(json_object_get(run, "put"));
+    cr_assert_eq(put, 4000);
+    cr_assert_eq(json_integer_value(json_object_get(run, "consumed")), put, "not all delivered");
+    json_int_t wire = json_integer_value(json_object_get(run, "wire_bytes"));
+    cr_assert(wire > 0 && wire < put * 200, "wire bytes %lld", (long long)wire);
+    cr_assert_gt(json_integer_value(json_object_get(json_object_get(run, "latency_ns"), "samples")), 0);
+    json_decref(j);
+}
