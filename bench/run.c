@@ -103,13 +103,29 @@ static void *produce_thread(void *arg)
     return NULL;
 }
 
+/* On a TTY, a live line on stderr every 0.5 s: consumed, rate, elapsed,
+ * full rejections (read racily: it is a display). */
+static void progress(const bench_result *r, const prod *ps, int n, uint64_t t0, uint64_t *next)
+{
+    uint64_t now = now_ns(), full = 0;
+    if (now < *next || !isatty(2))
+        return;
+    for (int i = 0; i < n; i++)
+        full += __atomic_load_n(&ps[i].full, __ATOMIC_RELAXED);
+    double secs = (double)(now - t0) / 1e9;
+    fprintf(stderr, "\r  %s: %llu events, %.0f/s, %.1f s, %llu full   ", r->backend,
+            (unsigned long long)r->consumed, (double)r->consumed / secs, secs, (unsigned long long)full);
+    *next = now + 500000000u;
+}
+
 /* Drain until every producer finished and all they put was consumed. */
 static int consume(const backend *be, bench_queue *q, prod *ps, int n, volatile int *done, bench_result *r)
 {
-    uint64_t deadline = now_ns() + 600ull * 1000000000u;
+    uint64_t t0 = now_ns(), deadline = t0 + 600ull * 1000000000u, next = t0 + 500000000u;
     for (;;) {
         if (be->drain(q, &r->consumed, &r->bytes, 5) != 0)
             return -1;
+        progress(r, ps, n, t0, &next);
         if (__atomic_load_n(done, __ATOMIC_ACQUIRE) == n) {
             uint64_t acc = 0;
             for (int i = 0; i < n; i++)
@@ -193,8 +209,10 @@ int bench_run(const bench_opts *o, bench_result *r)
     } else {
         rc = 0;
         /* join producers while draining: a full queue needs the consumer */
+        uint64_t next = w0 + 500000000u;
         for (int joined = 0; joined < o->producers && rc == 0;) {
             rc = be->drain(q, &r->consumed, &r->bytes, 1);
+            progress(r, ps, o->producers, w0, &next);
             if (pthread_tryjoin_np(t[joined], NULL) == 0) {
                 joined++;
                 __atomic_add_fetch(done, 1, __ATOMIC_RELEASE);
@@ -204,6 +222,8 @@ int bench_run(const bench_opts *o, bench_result *r)
             rc = consume(be, q, ps, o->producers, done, r);
     }
     double wall = (double)(now_ns() - w0) / 1e9;
+    if (isatty(2))
+        fputs("\r\033[K", stderr); /* clear the progress line */
     for (int i = 0; i < o->producers; i++)
         if (ps[i].err)
             snprintf(r->why, sizeof r->why, "producer %d failed (%s)", i,
