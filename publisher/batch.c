@@ -8,10 +8,20 @@
 
 #define PREFIX_ROOM 40 /* strlen("{\"1\":{\"lst\":[\"rec\",") + 20 digits + ',' */
 
+static size_t digits(size_t n)
+{
+    size_t d = 1;
+    while (n >= 10) {
+        n /= 10;
+        d++;
+    }
+    return d;
+}
+
+/* strlen of the v2 header for `count` events (no snprintf on the hot path) */
 static size_t prefix_len(const pub_batch *b)
 {
-    char tmp[PREFIX_ROOM + 1];
-    return b->json ? 1 : (size_t)snprintf(tmp, sizeof tmp, "{\"1\":{\"lst\":[\"rec\",%zu%s", b->count, b->count ? "," : "");
+    return b->json ? 1 : strlen("{\"1\":{\"lst\":[\"rec\",") + digits(b->count) + (b->count ? 1 : 0);
 }
 
 static size_t suffix_len(const pub_batch *b) { return b->json ? 1 : 3; }

@@ -38,15 +38,23 @@ static int take_consumer_lock(int fd)
     return fcntl(fd, F_OFD_SETLK, &fl) == 0 ? 0 : RP_EBUSY;
 }
 
+static void release_to(rp_consumer *c, uint64_t end, size_t events, size_t bytes);
+
 static int check_positions(rp_consumer *c)
 {
     uint64_t head = __atomic_load_n(&c->m.hdr->head, __ATOMIC_ACQUIRE);
     uint64_t tail = __atomic_load_n(&c->m.hdr->tail, __ATOMIC_ACQUIRE);
+    uint64_t releasing = __atomic_load_n(&c->m.hdr->releasing, __ATOMIC_ACQUIRE);
     if (!rp__positions_ok(head, tail, c->m.capacity))
         return rp__corrupt(c, "ring positions invalid: head %llu, tail %llu, capacity %llu",
                            (unsigned long long)head, (unsigned long long)tail,
                            (unsigned long long)c->m.capacity);
     c->head = c->read_pos = head;
+    /* the previous consumer died while releasing [head, releasing): finish it */
+    if (releasing != head && (releasing & 7u) == 0 && releasing - head <= tail - head) {
+        release_to(c, releasing, 0, 0);
+        c->read_pos = releasing;
+    }
     return 0;
 }
 
@@ -141,6 +149,7 @@ static void release_to(rp_consumer *c, uint64_t end, size_t events, size_t bytes
     uint64_t off = c->head & c->m.mask, len = end - c->head;
     uint64_t first = len < c->m.capacity - off ? len : c->m.capacity - off;
     uint64_t next_lap = c->head + c->m.capacity;
+    __atomic_store_n(&h->releasing, end, __ATOMIC_RELEASE); /* crash-safe: see layout.h */
     /* through the first mapping only: one address per byte keeps
      * ThreadSanitizer's view of the memory exact */
     fill_words(c->m.data + off, rp__free_word(next_lap, c->m.shift), first);

@@ -14,7 +14,29 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-TestSuite(e2e, .fini = th_cleanup);
+/* Children started by a test; a failed assertion ends the test early, so
+ * the suite's fini stops whatever is still running (by the PIDs we got). */
+static pid_t kids[32];
+static int nkids;
+
+static void forget_kid(pid_t pid)
+{
+    for (int i = 0; i < nkids; i++)
+        if (kids[i] == pid)
+            kids[i] = kids[--nkids];
+}
+
+static void e2e_fini(void)
+{
+    for (int i = 0; i < nkids; i++) {
+        kill(kids[i], SIGKILL);
+        waitpid(kids[i], NULL, 0);
+    }
+    nkids = 0;
+    th_cleanup();
+}
+
+TestSuite(e2e, .fini = e2e_fini);
 
 #define E2E_WAIT_MS 60000
 #define MAXP 4
@@ -67,7 +89,16 @@ static pid_t spawn(char *const argv[], const char *log)
         execv(argv[0], argv);
         _exit(127);
     }
+    if (nkids < 32)
+        kids[nkids++] = pid;
     return pid;
+}
+
+static pid_t reap(pid_t pid, int *status)
+{
+    pid_t r = waitpid(pid, status, 0);
+    forget_kid(pid);
+    return r;
 }
 
 /* Wait until file exists and is non-empty (bounded). */
@@ -115,7 +146,7 @@ static void stop(pid_t pid, int sig)
 {
     int status;
     kill(pid, sig);
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert_eq(reap(pid, &status), pid);
 }
 
 /* Producer processes: each puts `count` JSON events {"p":id,"s":seq,...}
@@ -479,7 +510,7 @@ static void restart_under_load(int sig)
     start_producers(&p, 2, 40000, 30000);
     await_delivered(&t, 2, NULL, 5000);
     kill(d, sig);
-    cr_assert_eq(waitpid(d, &status, 0), d);
+    cr_assert_eq(reap(d, &status), d);
     if (sig == SIGTERM)
         cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "ringpub exit status %#x", status);
     d = start_daemon();
@@ -513,7 +544,7 @@ static int run_capture(char *const argv[], char *err, size_t errlen)
     const char *log = path_in("cli.log");
     unlink(log);
     pid_t pid = spawn(argv, log);
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert_eq(reap(pid, &status), pid);
     FILE *f = fopen(log, "r");
     size_t n = f ? fread(err, 1, errlen - 1, f) : 0;
     err[n] = '\0';

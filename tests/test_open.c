@@ -264,3 +264,40 @@ Test(open, sleeping_consumer_woken_by_put)
     rp_consumer_close(w.c);
     rp_queue_close(q);
 }
+
+/* A consumer killed in the middle of releasing (after marking `releasing`,
+ * part way through refilling the space) must not leave a ring that reads as
+ * corrupt: the next consumer finishes that release and resumes after it. */
+Test(open, consumer_killed_mid_release_is_finished_on_reopen)
+{
+    rp_queue_opts o = th_opts(1 << 16);
+    rp_queue *q;
+    th_sink s;
+    cr_assert_eq(rp_queue_open(&q, "midrel", &o), 0);
+    cr_assert_eq(th_produce(q, 0, 0, 10, 200, 200, 1), 10);
+    rp_consumer *c = th_consumer("midrel", &o);
+    rp_event ev[5];
+    rp_batch b = { ev, 5, 0, 0, 0, 0 };
+    cr_assert_eq(rp_consumer_poll(c, &b, 1 << 20), 5);
+    /* what release_to would do, stopped half way: releasing set, first half
+     * of the space refilled, head not moved */
+    uint64_t half = b.start + ((b.end - b.start) / 2 & ~(uint64_t)7);
+    __atomic_store_n(&c->m.hdr->releasing, b.end, __ATOMIC_RELEASE);
+    for (uint64_t p = b.start; p < half; p += 8)
+        *(uint64_t *)(void *)(c->m.data + (p & c->m.mask)) = rp__free_word(p + c->m.capacity, c->m.shift);
+    rp_consumer_close(c); /* dies without releasing */
+
+    c = th_consumer("midrel", &o);
+    memset(&s, 0, sizeof s);
+    s.next[0] = 5; /* events 0-4 were released: 5-9 must follow, intact */
+    cr_assert_eq(th_drain(c, &s, 5, TH_DEADLINE_MS), 0, "poll: %s", rp_consumer_why(c));
+    cr_assert_eq(s.bad, 0, "%s", s.first_bad);
+    cr_assert_eq(s.next[0], 10);
+    rp_stats st;
+    rp_consumer_stats(c, &st);
+    cr_assert_eq(st.head, st.tail);
+    rp_consumer_close(c);
+    /* and the refilled space is usable again */
+    cr_assert_eq(th_produce(q, 0, 10, 300, 200, 200, 2), 300);
+    rp_queue_close(q);
+}

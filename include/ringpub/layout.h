@@ -38,9 +38,12 @@
  *   producers tail (CAS, or plain store in single-producer mode), record
  *             headers and payloads inside their own reservation, the
  *             full/too-big counters;
- *   consumer  head, the consumer counters, the sleeping flag's reset, the
- *             FREE words of the space it releases (before moving head past
- *             it), and SKIP words over reservations it recovers.
+ *   consumer  head, releasing, the consumer counters, the sleeping flag's
+ *             reset, the FREE words of the space it releases (before moving
+ *             head past it), and SKIP words over reservations it recovers.
+ *             A release is: releasing = end; refill [head, end); head = end.
+ *             A consumer that opens a ring with releasing ahead of head
+ *             finishes that release first (the previous one died in it).
  *
  * MEMORY ORDERING (the whole argument, in one place)
  *   1. A producer's payload stores happen-before the consumer's payload loads:
@@ -83,7 +86,7 @@
 
 #define RP_MAGIC 0x31515052u /* "RPQ1" in little-endian memory */
 #define RP_LAYOUT_MAJOR 1u
-#define RP_LAYOUT_MINOR 0u
+#define RP_LAYOUT_MINOR 1u /* 1: releasing */
 #define RP_HDR_SIZE 4096u
 #define RP_BLOCK 128u
 
@@ -122,7 +125,9 @@ typedef struct rp_ring_hdr {
     RP__PAD(pad1, 8);
     /* block 2: consumer position */
     uint64_t head;
-    RP__PAD(pad2, 8);
+    uint64_t releasing; /* head being moved to: set before the refill, so a
+                           consumer killed mid-refill is finished on reopen */
+    RP__PAD(pad2, 16);
     /* block 3: wake-up: the consumer sets sleeping; a producer that sees it
      * clears it, bumps wake_seq and FUTEX_WAKEs wake_seq. */
     uint32_t sleeping;
