@@ -19,7 +19,7 @@ const ring_sources = [_][]const u8{
 };
 
 /// ringbench (bench/), apart from its main.c.
-const bench_sources = [_][]const u8{ "bench/main.c", "bench/hist.c", "bench/backend.c", "bench/run.c", "bench/report.c", "bench/e2e.c" };
+const bench_sources = [_][]const u8{ "bench/main.c", "bench/hist.c", "bench/backend.c", "bench/run.c", "bench/report.c", "bench/e2e.c", "publisher/cli.c" };
 
 /// The daemon's parts (publisher/), and the system libraries they need.
 const pub_sources = [_][]const u8{
@@ -97,7 +97,7 @@ pub fn build(b: *std.Build) void {
     b.installArtifact(collect);
     const ctl = b.addExecutable(.{ .name = "ringctl", .root_module = cModule(b, target, optimize, false) });
     ctl.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
-    ctl.root_module.addCSourceFiles(.{ .files = &.{ "tools/ctl/main.c", "tools/ctl/load.c" }, .flags = &c_flags });
+    ctl.root_module.addCSourceFiles(.{ .files = &.{ "tools/ctl/main.c", "tools/ctl/load.c", "publisher/cli.c" }, .flags = &c_flags });
     b.installArtifact(ctl);
 
     // ---- benchmark ----------------------------------------------------------

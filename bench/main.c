@@ -3,6 +3,7 @@
  * queue on this host, against the baselines, in one run. See --help.
  */
 #include "backend.h"
+#include "cli.h"
 #include "e2e.h"
 #include "hist.h"
 #include "report.h"
@@ -30,11 +31,8 @@ static const char usage[] =
     "  --json                  machine-readable output\n"
     "  --csv FILE              the first run's latency histogram as CSV\n";
 
-static void fail(const char *what, const char *arg)
-{
-    fprintf(stderr, "ringbench: %s%s\n", what, arg);
-    exit(2);
-}
+/* one clear line, exit 2 (what is a literal; arg fills its end) */
+#define fail(what, arg) cli_fail("ringbench", what "%s", arg)
 
 static double num(const char *opt, const char *v, double lo, double hi)
 {

@@ -50,7 +50,7 @@
  *      the commit is a CAS with release semantics on the header word, and the
  *      consumer loads the header word with acquire.
  *   2. The consumer's refilling of released space happens-before any producer
- *      writes into it: the consumer release-stores head after zeroing, and a
+ *      writes into it: the consumer release-stores head after refilling, and a
  *      producer acquire-loads head before it trusts the space (a cached head
  *      is handed between threads with release/acquire too).
  *   3. Wake-ups are never lost: the producer does CAS(commit) then

@@ -6,6 +6,7 @@
 #include <ringpub.h>
 #include <ringpub_consumer.h>
 
+#include "cli.h"
 #include "load.h"
 
 #include <errno.h>
@@ -21,11 +22,8 @@ static const char usage[] =
     "                                                P processes put N numbered JSON events each\n"
     "A full queue is retried for up to --wait-ms (default 10000) per event.\n";
 
-static int die(const char *what, const char *arg)
-{
-    fprintf(stderr, "ringctl: %s%s\n", what, arg);
-    return 2;
-}
+/* one clear line, exit 2 (what is a literal; arg fills its end) */
+#define die(what, arg) cli_fail("ringctl", what "%s", arg)
 
 static uint64_t now_ms(void)
 {
@@ -61,10 +59,10 @@ static int cmd_put(int argc, char **argv)
         else if (strcmp(argv[i], "--wait-ms") == 0 && i + 1 < argc)
             wait_ms = strtoull(argv[++i], NULL, 10);
         else
-            return die("put: unexpected argument ", argv[i]);
+            die("put: unexpected argument ", argv[i]);
     }
     if (!queue)
-        return die("put: --queue NAME is required", "");
+        die("put: --queue NAME is required", "");
     int rc = rp_queue_open_why(&q, queue, NULL, why, sizeof why);
     if (rc) {
         fprintf(stderr, "ringctl: %s: %s\n", rp_strerror(rc), why);
