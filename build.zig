@@ -16,6 +16,7 @@ const ring_sources = [_][]const u8{
     "ring/recover.c",
     "ring/wait.c",
     "ring/stats.c",
+    "ring/quarantine.c",
 };
 
 /// ringbench (bench/), apart from its main.c.
@@ -39,6 +40,7 @@ const daemon_sources = [_][]const u8{
     "publisher/metrics.c",
     "publisher/drain.c",
     "publisher/send.c",
+    "publisher/jsonl.c",
     "publisher/daemon.c",
 };
 const pub_libs = [_][]const u8{ "sodium", "zstd", "z", "curl", "uring", "m" };
@@ -76,6 +78,7 @@ pub fn build(b: *std.Build) void {
     const target = b.standardTargetOptions(.{});
     const optimize = b.standardOptimizeOption(.{});
     const sanitizers = b.option(bool, "sanitizers", "Also run the tests under ASan+UBSan (gcc) and TSan (default: true)") orelse true;
+    const only = b.option([]const u8, "only", "Run only the test suite with this name (e.g. -Donly=corrupt)");
 
     // ---- the consumer library ---------------------------------------------
     const lib = b.addLibrary(.{ .name = "ringpub", .root_module = cModule(b, target, optimize, false) });
@@ -112,6 +115,7 @@ pub fn build(b: *std.Build) void {
     // ---- tests --------------------------------------------------------------
     const test_step = b.step("test", "Run the Criterion tests (and sanitizer variants)");
     for (tests) |t| {
+        if (only) |o| if (!std.mem.eql(u8, o, t.name)) continue;
         const exe = testExe(b, t, target, optimize, false);
         test_step.dependOn(&e2eNeeds(b, t, runInherit(b, exe)).step);
         if (!sanitizers) continue;

@@ -98,6 +98,18 @@ int rp_consumer_poll(rp_consumer *c, rp_batch *b, size_t max_bytes);
  */
 int rp_consumer_release(rp_consumer *c, const rp_batch *b);
 
+/*
+ * rp_consumer_skip_corrupt — after rp_consumer_poll() returned RP_ECORRUPT
+ * for a record that does not parse (bytes written around the producer API),
+ * step over it: finds the next position where parsing resumes (at most the
+ * tail), sets *bad to a view of the skipped bytes (keep them: they may hold
+ * events) and *b to an event-less batch spanning them, to be released in
+ * order like any other batch. Polling then continues after them.
+ * Returns 0, or RP_EINVAL when the last error was not a record-level one
+ * (broken head/tail positions cannot be stepped over).
+ */
+int rp_consumer_skip_corrupt(rp_consumer *c, rp_batch *b, rp_event *bad);
+
 /* rp_consumer_rewind — forget polled-but-unreleased batches: the next poll
  * starts again at the oldest unreleased event (e.g. after a failed send). */
 void rp_consumer_rewind(rp_consumer *c);

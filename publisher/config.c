@@ -53,6 +53,7 @@ static const key_spec keys[] = {
     { "spool.dir", K_STR, F(spool_dir), 1, 0, NULL },
     { "spool.max_bytes", K_SIZE, F(spool_max_bytes), 0, (uint64_t)1 << 50, NULL },
     { "deadletter.file", K_STR, F(deadletter_file), 1, 0, NULL },
+    { "quarantine.file", K_STR, F(quarantine_file), 1, 0, NULL },
     { "ring.capacity", K_SIZE, F(ring_capacity), 4096, (uint64_t)1 << 40, NULL },
     { "ring.max_event", K_SIZE, F(ring_max_event), 16, 1u << 28, NULL },
     { "signature.timestamp", K_BOOL, F(sign_timestamp), 0, 1, NULL },

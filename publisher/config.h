@@ -15,6 +15,7 @@
  *   key.secret_file   (a file holding the base64 secret instead of key.secret)
  *   signature.timestamp false   (sign a timestamp too, for replay protection)
  *   deadletter.file   SPOOL_DIR/NAME.deadletter.jsonl
+ *   quarantine.file   SPOOL_DIR/NAME.quarantine.jsonl (unparsable ring bytes)
  * Values may use ${VAR} or $VAR from the environment (an unset variable is an
  * error). Sizes take B, KiB, MiB, GiB (or k/M/G); durations ms, s, m, h.
  */
@@ -58,6 +59,7 @@ typedef struct pub_config {
     char spool_dir[PUB_PATH];
     uint64_t spool_max_bytes;
     char deadletter_file[PUB_PATH];
+    char quarantine_file[PUB_PATH];
     uint64_t ring_capacity;
     uint32_t ring_max_event;
     int sign_timestamp;

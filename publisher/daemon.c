@@ -114,6 +114,9 @@ static int setup(pub_daemon *d)
     if (!d->cfg.deadletter_file[0])
         snprintf(d->cfg.deadletter_file, sizeof d->cfg.deadletter_file, "%.3000s/%s.deadletter.jsonl",
                  d->cfg.spool_dir, d->cfg.queue);
+    if (!d->cfg.quarantine_file[0])
+        snprintf(d->cfg.quarantine_file, sizeof d->cfg.quarantine_file, "%.3000s/%s.quarantine.jsonl",
+                 d->cfg.spool_dir, d->cfg.queue);
     if (spool_open(&d->spool, d->cfg.spool_dir, d->cfg.queue, d->cfg.spool_max_bytes, why, sizeof why) != 0 ||
         pub_metrics_open(&d->metrics, d->cfg.metrics_namespace, d->cfg.metrics_endpoint, why, sizeof why) != 0) {
         pub_log(d, "%s", why);
@@ -240,11 +243,13 @@ int pub_daemon_run(pub_daemon *d)
     pub_metrics_flush(&d->metrics);
     const pub_counters *t = &d->metrics.total;
     pub_log(d, "stopped: %llu events delivered in %llu batches (%llu bytes -> %llu), %llu retries, "
-               "%llu batches spooled, %llu dead-lettered, %llu events dropped; %llu ring bytes left",
+               "%llu batches spooled, %llu dead-lettered, %llu events dropped, %llu bytes quarantined; "
+               "%llu ring bytes left",
             (unsigned long long)t->sent, (unsigned long long)t->batches, (unsigned long long)t->bytes_raw,
             (unsigned long long)t->bytes_compressed, (unsigned long long)t->retries,
             (unsigned long long)t->spooled, (unsigned long long)t->deadlettered,
-            (unsigned long long)t->dropped, (unsigned long long)d->metrics.ring_depth);
+            (unsigned long long)t->dropped, (unsigned long long)t->quarantined_bytes,
+            (unsigned long long)d->metrics.ring_depth);
     cleanup(d);
     return d->exit_code;
 }

@@ -5,8 +5,10 @@
 #include "daemon.h"
 
 #include "codec.h"
+#include "jsonl.h"
 #include "sign.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +126,35 @@ static void add_events(pub_daemon *d, const rp_batch *b, uint64_t now)
     }
 }
 
+/* The ring holds bytes that do not parse: keep them in the quarantine file
+ * (durably), then step over them; the ring space is released in order like
+ * a batch. Returns 0, or -1 if the ring cannot be stepped over or the bytes
+ * cannot be kept (then they stay in the ring and the daemon stops). */
+static int quarantine(pub_daemon *d)
+{
+    rp_batch b = { NULL, 0, 0, 0, 0, 0 };
+    rp_event bad;
+    char head[600];
+    if (rp_consumer_skip_corrupt(d->ring, &b, &bad) != 0)
+        return -1;
+    snprintf(head, sizeof head,
+             "{\"time\":%lld,\"queue\":\"%s\",\"pos\":%llu,\"len\":%u,\"reason\":\"%.300s\",\"bytes_base64\":\"",
+             (long long)time(NULL), d->cfg.queue, (unsigned long long)bad.pos, bad.len,
+             rp_consumer_why(d->ring));
+    if (pub_jsonl_append_b64(d->cfg.quarantine_file, head, bad.data, bad.len) != 0) {
+        pub_log(d, "cannot write quarantine file %s: %s", d->cfg.quarantine_file, strerror(errno));
+        return -1;
+    }
+    if (push_chunk(d, &b) != 0) {
+        pub_log(d, "out of memory tracking ring ranges");
+        return -1;
+    }
+    d->metrics.total.quarantined_bytes += bad.len;
+    pub_log(d, "ring: %u unparsable bytes at position %llu quarantined in %s", bad.len,
+            (unsigned long long)bad.pos, d->cfg.quarantine_file);
+    return 0;
+}
+
 int pub_drain(pub_daemon *d, uint64_t now)
 {
     for (int rounds = 0; rounds < 64 && pub_may_drain(d); rounds++) {
@@ -133,6 +164,9 @@ int pub_drain(pub_daemon *d, uint64_t now)
         int n = rp_consumer_poll(d->ring, &b, room);
         if (n < 0) {
             pub_log(d, "ring: %s", rp_consumer_why(d->ring));
+            if (n == RP_ECORRUPT && quarantine(d) == 0)
+                continue;
+            pub_log(d, "ring %s cannot be read past this point; stopping", d->cfg.queue);
             d->exit_code = 1;
             d->stopping = 1;
             break;

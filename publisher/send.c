@@ -2,6 +2,7 @@
  * answered 2xx, when it is fsynced in the spool, or when it is in the
  * dead-letter file; only then may its ring space go (pub_release_safe). */
 #include "daemon.h"
+#include "jsonl.h"
 
 #include "codec.h"
 
@@ -131,33 +132,21 @@ static void spool_out(pub_daemon *d, pub_out *o)
 
 static int deadletter(pub_daemon *d, pub_out *o, long status, const char *reason)
 {
-    size_t b64len = sodium_base64_ENCODED_LEN(o->body.len, sodium_base64_VARIANT_ORIGINAL);
-    char *b64 = (char *)malloc(b64len), head[700];
-    int fd = open(d->cfg.deadletter_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600), rc = -1;
-    if (b64 && fd >= 0) {
-        const char *enc = pub_codec_encoding((pub_compression)o->codec);
-        sodium_bin2base64(b64, b64len, o->body.data, o->body.len, sodium_base64_VARIANT_ORIGINAL);
-        int n = snprintf(head, sizeof head,
-                         "{\"time\":%lld,\"queue\":\"%s\",\"batch_id\":\"%s\",\"status\":%ld,"
-                         "\"reason\":\"%.200s\",\"events\":%u,\"encoding\":\"%s\",\"body_base64\":\"",
-                         (long long)time(NULL), d->cfg.queue, o->id, status, reason, o->count,
-                         enc ? enc : "identity");
-        if (write(fd, head, (size_t)n) == n && write(fd, b64, strlen(b64)) == (ssize_t)strlen(b64) &&
-            write(fd, "\"}\n", 3) == 3 && fdatasync(fd) == 0)
-            rc = 0;
-    }
-    if (fd >= 0)
-        close(fd);
-    free(b64);
-    if (rc == 0) {
-        pub_log(d, "batch %s (%u events) refused with %ld (%s): written to %s", o->id, o->count,
-                status, reason, d->cfg.deadletter_file);
-        d->metrics.total.deadlettered++;
-    } else {
+    const char *enc = pub_codec_encoding((pub_compression)o->codec);
+    char head[700];
+    snprintf(head, sizeof head,
+             "{\"time\":%lld,\"queue\":\"%s\",\"batch_id\":\"%s\",\"status\":%ld,"
+             "\"reason\":\"%.200s\",\"events\":%u,\"encoding\":\"%s\",\"body_base64\":\"",
+             (long long)time(NULL), d->cfg.queue, o->id, status, reason, o->count, enc ? enc : "identity");
+    if (pub_jsonl_append_b64(d->cfg.deadletter_file, head, o->body.data, o->body.len) != 0) {
         pub_log(d, "batch %s: cannot write dead-letter file %s: %s", o->id, d->cfg.deadletter_file,
                 strerror(errno));
+        return -1;
     }
-    return rc;
+    pub_log(d, "batch %s (%u events) refused with %ld (%s): written to %s", o->id, o->count, status, reason,
+            d->cfg.deadletter_file);
+    d->metrics.total.deadlettered++;
+    return 0;
 }
 
 static int retryable(long status)

@@ -75,6 +75,7 @@ int rp_consumer_open(rp_consumer **cp, const char *name, const rp_queue_opts *op
     if (!c)
         return RP_ENOMEM;
     c->stuck_pos = UINT64_MAX;
+    c->bad_pos = UINT64_MAX;
     rc = rp__attach(&c->m, name, opts, why, whylen);
     if (rc == 0 && (rc = take_consumer_lock(c->m.fd)) != 0)
         snprintf(why, whylen, "queue %s already has a consumer", name);
@@ -109,11 +110,10 @@ void rp_consumer_rewind(rp_consumer *c)
 {
     c->read_pos = c->head;
     c->stuck_pos = UINT64_MAX;
+    c->bad_pos = UINT64_MAX;
 }
 
-/* Validate a loaded header word for a record at pos with avail bytes before
- * tail. Returns the record's size, or 0 after recording corruption. */
-static uint64_t checked_size(rp_consumer *c, uint64_t pos, uint64_t avail, uint64_t word)
+uint64_t rp__checked_size(rp_consumer *c, uint64_t pos, uint64_t avail, uint64_t word)
 {
     uint32_t lw = (uint32_t)word;
     uint64_t len = lw & RP_REC_LEN_MASK, size = rp__rec_size(len);
@@ -175,8 +175,12 @@ int rp_consumer_poll(rp_consumer *c, rp_batch *b, size_t max_bytes)
         uint64_t word = rp__load_word(c, pos), size;
         uint32_t lw = (uint32_t)word;
         int is_free = word == rp__free_word(pos, c->m.shift);
-        if (!is_free && (size = checked_size(c, pos, tail - pos, word)) == 0)
+        if (!is_free && (size = rp__checked_size(c, pos, tail - pos, word)) == 0) {
+            c->bad_pos = pos;
+            if (b->n > 0)
+                break; /* hand out the good events first; the next poll reports it */
             return RP_ECORRUPT;
+        }
         if (is_free || (lw & RP_REC_BUSY)) {
             int rc = rp__recover(c, pos, tail, word);
             if (rc < 0)

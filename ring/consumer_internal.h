@@ -17,6 +17,7 @@ struct rp_consumer {
     uint64_t stuck_tail;
     uint64_t stuck_since_ns;
     uint64_t next_pid_check_ns;
+    uint64_t bad_pos;     /* the unparsable record poll last stopped at, or UINT64_MAX */
     char why[256];
 };
 
@@ -33,6 +34,10 @@ static inline uint64_t *rp__word_at(const rp_consumer *c, uint64_t pos)
 {
     return (uint64_t *)(void *)(c->m.data + (pos & c->m.mask));
 }
+
+/* Validate a loaded header word for a record at pos with avail bytes before
+ * tail. Returns the record's size, or 0 after recording corruption in c->why. */
+uint64_t rp__checked_size(rp_consumer *c, uint64_t pos, uint64_t avail, uint64_t word);
 
 /* Mark corruption: records one line and returns RP_ECORRUPT. */
 int rp__corrupt(rp_consumer *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -175,6 +175,77 @@ Test(corrupt, record_busy_and_skip)
     expect_poll_fails("flags", rp__rec_word(RP_REC_BUSY | RP_REC_SKIP, 8, 1), "invalid header");
 }
 
+/* Poll, releasing each batch, until it reports corruption or runs dry;
+ * checks each event's content and counts them. */
+static int poll_good(rp_consumer *c, int *seen, uint64_t *next_seq)
+{
+    rp_event ev[16];
+    rp_batch b = { ev, 16, 0, 0, 0, 0 };
+    for (;;) {
+        int n = rp_consumer_poll(c, &b, 1 << 20);
+        if (n <= 0)
+            return n;
+        for (int i = 0; i < n; i++) {
+            uint32_t id;
+            uint64_t seq;
+            cr_assert(th_ev_check(ev[i].data, ev[i].len, &id, &seq), "event content");
+            cr_assert_geq(seq, *next_seq);
+            *next_seq = seq + 1;
+            (*seen)++;
+        }
+        cr_assert_eq(rp_consumer_release(c, &b), 0);
+    }
+}
+
+/* A record smashed by a writer that bypassed the API: the events before it
+ * are read, its bytes are handed out for quarantine, the events after it
+ * are read, and every byte of the ring is released. */
+Test(corrupt, smashed_record_is_quarantined_and_reading_resumes)
+{
+    const char *p = make_ring("smash", 10);
+    uint64_t size = rp__rec_size(100), next_seq = 0;
+    uint8_t junk[24];
+    memset(junk, 0xa5, sizeof junk);
+    poke(p, RP_HDR_SIZE + 5 * size, junk, sizeof junk);
+    rp_queue_opts o = opts();
+    rp_consumer *c = th_consumer("smash", &o);
+    int seen = 0;
+    cr_assert_eq(poll_good(c, &seen, &next_seq), RP_ECORRUPT);
+    cr_assert_eq(seen, 5, "the events before the smashed one come first");
+    cr_assert_not_null(strstr(rp_consumer_why(c), "record at position"), "%s", rp_consumer_why(c));
+
+    rp_batch qb;
+    rp_event bad;
+    cr_assert_eq(rp_consumer_skip_corrupt(c, &qb, &bad), 0);
+    cr_assert_eq(bad.pos, 5 * size);
+    cr_assert_eq(bad.len, size, "exactly the smashed record: %u", bad.len);
+    cr_assert_eq(memcmp(bad.data, junk, sizeof junk), 0);
+    cr_assert_eq(qb.n, 0);
+    cr_assert_eq(rp_consumer_release(c, &qb), 0);
+    cr_assert_eq(rp_consumer_skip_corrupt(c, &qb, &bad), RP_EINVAL, "nothing left to skip");
+
+    cr_assert_eq(poll_good(c, &seen, &next_seq), 0);
+    cr_assert_eq(seen, 9, "the events after it follow");
+    rp_stats st;
+    rp_consumer_stats(c, &st);
+    cr_assert_eq(st.head, st.tail, "all space released");
+    rp_consumer_close(c);
+}
+
+/* Broken positions cannot be stepped over: skip_corrupt refuses. */
+Test(corrupt, broken_positions_are_not_skippable)
+{
+    const char *p = make_ring("pos", 3);
+    rp_queue_opts o = opts();
+    rp_consumer *c = th_consumer("pos", &o);
+    rp_event ev[4], bad;
+    rp_batch b = { ev, 4, 0, 0, 0, 0 };
+    poke64(p, offsetof(rp_ring_hdr, tail), (uint64_t)CAP * 5);
+    cr_assert_eq(rp_consumer_poll(c, &b, 1 << 20), RP_ECORRUPT);
+    cr_assert_eq(rp_consumer_skip_corrupt(c, &b, &bad), RP_EINVAL);
+    rp_consumer_close(c);
+}
+
 /* Random bytes in the data area and random (valid) positions: poll either
  * reports corruption or returns views that lie inside the ring. */
 Test(corrupt, random_garbage_never_escapes)
@@ -184,7 +255,7 @@ Test(corrupt, random_garbage_never_escapes)
     uint64_t rng = 7;
     rp_queue_opts o = opts();
     o.recover_ms = 1;
-    int corrupt = 0, events = 0;
+    int corrupt = 0, events = 0, skipped = 0;
 
     for (int round = 0; round < 300; round++) {
         for (size_t i = 0; i < CAP / 8; i++) {
@@ -210,8 +281,15 @@ Test(corrupt, random_garbage_never_escapes)
         for (int k = 0; k < 50; k++) {
             int n = rp_consumer_poll(c, &b, 1 << 20);
             if (n == RP_ECORRUPT) {
+                rp_event bad;
                 corrupt++;
-                break;
+                cr_assert_eq(rp_consumer_skip_corrupt(c, &b, &bad), 0, "%s", rp_consumer_why(c));
+                const uint8_t *d = (const uint8_t *)bad.data;
+                cr_assert(bad.len > 0 && d >= c->m.data && d + bad.len <= c->m.data + 2 * (size_t)CAP,
+                          "quarantine view outside the ring");
+                cr_assert_eq(rp_consumer_release(c, &b), 0);
+                skipped++;
+                continue;
             }
             cr_assert_geq(n, 0);
             for (int i = 0; i < n; i++) {
@@ -227,4 +305,5 @@ Test(corrupt, random_garbage_never_escapes)
     }
     cr_assert_gt(corrupt, 0, "some garbage must be recognised as such");
     cr_assert_gt(events, 0, "some garbage looks like events");
+    cr_assert_eq(skipped, corrupt, "every corrupt record could be stepped over");
 }

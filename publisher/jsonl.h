@@ -1,0 +1,18 @@
+/*
+ * jsonl.h — durable append of one JSON line that carries raw bytes in
+ * base64 (dead-letter and quarantine files).
+ */
+#ifndef RINGPUB_JSONL_H
+#define RINGPUB_JSONL_H
+
+#include <stddef.h>
+
+/*
+ * pub_jsonl_append_b64 — append `head` (a JSON object's opening, up to and
+ * including the opening quote of its last string member), base64(bytes),
+ * and `"}\n` to the file at path (created 0600), then fdatasync it.
+ * Returns 0, or -1 with errno set; a failed append may leave a partial line.
+ */
+int pub_jsonl_append_b64(const char *path, const char *head, const void *bytes, size_t len);
+
+#endif
