@@ -17,6 +17,7 @@ const ring_sources = [_][]const u8{
     "ring/wait.c",
     "ring/stats.c",
     "ring/quarantine.c",
+    "ring/guard.c",
 };
 
 /// ringbench (bench/), apart from its main.c.

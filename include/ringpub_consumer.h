@@ -30,6 +30,8 @@
 
 #include "ringpub.h"
 
+#include <signal.h> /* sig_atomic_t */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -131,6 +133,31 @@ int rp_consumer_arm(rp_consumer *c, uint32_t **addr, uint32_t *val);
 
 /* rp_consumer_disarm — leave the sleeping state entered by rp_consumer_arm. */
 void rp_consumer_disarm(rp_consumer *c);
+
+/*
+ * rp_consumer_check_file — is the ring file still whole and linked?
+ * Returns 0, RP_ECORRUPT (truncated below the ring's size: reading the lost
+ * part would raise SIGBUS; stop reading, see rp_consumer_fence()),
+ * RP_ENOENT (removed: still readable, but new producers will create a new
+ * ring under the name) or RP_EIO, with one line in why.
+ */
+int rp_consumer_check_file(rp_consumer *c, char *why, size_t whylen);
+
+/*
+ * rp_consumer_guard — survive truncation between two checks: installs a
+ * process-wide SIGBUS handler that, for a fault inside this consumer's
+ * mapping, fences the mapping (see rp_consumer_fence()) and sets *flag to 1;
+ * other SIGBUS faults keep the default action. One guarded consumer per
+ * process (the last call wins). Returns 0 or RP_EIO.
+ */
+int rp_consumer_guard(rp_consumer *c, volatile sig_atomic_t *flag);
+
+/*
+ * rp_consumer_fence — replace the ring's mapping with private zero pages,
+ * so no later access can fault: the ring then reads as empty. For a ring
+ * whose file was truncated; its unread events are gone. Returns 0 or RP_EIO.
+ */
+int rp_consumer_fence(rp_consumer *c);
 
 /* rp_consumer_why — one line describing the last error, or "". */
 const char *rp_consumer_why(const rp_consumer *c);

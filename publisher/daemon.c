@@ -96,6 +96,44 @@ static void read_ring_stats(pub_daemon *d)
     d->metrics.ring_depth = st.used_bytes;
 }
 
+/* The ring file was truncated: what is still in it is gone. Stop reading
+ * it, deliver (or spool) the sealed batches, exit 1. After a SIGBUS the
+ * batch being built may hold zero-filled copies: it is discarded. */
+static void ring_lost(pub_daemon *d, const char *why)
+{
+    if (d->ring_lost)
+        return;
+    d->ring_lost = 1;
+    rp_consumer_fence(d->ring);
+    if (d->ring_fault) {
+        pub_log(d, "ring %s: %s (SIGBUS while reading it); its unread events and the %zu events of the "
+                   "batch being built are lost", d->cfg.queue, why, d->building.count);
+        pub_batch_reset(&d->building);
+        d->building_since_ms = 0;
+    } else {
+        pub_log(d, "ring %s: %s; its unread events are lost", d->cfg.queue, why);
+    }
+    pub_log(d, "delivering or spooling the sealed batches, then exiting; restart ringpub to serve a new ring");
+    d->exit_code = 1;
+    if (!d->stopping) {
+        d->stopping = 1;
+        d->stop_deadline_ms = pub_now_ms() + d->cfg.post_timeout_ms + SHUTDOWN_GRACE_MS;
+    }
+}
+
+static void check_ring_file(pub_daemon *d)
+{
+    char why[300];
+    int rc = d->ring_lost ? 0 : rp_consumer_check_file(d->ring, why, sizeof why);
+    if (rc == RP_ECORRUPT)
+        ring_lost(d, why);
+    else if (rc == RP_ENOENT && !d->ring_removed_logged) {
+        pub_log(d, "ring %s: %s; this daemon keeps draining the old one (restart it to follow the name)",
+                d->cfg.queue, why);
+        d->ring_removed_logged = 1;
+    }
+}
+
 static int setup(pub_daemon *d)
 {
     char why[600];
@@ -106,6 +144,10 @@ static int setup(pub_daemon *d)
     o.max_event = d->cfg.ring_max_event;
     if (rp_consumer_open(&d->ring, d->cfg.queue, &o, why, sizeof why) != 0) {
         pub_log(d, "%s", why);
+        return -1;
+    }
+    if (rp_consumer_guard(d->ring, &d->ring_fault) != 0) {
+        pub_log(d, "cannot install the SIGBUS guard: %s", strerror(errno));
         return -1;
     }
     rp_stats st;
@@ -214,12 +256,17 @@ int pub_daemon_run(pub_daemon *d)
     d->metrics.next_flush_ms = pub_now_ms() + METRICS_EVERY_MS;
     for (;;) {
         uint64_t now = pub_now_ms();
+        if (d->ring_fault)
+            ring_lost(d, "the ring file was truncated");
         int timeout = pub_drain(d, now);
+        if (d->ring_fault)
+            ring_lost(d, "the ring file was truncated");
         if (d->stopping)
             pub_seal(d, now);
         timeout = min_timeout(timeout, pub_send_timers(d, now));
         timeout = min_timeout(timeout, pub_http_timeout(&d->http, now));
         if (now >= d->metrics.next_flush_ms) {
+            check_ring_file(d);
             read_ring_stats(d);
             pub_metrics_flush(&d->metrics);
             d->metrics.next_flush_ms = now + METRICS_EVERY_MS;

@@ -83,6 +83,10 @@ typedef struct pub_daemon {
     rp_event *events;
     size_t max_events;
 
+    /* the ring file itself: truncated (lost) or removed under us */
+    volatile sig_atomic_t ring_fault; /* set by the SIGBUS guard */
+    int ring_lost, ring_removed_logged;
+
     /* waiting for the ring */
     pub_op futex_op;
     int armed;

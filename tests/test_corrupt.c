@@ -307,3 +307,45 @@ Test(corrupt, random_garbage_never_escapes)
     cr_assert_gt(events, 0, "some garbage looks like events");
     cr_assert_eq(skipped, corrupt, "every corrupt record could be stepped over");
 }
+
+/* A ring file truncated under its consumer: check_file says so, and with
+ * the guard a read of the lost pages sets the flag instead of killing the
+ * process with SIGBUS; the fenced ring reads as empty. */
+Test(corrupt, truncated_under_consumer_is_survivable)
+{
+    const char *p = make_ring("trunc", 5);
+    rp_queue_opts o = opts();
+    rp_consumer *c = th_consumer("trunc", &o);
+    static volatile sig_atomic_t fault;
+    char why[300];
+    cr_assert_eq(rp_consumer_guard(c, &fault), 0);
+    cr_assert_eq(rp_consumer_check_file(c, why, sizeof why), 0);
+    cr_assert_eq(truncate(p, 4096), 0);
+    cr_assert_eq(rp_consumer_check_file(c, why, sizeof why), RP_ECORRUPT);
+    cr_assert_not_null(strstr(why, "truncated to 4096 bytes"), "%s", why);
+
+    rp_event ev[8];
+    rp_batch b = { ev, 8, 0, 0, 0, 0 };
+    int n = rp_consumer_poll(c, &b, 1 << 20); /* touches the lost pages */
+    cr_assert_eq(fault, 1, "the guard saw the fault");
+    cr_assert_leq(n, 0, "no event read from lost pages");
+    rp_stats st;
+    rp_consumer_stats(c, &st);
+    cr_assert_eq(st.head, st.tail, "fenced: empty");
+    rp_consumer_close(c);
+}
+
+Test(corrupt, removed_under_consumer_is_reported)
+{
+    const char *p = make_ring("gone", 1);
+    rp_queue_opts o = opts();
+    rp_consumer *c = th_consumer("gone", &o);
+    char why[300];
+    cr_assert_eq(unlink(p), 0);
+    cr_assert_eq(rp_consumer_check_file(c, why, sizeof why), RP_ENOENT);
+    cr_assert_not_null(strstr(why, "removed"), "%s", why);
+    rp_event ev[8];
+    rp_batch b = { ev, 8, 0, 0, 0, 0 };
+    cr_assert_eq(rp_consumer_poll(c, &b, 1 << 20), 1, "still readable");
+    rp_consumer_close(c);
+}
