@@ -113,6 +113,20 @@ pub fn build(b: *std.Build) void {
     bench_run.addArgs(if (b.args) |args| args else &.{ "--vs", "mq,unix", "--seconds", "1" });
     b.step("bench", "A short ringbench run (ring vs POSIX mq and a Unix socket); `-- ARGS` to choose").dependOn(&bench_run.step);
 
+    // ---- fault matrix (tests/faults/run) ----------------------------------------
+    const fprod = b.addExecutable(.{ .name = "fproducer", .root_module = cModule(b, target, optimize, false) });
+    fprod.root_module.addCSourceFiles(.{ .files = &.{"tests/faults/fproducer.c"}, .flags = &c_flags });
+    const fprod_install = b.addInstallArtifact(fprod, .{ .dest_dir = .{ .override = .{ .custom = "test" } } });
+    const faults_run = b.addSystemCommand(&.{ "python3", "tests/faults/run" });
+    if (b.args) |args| faults_run.addArgs(args);
+    faults_run.stdio = .inherit;
+    faults_run.has_side_effects = true;
+    faults_run.step.dependOn(b.getInstallStep());
+    faults_run.step.dependOn(&fprod_install.step);
+    faults_run.setEnvironmentVariable("RINGPUB_BIN_DIR", b.getInstallPath(.bin, ""));
+    faults_run.setEnvironmentVariable("FPRODUCER", b.getInstallPath(.{ .custom = "test" }, "fproducer"));
+    b.step("faults", "The fault matrix: real processes, injected faults, 0 lost (`-- --runs N --only NAME`)").dependOn(&faults_run.step);
+
     // ---- tests --------------------------------------------------------------
     const test_step = b.step("test", "Run the Criterion tests (and sanitizer variants)");
     for (tests) |t| {
