@@ -55,6 +55,9 @@ const collect_sources = [_][]const u8{
 };
 const collect_libs = [_][]const u8{ "microhttpd", "jansson" };
 
+/// libFuzzer targets: tests/fuzz/NAME.c.
+const fuzz_targets = [_][]const u8{ "fuzz_ring", "fuzz_ini", "fuzz_spool", "fuzz_collect" };
+
 /// One Criterion executable per feature. `threads` marks the concurrency
 /// tests, which also run under ThreadSanitizer; `publisher` tests link the
 /// daemon's parts.
@@ -126,6 +129,22 @@ pub fn build(b: *std.Build) void {
     faults_run.setEnvironmentVariable("RINGPUB_BIN_DIR", b.getInstallPath(.bin, ""));
     faults_run.setEnvironmentVariable("FPRODUCER", b.getInstallPath(.{ .custom = "test" }, "fproducer"));
     b.step("faults", "The fault matrix: real processes, injected faults, 0 lost (`-- --runs N --only NAME`)").dependOn(&faults_run.step);
+
+    // ---- fuzzing (tests/fuzz/) -------------------------------------------------
+    // libFuzzer comes with clang (Debian: clang-14 + libclang-rt-14-dev), not
+    // with Zig, so the fuzz targets are built by clang-14 from the same sources.
+    const fuzz_run = b.addSystemCommand(&.{ "bash", "tests/fuzz/run" });
+    fuzz_run.stdio = .inherit;
+    fuzz_run.has_side_effects = true;
+    for (fuzz_targets) |name| {
+        const cc = b.addSystemCommand(&.{ "clang-14", "-g", "-O1", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all", "-Wall", "-Wextra", "-Werror", "-std=c17", "-D_GNU_SOURCE", "-Iinclude", "-Iring", "-Ipublisher", "-Itools/collect", "-o" });
+        const exe = cc.addOutputFileArg(name);
+        cc.addFileArg(b.path(b.fmt("tests/fuzz/{s}.c", .{name})));
+        for (ring_sources ++ pub_sources ++ daemon_sources ++ collect_sources) |src| cc.addFileArg(b.path(src));
+        for (pub_libs ++ collect_libs) |l| cc.addArg(b.fmt("-l{s}", .{l}));
+        fuzz_run.addFileArg(exe);
+    }
+    b.step("fuzz", "Build the libFuzzer targets with clang-14 and run each (FUZZ_SECONDS, default 60)").dependOn(&fuzz_run.step);
 
     // ---- tests --------------------------------------------------------------
     const test_step = b.step("test", "Run the Criterion tests (and sanitizer variants)");

@@ -74,10 +74,12 @@ static enum MHD_Result respond(struct MHD_Connection *c, const verdict *v)
     return ok;
 }
 
-static const char *header(struct MHD_Connection *c, const char *name)
+static const char *mhd_header(void *conn, const char *name)
 {
-    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+    return MHD_lookup_connection_value((struct MHD_Connection *)conn, MHD_HEADER_KIND, name);
 }
+
+#define header(h, name) ((h)->get((h)->ctx, name))
 
 static int valid_token(const char *s, size_t max, int name_rules)
 {
@@ -112,13 +114,14 @@ static int chaos(collect_server *s, verdict *v)
     return fail(v, s->cfg.fail_status, "failing on purpose%s", NULL);
 }
 
-static int decode(collect_server *s, struct MHD_Connection *c, request *rq, pub_buf *plain, verdict *v)
+static int decode(collect_server *s, const collect_headers *c, const void *body, size_t len, pub_buf *plain,
+                  verdict *v)
 {
     pub_compression codec;
     if (pub_codec_from_encoding(header(c, "Content-Encoding"), &codec) != 0)
         return fail(v, 415, "unsupported Content-Encoding %s", header(c, "Content-Encoding"));
     pub_buf_init(plain, s->cfg.max_decompressed);
-    int rc = pub_decompress(codec, rq->body.data, rq->body.len, plain);
+    int rc = pub_decompress(codec, body, len, plain);
     if (rc == -2)
         return fail(v, 413, "body over the decompressed size limit%s", NULL);
     if (rc != 0)
@@ -126,7 +129,7 @@ static int decode(collect_server *s, struct MHD_Connection *c, request *rq, pub_
     return 0;
 }
 
-static int verify(collect_server *s, struct MHD_Connection *c, const pub_buf *plain, verdict *v)
+static int verify(collect_server *s, const collect_headers *c, const pub_buf *plain, verdict *v)
 {
     const char *sig = header(c, "X-Signature"), *ts = header(c, "X-Signature-Timestamp");
     const char *id = header(c, "X-Batch-Id");
@@ -175,27 +178,33 @@ static int accept_batch(collect_server *s, const char *queue, const char *id, js
     return rc;
 }
 
-static void handle_batch(collect_server *s, struct MHD_Connection *c, request *rq, int json, verdict *v)
+int collect_handle_batch(collect_server *s, const collect_headers *c, const void *body, size_t len, int too_big,
+                         int json, char *msg, size_t msglen, const char **retry_after)
 {
     const char *queue = header(c, "X-Ringpub-Queue"), *id = header(c, "X-Batch-Id");
     char why[256];
+    verdict v = { 0, "", NULL };
     pub_buf plain;
     json_t *events = NULL;
     pub_buf_init(&plain, 0);
-    if (rq->too_big)
-        fail(v, 413, "body over the size limit%s", NULL);
+    if (too_big)
+        fail(&v, 413, "body over the size limit%s", NULL);
     else if (queue && !valid_token(queue, 64, 1))
-        fail(v, 400, "bad X-Ringpub-Queue%s", NULL);
+        fail(&v, 400, "bad X-Ringpub-Queue%s", NULL);
     else if (id && !valid_token(id, 128, 0))
-        fail(v, 400, "bad X-Batch-Id%s", NULL);
-    else if (chaos(s, v) == 0 && decode(s, c, rq, &plain, v) == 0 && verify(s, c, &plain, v) == 0) {
+        fail(&v, 400, "bad X-Batch-Id%s", NULL);
+    else if (chaos(s, &v) == 0 && decode(s, c, body, len, &plain, &v) == 0 && verify(s, c, &plain, &v) == 0) {
         if (!(events = body_parse((const char *)plain.data, plain.len, json, why, sizeof why)))
-            fail(v, 400, "%s", why);
+            fail(&v, 400, "%s", why);
         else
-            accept_batch(s, queue ? queue : "default", id, events, v);
+            accept_batch(s, queue ? queue : "default", id, events, &v);
     }
     json_decref(events);
     pub_buf_free(&plain);
+    snprintf(msg, msglen, "%s", v.msg);
+    if (retry_after)
+        *retry_after = v.retry_after;
+    return v.status;
 }
 
 static void stats_json(collect_server *s, verdict *v)
@@ -239,8 +248,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         fail(&v, 404, "no such endpoint (POST /v2 or /v2j)%s", NULL);
     else if (strcmp(method, "POST") != 0)
         fail(&v, 405, "use POST%s", NULL);
-    else
-        handle_batch(s, c, rq, strcmp(url, "/v2j") == 0, &v);
+    else {
+        collect_headers h = { mhd_header, c };
+        v.status = collect_handle_batch(s, &h, rq->body.data, rq->body.len, rq->too_big, strcmp(url, "/v2j") == 0,
+                                        v.msg, sizeof v.msg, &v.retry_after);
+    }
     pthread_mutex_lock(&s->lock);
     s->st.bytes_in += rq->body.len;
     if (v.status >= 400 && v.status != 500 && v.status != 503)

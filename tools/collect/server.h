@@ -60,6 +60,22 @@ int collect_port(const collect_server *s);
 /* collect_get_stats — a snapshot of the counters. */
 void collect_get_stats(collect_server *s, collect_stats *out);
 
+/* How collect_handle_batch() reads request headers (NULL: absent). */
+typedef struct collect_headers {
+    const char *(*get)(void *ctx, const char *name);
+    void *ctx;
+} collect_headers;
+
+/*
+ * collect_handle_batch — judge and store one POSTed batch exactly as the
+ * HTTP handler does (checks, decompression, MAC, parse, de-duplication,
+ * storage); the HTTP layer only moves bytes. `too_big`: the body was cut
+ * at max_body. Returns the HTTP status, with the answer body in msg and a
+ * Retry-After value (or NULL) in *retry_after. For tests and fuzzing too.
+ */
+int collect_handle_batch(collect_server *s, const collect_headers *h, const void *body, size_t len, int too_big,
+                         int json, char *msg, size_t msglen, const char **retry_after);
+
 /* collect_stop — stop serving, close files. */
 void collect_stop(collect_server *s);
 
