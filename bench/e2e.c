@@ -185,6 +185,7 @@ int bench_e2e(const bench_opts *o, bench_result *r)
                "key.secret = cmluZ3B1Yi1kZXZlbG9wbWVudC1zZWNyZXQtMDAwMDA=\nspool.dir = %s/spool\n"
                "compression = zstd\n", listen, dir);
     fclose(f);
+    chmod(cfg, 0600); /* it holds the secret: ringpub refuses it otherwise */
     snprintf(path, sizeof path, "%s/ringpub", bin);
     char *pargv[] = { path, "--queue", "ringbench", "--config", cfg, NULL };
     char plog[PATH_MAX];

@@ -86,6 +86,7 @@ extern "C" {
 #define RP_OPT_SINGLE_PRODUCER 1u /* when creating: one producer, cheaper path */
 #define RP_OPT_NO_CREATE       2u /* attach only; RP_ENOENT if absent */
 #define RP_OPT_NO_POPULATE     4u /* do not pre-fault the mapping */
+#define RP_OPT_GROUP           8u /* share the ring with group `gid` (see below) */
 
 /* Options for opening a queue. Zero-initialise, then set what you need; a
  * zero field means the default. Geometry fields apply only when this call
@@ -94,9 +95,13 @@ typedef struct rp_queue_opts {
     uint64_t capacity;    /* data area bytes, rounded up to a power of two; 64 MiB */
     uint32_t max_event;   /* largest event in bytes; 102400 */
     uint32_t recover_ms;  /* consumer skips a stuck reservation after this; 1000 */
-    uint32_t mode;        /* file mode of a new ring; 0600 (world-writable refused) */
+    uint32_t mode;        /* file mode of a new ring; 0600, or 0660 with RP_OPT_GROUP;
+                             any bit for others is refused */
     uint32_t flags;       /* RP_OPT_* */
     const char *dir;      /* ring directory; NULL: $RINGPUB_DIR, else /dev/shm */
+    uint32_t gid;         /* with RP_OPT_GROUP: a new ring gets this group, and a
+                             ring owned by another user is accepted if it has this
+                             group with read-write access for it */
 } rp_queue_opts;
 
 /* A reservation made by rp_queue_claim(): write up to len bytes at data. */

@@ -57,6 +57,11 @@ static const key_spec keys[] = {
     { "ring.capacity", K_SIZE, F(ring_capacity), 4096, (uint64_t)1 << 40, NULL },
     { "ring.max_event", K_SIZE, F(ring_max_event), 16, 1u << 28, NULL },
     { "signature.timestamp", K_BOOL, F(sign_timestamp), 0, 1, NULL },
+    { "ring.group", K_STR, F(ring_group), 1, 0, NULL },
+    { "tls.verify", K_BOOL, F(tls_verify), 0, 1, NULL },
+    { "tls.ca_file", K_STR, F(tls_ca_file), 1, 0, NULL },
+    { "tls.client_cert", K_STR, F(tls_client_cert), 1, 0, NULL },
+    { "tls.client_key", K_STR, F(tls_client_key), 1, 0, NULL },
 };
 
 void pub_config_defaults(pub_config *c, const char *queue)
@@ -68,6 +73,7 @@ void pub_config_defaults(pub_config *c, const char *queue)
     snprintf(c->scheme, sizeof c->scheme, "http");
     snprintf(c->key_name, sizeof c->key_name, "%s", PUB_DEV_KEY_NAME);
     c->key_secret_len = 0;
+    c->tls_verify = 1;
     if (sodium_base642bin(c->key_secret, sizeof c->key_secret, PUB_DEV_SECRET_B64, strlen(PUB_DEV_SECRET_B64), NULL,
                           &c->key_secret_len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
         c->key_secret_len = 0;
@@ -267,6 +273,7 @@ static int set_value(pub_config *c, const key_spec *k, const char *v, char *why,
             snprintf(why, whylen, "not valid base64 (the value is not shown)");
             return -1;
         }
+        c->secret_inline = 1;
         return 0;
     case K_SECRET_FILE:
         return set_secret_file(c, v, why, whylen);
@@ -322,6 +329,18 @@ static int on_key(void *ud, const char *section, const char *key, const char *va
     return 0;
 }
 
+/* A config file holding the secret must be closed to group and others. */
+static int check_exposure(pub_config *c, const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (!c->secret_inline || stat(path, &st) != 0 || !(st.st_mode & 0077))
+        return 0;
+    snprintf(c->allow_insecure ? c->warning : err, c->allow_insecure ? sizeof c->warning : errlen,
+             "%.300s holds key.secret but is readable by group or others (mode %o): chmod 600 it or use "
+             "key.secret_file", path, (unsigned)(st.st_mode & 0777));
+    return c->allow_insecure ? 0 : -1;
+}
+
 int pub_config_load(pub_config *c, const char *path, char *err, size_t errlen)
 {
     load_ctx x = { c, "", 0 };
@@ -335,7 +354,7 @@ int pub_config_load(pub_config *c, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: no [%s] section", path, x.section);
         return -1;
     }
-    return 0;
+    return check_exposure(c, path, err, errlen);
 }
 
 int pub_config_check(const pub_config *c, char *err, size_t errlen)
@@ -348,6 +367,8 @@ int pub_config_check(const pub_config *c, char *err, size_t errlen)
     else if ((uint64_t)c->ring_max_event + 8 > c->ring_capacity)
         snprintf(err, errlen, "ring.max_event (%u) must fit in ring.capacity (%llu)",
                  (unsigned)c->ring_max_event, (unsigned long long)c->ring_capacity);
+    else if (!c->tls_client_cert[0] != !c->tls_client_key[0])
+        snprintf(err, errlen, "tls.client_cert and tls.client_key go together");
     else if (c->metrics_endpoint[0] && !strrchr(c->metrics_endpoint, ':'))
         snprintf(err, errlen, "metrics.endpoint: expected host:port, got \"%s\"", c->metrics_endpoint);
     else

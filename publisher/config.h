@@ -16,6 +16,12 @@
  *   signature.timestamp false   (sign a timestamp too, for replay protection)
  *   deadletter.file   SPOOL_DIR/NAME.deadletter.jsonl
  *   quarantine.file   SPOOL_DIR/NAME.quarantine.jsonl (unparsable ring bytes)
+ *   ring.group        (none)  share the ring with this group (name or gid): mode 0660
+ *   tls.verify        true    verify the collector's certificate and host name
+ *   tls.ca_file       (system CAs)  PEM bundle to verify the collector with
+ *   tls.client_cert, tls.client_key  PEM files for a client certificate
+ * A config file that holds key.secret must not be readable by group or
+ * others (refused; a warning with allow_insecure); key.secret_file likewise.
  * Values may use ${VAR} or $VAR from the environment (an unset variable is an
  * error). Sizes take B, KiB, MiB, GiB (or k/M/G); durations ms, s, m, h.
  */
@@ -63,6 +69,14 @@ typedef struct pub_config {
     uint64_t ring_capacity;
     uint32_t ring_max_event;
     int sign_timestamp;
+    char ring_group[64];
+    int tls_verify;
+    char tls_ca_file[PUB_PATH], tls_client_cert[PUB_PATH], tls_client_key[PUB_PATH];
+
+    /* not keys */
+    int secret_inline;    /* key.secret came from the config file itself */
+    int allow_insecure;   /* set before loading: an exposed config only warns */
+    char warning[600];    /* set by pub_config_load when it warns */
 } pub_config;
 
 /* pub_config_defaults — the embedded defaults for queue `queue`: a local

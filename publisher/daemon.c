@@ -2,6 +2,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -134,6 +135,22 @@ static void check_ring_file(pub_daemon *d)
     }
 }
 
+/* A group name or number to its gid. */
+static int group_id(const char *name, uint32_t *gid)
+{
+    char *end;
+    unsigned long n = strtoul(name, &end, 10);
+    struct group *g;
+    if (*name && !*end) {
+        *gid = (uint32_t)n;
+        return 0;
+    }
+    if (!(g = getgrnam(name)))
+        return -1;
+    *gid = (uint32_t)g->gr_gid;
+    return 0;
+}
+
 static int setup(pub_daemon *d)
 {
     char why[600];
@@ -142,6 +159,12 @@ static int setup(pub_daemon *d)
     memset(&o, 0, sizeof o);
     o.capacity = d->cfg.ring_capacity;
     o.max_event = d->cfg.ring_max_event;
+    if (d->cfg.ring_group[0] && group_id(d->cfg.ring_group, &o.gid) != 0) {
+        pub_log(d, "ring.group: no group \"%s\"", d->cfg.ring_group);
+        return -1;
+    }
+    if (d->cfg.ring_group[0])
+        o.flags |= RP_OPT_GROUP;
     if (rp_consumer_open(&d->ring, d->cfg.queue, &o, why, sizeof why) != 0) {
         pub_log(d, "%s", why);
         return -1;
@@ -174,6 +197,12 @@ static int setup(pub_daemon *d)
         pub_log(d, "cannot initialise libcurl or the batch buffer");
         return -1;
     }
+    d->http.tls_verify = d->cfg.tls_verify;
+    d->http.tls_ca_file = d->cfg.tls_ca_file;
+    d->http.tls_cert = d->cfg.tls_client_cert;
+    d->http.tls_key = d->cfg.tls_client_key;
+    if (!d->cfg.tls_verify && strcmp(d->cfg.scheme, "https") == 0)
+        pub_log(d, "WARNING: tls.verify = false: the collector's certificate is not checked");
     d->max_events = 4096;
     if (!(d->events = (rp_event *)calloc(d->max_events, sizeof *d->events)))
         return -1;

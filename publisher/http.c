@@ -168,6 +168,7 @@ int pub_http_init(pub_http *h, pub_loop *loop, pub_http_done done, void *ctx)
     h->loop = loop;
     h->done = done;
     h->ctx = ctx;
+    h->tls_verify = 1;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(h->multi = curl_multi_init()))
         return -1;
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
@@ -210,6 +211,14 @@ int pub_http_post(pub_http *h, void *req_ctx, const char *url, struct curl_slist
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, h->tls_verify ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, h->tls_verify ? 2L : 0L);
+    if (h->tls_ca_file && *h->tls_ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, h->tls_ca_file);
+    if (h->tls_cert && *h->tls_cert) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, h->tls_cert);
+        curl_easy_setopt(e, CURLOPT_SSLKEY, h->tls_key);
+    }
     if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
         curl_easy_cleanup(e);
         free(r);

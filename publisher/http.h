@@ -30,9 +30,13 @@ typedef struct pub_http {
     void *ctx;
     int active;            /* requests in flight */
     int nsocks;            /* socket structs alive (some may await a cancel) */
+    /* TLS (https): verification is on unless verify is 0; "" = default */
+    int tls_verify;
+    const char *tls_ca_file, *tls_cert, *tls_key;
 } pub_http;
 
-/* pub_http_init — 0, or -1 if libcurl could not be set up. */
+/* pub_http_init — 0, or -1 if libcurl could not be set up. TLS
+ * verification starts on; set the tls_* fields after init to change it. */
 int pub_http_init(pub_http *h, pub_loop *loop, pub_http_done done, void *ctx);
 /* pub_http_free — drop all requests; then run the loop until h->nsocks is
  * 0 so cancelled polls are reaped. */

@@ -24,6 +24,8 @@ static const char usage[] =
     "  --queue NAME, --queue-name NAME   the queue (default main)\n"
     "  --config FILE                     INI config (keys: see README)\n"
     "  --debug                           log every batch\n"
+    "  --allow-insecure-config           only warn when FILE holds key.secret and\n"
+    "                                    others may read it (default: refuse)\n"
     "  --help, --version\n";
 
 #define bad(fmt, arg) cli_fail("ringpub", fmt, arg)
@@ -32,10 +34,11 @@ int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "queue", 1, 0, 'q' }, { "queue-name", 1, 0, 'q' }, { "config", 1, 0, 'c' },
-        { "debug", 0, 0, 'd' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { 0, 0, 0, 0 },
+        { "debug", 0, 0, 'd' }, { "allow-insecure-config", 0, 0, 'I' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { 0, 0, 0, 0 },
     };
     static pub_daemon d;
     const char *queue = "main", *config = NULL;
+    int allow_insecure = 0;
     char err[700];
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -43,6 +46,7 @@ int main(int argc, char **argv)
         case 'q': queue = optarg; break;
         case 'c': config = optarg; break;
         case 'd': d.debug = 1; break;
+        case 'I': allow_insecure = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         case 'V': puts("ringpub " VERSION); return 0;
         default: bad("bad option (see --help)%s", "");
@@ -57,8 +61,11 @@ int main(int argc, char **argv)
     if (sodium_init() < 0)
         bad("libsodium failed to initialise%s", "");
     pub_config_defaults(&d.cfg, queue);
+    d.cfg.allow_insecure = allow_insecure;
     if (config && pub_config_load(&d.cfg, config, err, sizeof err) != 0)
         bad("%s", err);
+    if (d.cfg.warning[0])
+        fprintf(stderr, "ringpub: WARNING: %s\n", d.cfg.warning);
     if (pub_config_check(&d.cfg, err, sizeof err) != 0)
         bad("%s", err);
     if (!config)

@@ -208,9 +208,22 @@ Test(collect, signed_timestamps_and_replay_window, .init = start)
 {
     post_opts o = { .key = "TestKey", .batch_id = "t1", .ts = (long long)time(NULL) };
     cr_assert_eq(post_plain(&o, PUB_ZSTD, V2), 200);
+    cr_assert_eq(post_plain(&o, PUB_ZSTD, V2), 200, "a replay inside the window is answered...");
+    collect_stats st;
+    collect_get_stats(srv, &st);
+    cr_assert_eq(st.batches, 1, "...but its id is known: not stored twice");
+    cr_assert_eq(st.duplicates, 1);
     o.batch_id = "t2";
     o.ts -= 3600;
     cr_assert_eq(post_plain(&o, PUB_ZSTD, V2), 401, "an hour-old signature");
+    o.ts = 0; /* unsigned time: fine unless required */
+    cr_assert_eq(post_plain(&o, PUB_ZSTD, V2), 200);
+    cfg.require_timestamp = 1;
+    restart();
+    o.batch_id = "t3";
+    cr_assert_eq(post_plain(&o, PUB_ZSTD, V2), 401, "timestamp required");
+    o.ts = (long long)time(NULL);
+    cr_assert_eq(post_plain(&o, PUB_ZSTD, V2), 200);
     collect_stop(srv);
 }
 

@@ -16,6 +16,7 @@ static const char *write_ini(const char *text)
     cr_assert_not_null(f);
     fputs(text, f);
     fclose(f);
+    cr_assert_eq(chmod(path, 0600), 0);
     return path;
 }
 
@@ -25,6 +26,27 @@ static int load(const char *text, pub_config *c, char *err, size_t errlen)
     pub_config_defaults(c, "main");
     int rc = pub_config_load(c, write_ini(text), err, errlen);
     return rc ? rc : pub_config_check(c, err, errlen);
+}
+
+/* A config file holding the secret, readable by others: refused, or only a
+ * warning when allowed; without a secret in it, its mode does not matter. */
+Test(config, exposed_secret_refused)
+{
+    pub_config c;
+    char err[512] = "";
+    const char *path = write_ini("[event-publisher:main]\nkey.secret = aHVudGVyMg==\n");
+    cr_assert_eq(chmod(path, 0640), 0);
+    pub_config_defaults(&c, "main");
+    cr_assert_eq(pub_config_load(&c, path, err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, "readable by group or others (mode 640)"), "%s", err);
+    pub_config_defaults(&c, "main");
+    c.allow_insecure = 1;
+    cr_assert_eq(pub_config_load(&c, path, err, sizeof err), 0);
+    cr_assert_not_null(strstr(c.warning, "chmod 600"), "%s", c.warning);
+    path = write_ini("[event-publisher:main]\nkey.name = k\n");
+    cr_assert_eq(chmod(path, 0644), 0);
+    pub_config_defaults(&c, "main");
+    cr_assert_eq(pub_config_load(&c, path, err, sizeof err), 0, "%s", err);
 }
 
 Test(config, baseplate_example_config)
@@ -66,9 +88,15 @@ Test(config, our_keys_with_units)
                   "compression.level = 9\ndelivery = hasty\nretry.budget = 2m\n"
                   "retry.backoff_cap = 1.5s\npost.timeout = 10 seconds\ninflight.max = 8\n"
                   "spool.dir = /tmp/x\nspool.max_bytes = 2GiB\nring.capacity = 8MiB\n"
-                  "ring.max_event = 64KiB\nsignature.timestamp = true\n",
+                  "ring.max_event = 64KiB\nsignature.timestamp = true\nring.group = events\n"
+                  "tls.ca_file = /etc/ca.pem\ntls.client_cert = /etc/c.pem\ntls.client_key = /etc/k.pem\n",
                   &c, err, sizeof err);
     cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_str_eq(c.ring_group, "events");
+    cr_assert_eq(c.tls_verify, 1, "verification is on unless turned off");
+    cr_assert_str_eq(c.tls_ca_file, "/etc/ca.pem");
+    cr_assert_str_eq(c.tls_client_cert, "/etc/c.pem");
+    cr_assert_str_eq(c.tls_client_key, "/etc/k.pem");
     cr_assert_eq(c.batch_max_bytes, 1 << 20);
     cr_assert_eq(c.batch_max_age_ms, 250);
     cr_assert_eq(c.compression, PUB_GZIP);
@@ -171,6 +199,8 @@ Test(config, cross_key_checks)
     cr_assert_not_null(strstr(err, "batch.max_bytes"), "%s", err);
     cr_assert_neq(load("[event-publisher:main]\nmetrics.endpoint = nohost\n", &c, err, sizeof err), 0);
     cr_assert_not_null(strstr(err, "metrics.endpoint"), "%s", err);
+    cr_assert_neq(load("[event-publisher:main]\ntls.client_cert = /c.pem\n", &c, err, sizeof err), 0);
+    cr_assert_not_null(strstr(err, "tls.client_key"), "%s", err);
 }
 
 Test(config, env_expansion)

@@ -134,6 +134,7 @@ static void write_cfg(int port, const char *extra)
             "batch.max_age = 50ms\nretry.backoff_cap = 300ms\npost.timeout = 2s\n%s\n",
             port, path_in("spool"), extra ? extra : "");
     fclose(f);
+    cr_assert_eq(chmod(path_in("ringpub.ini"), 0600), 0, "it holds the secret");
 }
 
 static pid_t start_daemon(void)
@@ -342,6 +343,50 @@ Test(e2e, collector_down_then_back_spools_and_replays, .init = setup)
     cr_assert_eq(t.bad, 0);
 }
 
+/* HTTPS: ringpub verifies the collector's certificate. With the system CAs
+ * a self-signed collector is refused (no HTTP answer: the batches are
+ * spooled, nothing is delivered); with tls.ca_file naming its certificate,
+ * the spooled batches and new ones go through. */
+Test(e2e, https_collector_is_verified, .init = setup)
+{
+    int port = free_port();
+    char cert[300], key[300], cmd[1000], a1[320], a2[320], extra[500];
+    uint64_t acc[MAXP];
+    producers p;
+    tally t;
+    snprintf(cert, sizeof cert, "%s", path_in("cert.pem"));
+    snprintf(key, sizeof key, "%s", path_in("key.pem"));
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+             "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>/dev/null", key, cert);
+    cr_assert_eq(system(cmd), 0, "openssl could not make a certificate");
+    cr_assert_eq(chmod(key, 0600), 0);
+    snprintf(a1, sizeof a1, "--tls-cert=%s", cert);
+    snprintf(a2, sizeof a2, "--tls-key=%s", key);
+    pid_t col = start_collector(port, a1, a2);
+    write_cfg(port, "collector.scheme = https\n");
+    pid_t d = start_daemon();
+    start_producers(&p, 1, 500, 30000);
+    join_producers(&p, acc);
+    uint64_t until = th_now_ms() + 20000;
+    while (spool_files() == 0 && th_now_ms() < until)
+        usleep(10000);
+    cr_assert_gt(spool_files(), 0, "an unverifiable collector got the batches");
+    stop(d, SIGTERM);
+    count_delivered(&t, 1, acc);
+    cr_assert_eq(t.unique, 0, "delivered to a collector that failed verification");
+
+    snprintf(extra, sizeof extra, "collector.scheme = https\ntls.ca_file = %s\n", cert);
+    write_cfg(port, extra);
+    d = start_daemon();
+    await_delivered(&t, 1, acc, acc[0]);
+    stop(d, SIGTERM);
+    stop(col, SIGTERM);
+    count_delivered(&t, 1, acc);
+    cr_assert_eq(t.unique, acc[0]);
+    cr_assert_eq(t.bad, 0);
+}
+
 /* Read a counter from ringcollect's /stats over HTTP (plain sockets). */
 static long collector_stat(int port, const char *key)
 {
@@ -439,7 +484,14 @@ Test(e2e, status_400_goes_to_dead_letter, .init = setup)
 
 Test(e2e, bad_signature_401_goes_to_dead_letter, .init = setup)
 {
-    dead_letter_case("--key=other=c2VjcmV0", NULL, NULL, 401);
+    static char keys[320];
+    snprintf(keys, sizeof keys, "--keys=%s", path_in("other.keys"));
+    FILE *f = fopen(path_in("other.keys"), "w");
+    cr_assert_not_null(f);
+    fputs("other=c2VjcmV0\n", f);
+    fclose(f);
+    cr_assert_eq(chmod(path_in("other.keys"), 0600), 0);
+    dead_letter_case(keys, NULL, NULL, 401);
 }
 
 /* hasty: fire and forget; a failed batch is dropped and counted, the ring
@@ -573,6 +625,28 @@ Test(e2e, bad_config_one_line_exit_2, .init = setup)
     cr_assert_not_null(strstr(err, "--fail-rate"), "%s", err);
     char *a5[] = { (char *)bin("ringpub"), "--version", NULL };
     cr_assert_eq(run_capture(a5, err, sizeof err), 0);
+
+    /* secrets in files only their owner may read */
+    char keys[300];
+    snprintf(keys, sizeof keys, "%s", path_in("keys"));
+    f = fopen(keys, "w");
+    fputs("# comment\nk1=aHVudGVyMg==\n", f);
+    fclose(f);
+    chmod(keys, 0644);
+    char *a6[] = { (char *)bin("ringcollect"), "--keys", keys, "--listen", "127.0.0.1:0", NULL };
+    cr_assert_eq(run_capture(a6, err, sizeof err), 2);
+    cr_assert_not_null(strstr(err, "chmod 600"), "%s", err);
+    f = fopen(keys, "w");
+    fputs("k1 has no equals sign\n", f);
+    fclose(f);
+    chmod(keys, 0600);
+    cr_assert_eq(run_capture(a6, err, sizeof err), 2);
+    cr_assert_not_null(strstr(err, "line 1: want NAME=BASE64"), "%s", err);
+    write_cfg(1, "");
+    chmod(path_in("ringpub.ini"), 0644);
+    char *a7[] = { (char *)bin("ringpub"), "--queue", "e2e", "--config", (char *)path_in("ringpub.ini"), NULL };
+    cr_assert_eq(run_capture(a7, err, sizeof err), 2, "a config with the secret, readable by others");
+    cr_assert_not_null(strstr(err, "readable by group or others"), "%s", err);
 }
 
 Test(e2e, metrics_reach_statsd, .init = setup)

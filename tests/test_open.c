@@ -54,17 +54,53 @@ Test(open, file_mode_default_and_custom)
     cr_assert_eq(open_rc("m640", &o), 0);
     cr_assert_eq(stat(ring_path("m640"), &st), 0);
     cr_assert_eq(st.st_mode & 0777, 0640, "mode %o", st.st_mode & 0777);
-    o.mode = 0666;
-    cr_assert_eq(open_rc("m666", &o), RP_EINVAL, "world-writable ring created");
-    cr_assert_neq(access(ring_path("m666"), F_OK), 0);
+    const unsigned others[] = { 0666, 0604, 0601 };
+    for (size_t i = 0; i < 3; i++) {
+        o.mode = others[i];
+        cr_assert_eq(open_rc("mo", &o), RP_EINVAL, "a ring open to others (%o) created", others[i]);
+        cr_assert_neq(access(ring_path("mo"), F_OK), 0);
+    }
 }
 
-Test(open, world_writable_ring_refused)
+Test(open, ring_open_to_others_refused)
 {
     rp_queue_opts o = th_opts(1 << 14);
     cr_assert_eq(open_rc("ww", &o), 0);
-    cr_assert_eq(chmod(ring_path("ww"), 0666), 0);
-    cr_assert_eq(open_rc("ww", &o), RP_EPERM);
+    const unsigned others[] = { 0666, 0604, 0602 };
+    for (size_t i = 0; i < 3; i++) {
+        cr_assert_eq(chmod(ring_path("ww"), others[i]), 0);
+        cr_assert_eq(open_rc("ww", &o), RP_EPERM, "mode %o accepted", others[i]);
+    }
+}
+
+/* A ring owned by another user is refused, unless shared on purpose with a
+ * group we name (and that group may read and write it). Needs root to give
+ * a file away. */
+Test(open, foreign_owner_refused_unless_group_shared)
+{
+    rp_queue_opts o = th_opts(1 << 14);
+    rp_queue *q = NULL;
+    char why[300];
+    struct stat st;
+    if (geteuid() != 0)
+        cr_skip_test("needs root to chown a ring to another user");
+    cr_assert_eq(open_rc("foreign", &o), 0);
+    cr_assert_eq(chown(ring_path("foreign"), 4242, 4343), 0);
+    cr_assert_eq(rp_queue_open_why(&q, "foreign", &o, why, sizeof why), RP_EPERM);
+    cr_assert_not_null(strstr(why, "owned by uid 4242"), "%s", why);
+    o.flags |= RP_OPT_GROUP;
+    o.gid = 4343;
+    cr_assert_eq(open_rc("foreign", &o), RP_EPERM, "group without rw access (mode 0600) accepted");
+    cr_assert_eq(chmod(ring_path("foreign"), 0660), 0);
+    cr_assert_eq(open_rc("foreign", &o), 0, "shared with our group, refused");
+    o.gid = 4444;
+    cr_assert_eq(open_rc("foreign", &o), RP_EPERM, "another group accepted");
+
+    o.gid = 4343; /* a new shared ring gets the group and 0660 */
+    cr_assert_eq(open_rc("shared", &o), 0);
+    cr_assert_eq(stat(ring_path("shared"), &st), 0);
+    cr_assert_eq(st.st_gid, 4343);
+    cr_assert_eq(st.st_mode & 0777, 0660, "mode %o", st.st_mode & 0777);
 }
 
 Test(open, symlink_never_followed)

@@ -175,11 +175,12 @@ static inline int rp__create(int dirfd, const char *name, const rp_queue_opts *o
     rp__map m;
     struct timespec ts;
     int rc = 0;
-    mode_t mode = (o && o->mode) ? (mode_t)o->mode : 0600;
+    int group = o && (o->flags & RP_OPT_GROUP);
+    mode_t mode = (o && o->mode) ? (mode_t)o->mode : group ? 0660 : 0600;
 
     rp__geometry(o, &g);
     if (g.capacity > RP_MAX_CAPACITY || g.max_event > RP_MAX_EVENT_LIMIT ||
-        rp__rec_size(g.max_event) > g.capacity || (mode & ~(mode_t)0777) || (mode & 0002)) {
+        rp__rec_size(g.max_event) > g.capacity || (mode & ~(mode_t)0770)) {
         snprintf(why, whylen, "bad options: capacity %llu, max event %u, mode %o",
                  (unsigned long long)g.capacity, (unsigned)g.max_event, (unsigned)mode);
         return RP_EINVAL;
@@ -192,7 +193,8 @@ static inline int rp__create(int dirfd, const char *name, const rp_queue_opts *o
         return rp__errno_rc(errno);
     }
     m.capacity = g.capacity;
-    if (fchmod(m.fd, mode) != 0 || ftruncate(m.fd, (off_t)(RP_HDR_SIZE + g.capacity)) != 0) {
+    if ((group && fchown(m.fd, (uid_t)-1, (gid_t)o->gid) != 0) || fchmod(m.fd, mode) != 0 ||
+        ftruncate(m.fd, (off_t)(RP_HDR_SIZE + g.capacity)) != 0) {
         snprintf(why, whylen, "cannot size %s: %s", tmp, strerror(errno));
         rc = rp__errno_rc(errno);
     } else if ((rc = rp__mmap(&m, 0)) != 0) {
@@ -216,9 +218,32 @@ static inline int rp__create(int dirfd, const char *name, const rp_queue_opts *o
     return rc;
 }
 
+/* A ring is trusted if it is a regular file nobody else may read or write,
+ * owned by us or root, or shared on purpose: RP_OPT_GROUP with its group
+ * having read-write access. Otherwise another local user could read our
+ * events, or feed our consumer. Returns 0 or RP_EPERM with why. */
+static inline int rp__trusted(const struct stat *st, const char *name, const rp_queue_opts *o, char *why,
+                              size_t whylen)
+{
+    uid_t me = geteuid();
+    int shared = o && (o->flags & RP_OPT_GROUP) && st->st_gid == (gid_t)o->gid &&
+                 (st->st_mode & 0060) == 0060;
+    if (!S_ISREG(st->st_mode) || (st->st_mode & 0007)) {
+        snprintf(why, whylen, "ring %s is not a regular file closed to others (mode %o)", name,
+                 (unsigned)(st->st_mode & 07777));
+        return RP_EPERM;
+    }
+    if (st->st_uid != me && st->st_uid != 0 && !shared) {
+        snprintf(why, whylen, "ring %s is owned by uid %u, not by us (uid %u) or root, and not shared with "
+                 "a group we named (RP_OPT_GROUP)", name, (unsigned)st->st_uid, (unsigned)me);
+        return RP_EPERM;
+    }
+    return 0;
+}
+
 /* Open an existing ring, refuse unsafe files, validate and map it. */
-static inline int rp__attach_existing(int dirfd, const char *name, int populate, rp__map *m,
-                                      char *why, size_t whylen)
+static inline int rp__attach_existing(int dirfd, const char *name, const rp_queue_opts *o, int populate,
+                                      rp__map *m, char *why, size_t whylen)
 {
     struct stat st;
     rp_ring_hdr h;
@@ -229,11 +254,16 @@ static inline int rp__attach_existing(int dirfd, const char *name, int populate,
         snprintf(why, whylen, "cannot open ring %s: %s", name, strerror(errno));
         return rp__errno_rc(errno);
     }
-    if (fstat(m->fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & S_IWOTH)) {
-        snprintf(why, whylen, "ring %s is not a regular file that only its owner and group may write", name);
+    if (fstat(m->fd, &st) != 0) {
+        snprintf(why, whylen, "cannot stat ring %s: %s", name, strerror(errno));
+        rc = RP_EIO;
+    } else {
+        rc = rp__trusted(&st, name, o, why, whylen);
+    }
+    if (rc) {
         close(m->fd);
         m->fd = -1;
-        return RP_EPERM;
+        return rc;
     }
     if (pread(m->fd, &h, sizeof h, 0) != (ssize_t)sizeof h) {
         snprintf(why, whylen, "ring %s is shorter than its header", name);
@@ -281,7 +311,7 @@ static inline int rp__attach(rp__map *m, const char *name, const rp_queue_opts *
     if (!(flags & RP_OPT_NO_CREATE) && faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
         rc = rp__create(dirfd, name, o, why, whylen);
     if (rc >= 0)
-        rc = rp__attach_existing(dirfd, name, !(flags & RP_OPT_NO_POPULATE), m, why, whylen);
+        rc = rp__attach_existing(dirfd, name, o, !(flags & RP_OPT_NO_POPULATE), m, why, whylen);
     close(dirfd);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <sodium.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define VERSION "0.1.0"
 
@@ -23,11 +25,15 @@ static const char usage[] =
     "usage: ringcollect [options]\n"
     "  --listen HOST:PORT      address to serve (default 127.0.0.1:8321; port 0: any)\n"
     "  --out DIR               where QUEUE.jsonl files go (default /tmp/ringcollect)\n"
-    "  --key NAME=BASE64       a key that may sign batches (repeatable; default: the\n"
-    "                          development key ringpub uses without a config)\n"
+    "  --keys FILE             keys that may sign batches: NAME=BASE64 lines, a file\n"
+    "                          only its owner may read (default: the development\n"
+    "                          key ringpub uses without a config)\n"
     "  --max-body SIZE         largest request body (default 8MiB)\n"
     "  --max-decompressed SIZE largest decompressed body (default 64MiB)\n"
     "  --replay-window SECS    accepted clock skew of signed timestamps (default 300)\n"
+    "  --require-timestamp     refuse batches without a signed timestamp (401)\n"
+    "  --tls-cert FILE, --tls-key FILE   serve HTTPS with this PEM certificate and\n"
+    "                          key (the key file: owner-only)\n"
     "  --fsync                 fdatasync each batch before answering\n"
     "  --port-file FILE        write the bound port to FILE once listening\n"
     "misbehaviour, for tests:\n"
@@ -60,20 +66,65 @@ static long parse_int(const char *opt, const char *v, long lo, long hi)
     return n;
 }
 
-static void add_key(collect_cfg *c, const char *spec)
+/* One "NAME=BASE64" line of a keys file. */
+static void add_key(collect_cfg *c, const char *file, int lineno, const char *spec)
 {
     const char *eq = strchr(spec, '=');
+    char where[1100];
+    snprintf(where, sizeof where, "%.1000s line %d", file, lineno);
     collect_key *k = &c->keys[c->nkeys];
     if (c->nkeys == COLLECT_MAX_KEYS)
         die("at most %s keys", "16");
     if (!eq || eq == spec || (size_t)(eq - spec) >= sizeof k->name)
-        die("--key wants NAME=BASE64%s", "");
+        die("%s: want NAME=BASE64", where);
     memcpy(k->name, spec, (size_t)(eq - spec));
     k->name[eq - spec] = '\0';
-    if (sodium_base642bin(k->secret, sizeof k->secret, eq + 1, strlen(eq + 1), NULL, &k->len, NULL,
+    if (sodium_base642bin(k->secret, sizeof k->secret, eq + 1, strlen(eq + 1), " \t\r", &k->len, NULL,
                           sodium_base64_VARIANT_ORIGINAL) != 0 || k->len == 0)
-        die("--key %s: the secret is not base64", k->name);
+        die("%s: the secret is not base64", where);
     c->nkeys++;
+}
+
+/* --keys FILE: NAME=BASE64 lines ('#' comments), a file only its owner may
+ * read — secrets never go on a command line, where ps shows them. */
+static void load_keys(collect_cfg *c, const char *file)
+{
+    struct stat st;
+    char line[1024];
+    int fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), lineno = 0;
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f)
+        die("cannot read --keys %s", file);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 0077))
+        die("--keys %s must be a regular file only its owner may read (chmod 600)", file);
+    while (fgets(line, sizeof line, f)) {
+        char *p = line + strspn(line, " \t");
+        lineno++;
+        p[strcspn(p, "\r\n")] = '\0';
+        if (*p && *p != '#')
+            add_key(c, file, lineno, p);
+    }
+    sodium_memzero(line, sizeof line);
+    fclose(f);
+    if (c->nkeys == 0)
+        die("--keys %s holds no key", file);
+}
+
+/* A PEM file into memory; a private key must be closed to others. */
+static char *read_pem(const char *opt, const char *file, int secret)
+{
+    struct stat st;
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    char *buf = NULL;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 20))
+        die("%s: cannot read a PEM file (at most 1 MiB) from this path", opt);
+    if (secret && (st.st_mode & 0077))
+        die("%s must be readable only by its owner (chmod 600)", opt);
+    if (!(buf = (char *)calloc(1, (size_t)st.st_size + 1)) ||
+        read(fd, buf, (size_t)st.st_size) != (ssize_t)st.st_size)
+        die("%s: short read", opt);
+    close(fd);
+    return buf;
 }
 
 static void parse_listen(collect_cfg *c, const char *v)
@@ -97,7 +148,8 @@ static uint64_t parse_size_opt(const char *opt, const char *v)
 static void parse_args(int argc, char **argv, collect_cfg *c, const char **port_file)
 {
     static const struct option opts[] = {
-        { "listen", 1, 0, 'l' }, { "out", 1, 0, 'o' }, { "key", 1, 0, 'k' },
+        { "listen", 1, 0, 'l' }, { "out", 1, 0, 'o' }, { "keys", 1, 0, 'k' },
+        { "require-timestamp", 0, 0, 'T' }, { "tls-cert", 1, 0, 'C' }, { "tls-key", 1, 0, 'K' },
         { "max-body", 1, 0, 'b' }, { "max-decompressed", 1, 0, 'd' },
         { "replay-window", 1, 0, 'w' }, { "fsync", 0, 0, 'F' }, { "port-file", 1, 0, 'p' },
         { "fail-rate", 1, 0, 'f' }, { "fail-status", 1, 0, 's' }, { "retry-after", 1, 0, 'r' },
@@ -109,7 +161,10 @@ static void parse_args(int argc, char **argv, collect_cfg *c, const char **port_
         switch (o) {
         case 'l': parse_listen(c, optarg); break;
         case 'o': snprintf(c->out_dir, sizeof c->out_dir, "%s", optarg); break;
-        case 'k': add_key(c, optarg); break;
+        case 'k': load_keys(c, optarg); break;
+        case 'T': c->require_timestamp = 1; break;
+        case 'C': c->tls_cert_pem = read_pem("--tls-cert", optarg, 0); break;
+        case 'K': c->tls_key_pem = read_pem("--tls-key", optarg, 1); break;
         case 'b': c->max_body = parse_size_opt("--max-body", optarg); break;
         case 'd': c->max_decompressed = parse_size_opt("--max-decompressed", optarg); break;
         case 'w': c->replay_window_s = (int)parse_int("--replay-window", optarg, 1, 86400); break;
@@ -128,6 +183,8 @@ static void parse_args(int argc, char **argv, collect_cfg *c, const char **port_
     }
     if (optind < argc)
         die("unexpected argument %s (see --help)", argv[optind]);
+    if (!c->tls_cert_pem != !c->tls_key_pem)
+        die("--tls-cert and --tls-key go together%s", "");
 }
 
 int main(int argc, char **argv)
@@ -151,8 +208,8 @@ int main(int argc, char **argv)
         die("libsodium failed to initialise%s", "");
     parse_args(argc, argv, &c, &port_file);
     if (c.nkeys == 0) {
-        add_key(&c, PUB_DEV_KEY_NAME "=" PUB_DEV_SECRET_B64);
-        fprintf(stderr, "ringcollect: no --key given: accepting the development key \"%s\"\n",
+        add_key(&c, "built-in", 0, PUB_DEV_KEY_NAME "=" PUB_DEV_SECRET_B64);
+        fprintf(stderr, "ringcollect: no --keys given: accepting the development key \"%s\"\n",
                 PUB_DEV_KEY_NAME);
     }
     if (mkdir(c.out_dir, 0700) != 0 && errno != EEXIST)

@@ -142,6 +142,8 @@ static int verify(collect_server *s, const collect_headers *c, const pub_buf *pl
             k = &s->cfg.keys[i];
     if (!k)
         return fail(v, 401, "unknown key %s", valid_token(name, 64, 1) ? name : "?");
+    if (!ts && s->cfg.require_timestamp)
+        return fail(v, 401, "X-Signature-Timestamp required%s", NULL);
     if (ts) {
         char *end;
         long long t = strtoll(ts, &end, 10);
@@ -311,8 +313,22 @@ collect_server *collect_start(const collect_cfg *cfg, char *why, size_t whylen)
         collect_stop(s);
         return NULL;
     }
-    s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
-                              0, on_accept, s, on_request, s,
+    struct MHD_OptionItem tls[] = {
+        { MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cfg->tls_cert_pem },
+        { MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key_pem },
+        { MHD_OPTION_END, 0, NULL },
+    };
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    if (cfg->tls_cert_pem) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            snprintf(why, whylen, "this libmicrohttpd has no TLS support");
+            collect_stop(s);
+            return NULL;
+        }
+        flags |= MHD_USE_TLS;
+    }
+    s->mhd = MHD_start_daemon(flags, 0, on_accept, s, on_request, s,
+                              MHD_OPTION_ARRAY, cfg->tls_cert_pem ? tls : tls + 2,
                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                               MHD_OPTION_THREAD_POOL_SIZE, 4u,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,

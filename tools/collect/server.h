@@ -9,7 +9,8 @@
  * time (401), optional X-Signature-Timestamp within the replay window
  * (401), body parsed (400), X-Batch-Id de-duplicated (200, not stored
  * twice), events appended to OUT/QUEUE.jsonl (QUEUE from X-Ringpub-Queue,
- * else "default"). GET /stats returns the counters as JSON.
+ * else "default"). GET /stats returns the counters as JSON. HTTPS when given
+ * a certificate and key (libmicrohttpd on GnuTLS).
  */
 #ifndef RINGCOLLECT_SERVER_H
 #define RINGCOLLECT_SERVER_H
@@ -33,6 +34,8 @@ typedef struct collect_cfg {
     int nkeys;
     size_t max_body, max_decompressed;
     int replay_window_s;
+    int require_timestamp;   /* 401 for a batch without X-Signature-Timestamp */
+    const char *tls_cert_pem, *tls_key_pem; /* serve HTTPS with these (PEM text) */
     int fsync;
     size_t dedup_window;
     /* misbehaviour, for tests */
