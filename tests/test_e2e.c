@@ -316,6 +316,15 @@ static int spool_files(void)
     return n;
 }
 
+/* Wait (bounded) until a batch is in the spool. */
+static void await_spooled(const char *fail_msg)
+{
+    uint64_t until = th_now_ms() + 20000;
+    while (spool_files() == 0 && th_now_ms() < until)
+        usleep(10000);
+    cr_assert_gt(spool_files(), 0, "%s", fail_msg);
+}
+
 Test(e2e, collector_down_then_back_spools_and_replays, .init = setup)
 {
     int port = free_port();
@@ -326,13 +335,10 @@ Test(e2e, collector_down_then_back_spools_and_replays, .init = setup)
     pid_t d = start_daemon(); /* nothing listens on port yet */
     start_producers(&p, 2, 5000, 30000);
     join_producers(&p, acc);
-    uint64_t until = th_now_ms() + 20000;
-    while (spool_files() == 0 && th_now_ms() < until)
-        usleep(10000);
-    cr_assert_gt(spool_files(), 0, "nothing was spooled");
+    await_spooled("nothing was spooled");
     pid_t col = start_collector(port, NULL, NULL);
     await_delivered(&t, 2, acc, sum(acc, 2));
-    until = th_now_ms() + 20000;
+    uint64_t until = th_now_ms() + 20000;
     while (spool_files() > 0 && th_now_ms() < until)
         usleep(10000);
     cr_assert_eq(spool_files(), 0, "the spool was not emptied");
@@ -368,10 +374,7 @@ Test(e2e, https_collector_is_verified, .init = setup)
     pid_t d = start_daemon();
     start_producers(&p, 1, 500, 30000);
     join_producers(&p, acc);
-    uint64_t until = th_now_ms() + 20000;
-    while (spool_files() == 0 && th_now_ms() < until)
-        usleep(10000);
-    cr_assert_gt(spool_files(), 0, "an unverifiable collector got the batches");
+    await_spooled("an unverifiable collector got the batches");
     stop(d, SIGTERM);
     count_delivered(&t, 1, acc);
     cr_assert_eq(t.unique, 0, "delivered to a collector that failed verification");
