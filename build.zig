@@ -127,6 +127,10 @@ pub fn build(b: *std.Build) void {
     faults_run.step.dependOn(b.getInstallStep());
     faults_run.step.dependOn(&fprod_install.step);
     faults_run.setEnvironmentVariable("RINGPUB_BIN_DIR", b.getInstallPath(.bin, ""));
+    if (sanitizers) { // the daemon and the collector under ASan+UBSan while faults hit them
+        faults_run.addPrefixedFileArg("--ringpub=", gccSanitized(b, "ringpub_asan", "address,undefined", &(ring_sources ++ pub_sources ++ daemon_sources ++ [_][]const u8{"publisher/main.c"}), &pub_libs));
+        faults_run.addPrefixedFileArg("--ringcollect=", gccSanitized(b, "ringcollect_asan", "address,undefined", &(pub_sources ++ collect_sources ++ [_][]const u8{"tools/collect/main.c"}), &(pub_libs ++ collect_libs)));
+    }
     faults_run.setEnvironmentVariable("FPRODUCER", b.getInstallPath(.{ .custom = "test" }, "fproducer"));
     b.step("faults", "The fault matrix: real processes, injected faults, 0 lost (`-- --runs N --only NAME`)").dependOn(&faults_run.step);
 
@@ -238,28 +242,33 @@ fn runInherit(b: *std.Build, exe: *std.Build.Step.Compile) *std.Build.Step.Run {
 
 /// Build a test with the system gcc and the given -fsanitize list, then run it.
 fn gccSanitizerRun(b: *std.Build, t: TestSpec, sanitize: []const u8) *std.Build.Step.Run {
-    const name = t.name;
-    const cc = b.addSystemCommand(&.{ "gcc", b.fmt("-fsanitize={s}", .{sanitize}), "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g", "-O1" });
-    cc.addArgs(&c_flags);
-    cc.addPrefixedDirectoryArg("-I", b.path("include"));
-    cc.addPrefixedDirectoryArg("-I", b.path("ring"));
-    cc.addPrefixedDirectoryArg("-I", b.path("publisher"));
-    cc.addPrefixedDirectoryArg("-I", b.path("tools/collect"));
-    cc.addPrefixedDirectoryArg("-I", b.path("bench"));
-    for (ring_sources) |src| cc.addFileArg(b.path(src));
-    if (t.publisher) for (pub_sources ++ daemon_sources) |src| cc.addFileArg(b.path(src));
-    if (t.collector) for (collect_sources) |src| cc.addFileArg(b.path(src));
-    for (t.extra) |src| cc.addFileArg(b.path(src));
-    cc.addFileArg(b.path(b.fmt("tests/test_{s}.c", .{name})));
-    cc.addFileArg(b.path("tests/helpers.c"));
-    cc.addArg("-lcriterion");
-    if (t.publisher) for (pub_libs) |l| cc.addArg(b.fmt("-l{s}", .{l}));
-    if (t.collector) for (collect_libs) |l| cc.addArg(b.fmt("-l{s}", .{l}));
-    for (t.libs) |l| cc.addArg(b.fmt("-l{s}", .{l}));
-    cc.addArg("-o");
-    const exe = cc.addOutputFileArg(b.fmt("test_{s}_asan", .{name}));
-    const run = std.Build.Step.Run.create(b, b.fmt("run test_{s}_asan", .{name}));
+    var srcs = std.ArrayList([]const u8).init(b.allocator);
+    var libs = std.ArrayList([]const u8).init(b.allocator);
+    srcs.appendSlice(&ring_sources) catch @panic("OOM");
+    if (t.publisher) srcs.appendSlice(&(pub_sources ++ daemon_sources)) catch @panic("OOM");
+    if (t.collector) srcs.appendSlice(&collect_sources) catch @panic("OOM");
+    srcs.appendSlice(t.extra) catch @panic("OOM");
+    srcs.append(b.fmt("tests/test_{s}.c", .{t.name})) catch @panic("OOM");
+    srcs.append("tests/helpers.c") catch @panic("OOM");
+    libs.append("criterion") catch @panic("OOM");
+    if (t.publisher) libs.appendSlice(&pub_libs) catch @panic("OOM");
+    if (t.collector) libs.appendSlice(&collect_libs) catch @panic("OOM");
+    libs.appendSlice(t.libs) catch @panic("OOM");
+    const exe = gccSanitized(b, b.fmt("test_{s}_asan", .{t.name}), sanitize, srcs.items, libs.items);
+    const run = std.Build.Step.Run.create(b, b.fmt("run test_{s}_asan", .{t.name}));
     run.addFileArg(exe);
     run.stdio = .inherit;
     return run;
+}
+
+/// An executable compiled by the system gcc with -fsanitize=`sanitize`
+/// (the pinned Zig has no ASan runtime).
+fn gccSanitized(b: *std.Build, name: []const u8, sanitize: []const u8, srcs: []const []const u8, libs: []const []const u8) std.Build.LazyPath {
+    const cc = b.addSystemCommand(&.{ "gcc", b.fmt("-fsanitize={s}", .{sanitize}), "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g", "-O1" });
+    cc.addArgs(&c_flags);
+    for ([_][]const u8{ "include", "ring", "publisher", "tools/collect", "bench" }) |dir| cc.addPrefixedDirectoryArg("-I", b.path(dir));
+    for (srcs) |src| cc.addFileArg(b.path(src));
+    for (libs) |l| cc.addArg(b.fmt("-l{s}", .{l}));
+    cc.addArg("-o");
+    return cc.addOutputFileArg(name);
 }
