@@ -74,7 +74,7 @@ const tests = [_]TestSpec{
     .{ .name = "config", .publisher = true },
     .{ .name = "wire", .publisher = true },
     .{ .name = "collect", .publisher = true, .collector = true },
-    .{ .name = "e2e", .e2e = true },
+    .{ .name = "e2e", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "bench", .e2e = true, .extra = &.{"bench/hist.c"}, .libs = &.{"jansson"} },
 };
 

@@ -1,0 +1,223 @@
+/* rig.c — see rig.h. */
+#include "rig.h"
+
+#include "check.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+const char *rig_queue = "e2e";
+const char *rig_out = "out/e2e.jsonl";
+
+/* Children started by a test; a failed assertion ends the test early, so
+ * the suite's fini stops whatever is still running (by the PIDs we got). */
+static pid_t kids[32];
+static int nkids;
+
+static void forget_kid(pid_t pid)
+{
+    for (int i = 0; i < nkids; i++)
+        if (kids[i] == pid)
+            kids[i] = kids[--nkids];
+}
+
+void rig_fini(void)
+{
+    for (int i = 0; i < nkids; i++) {
+        kill(kids[i], SIGKILL);
+        waitpid(kids[i], NULL, 0);
+    }
+    nkids = 0;
+    th_cleanup();
+}
+
+
+static char bindir[512];
+
+const char *bin(const char *name)
+{
+    static char path[600];
+    const char *d = getenv("RINGPUB_BIN_DIR");
+    snprintf(bindir, sizeof bindir, "%s", d ? d : "zig-out/bin");
+    snprintf(path, sizeof path, "%s/%s", bindir, name);
+    cr_assert_eq(access(path, X_OK), 0, "%s not built (run zig build)", path);
+    return path;
+}
+
+const char *path_in(const char *name)
+{
+    static char p[4][300];
+    static int i;
+    i = (i + 1) % 4;
+    snprintf(p[i], sizeof p[i], "%s/%s", th_dir(), name);
+    return p[i];
+}
+
+int free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* fork + exec argv with stderr appended to log. */
+pid_t spawn(char *const argv[], const char *log)
+{
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0)
+            dup2(fd, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    if (nkids < 32)
+        kids[nkids++] = pid;
+    return pid;
+}
+
+pid_t reap(pid_t pid, int *status)
+{
+    pid_t r = waitpid(pid, status, 0);
+    forget_kid(pid);
+    return r;
+}
+
+/* Wait until file exists and is non-empty (bounded). */
+void await_file(const char *f)
+{
+    struct stat st;
+    uint64_t until = th_now_ms() + 10000;
+    while (!(stat(f, &st) == 0 && st.st_size > 0) && th_now_ms() < until)
+        usleep(10000);
+    cr_assert(stat(f, &st) == 0 && st.st_size > 0, "%s never appeared", f);
+}
+
+void stop(pid_t pid, int sig)
+{
+    int status;
+    kill(pid, sig);
+    cr_assert_eq(reap(pid, &status), pid);
+}
+
+/* Producer processes: each puts `count` JSON events {"p":id,"s":seq,...}
+ * of about 200 bytes, retrying RP_EFULL until `until_ms`; the number
+ * accepted goes back through a pipe. */
+
+static void produce_child(int id, uint64_t count, uint64_t until_ms, int out)
+{
+    rp_queue *q;
+    rp_queue_opts o;
+    char ev[256];
+    uint64_t n = 0;
+    memset(&o, 0, sizeof o);
+    o.dir = th_dir();
+    o.capacity = 8 << 20;
+    o.max_event = 4096;
+    if (rp_queue_open(&q, rig_queue, &o) == 0) {
+        while (n < count && th_now_ms() < until_ms) {
+            int len = snprintf(ev, sizeof ev,
+                               "{\"p\":%d,\"s\":%llu,\"event_type\":\"e2e.test\",\"payload\":{\"user\":\"u-%llu\","
+                               "\"pad\":\"................................................................"
+                               "......................................\"}}",
+                               id, (unsigned long long)n, (unsigned long long)(n * 7919 % 100000));
+            int rc = rp_queue_put(q, ev, (size_t)len);
+            if (rc == 0)
+                n++;
+            else if (rc == RP_EFULL)
+                usleep(200);
+            else
+                break;
+        }
+    }
+    if (write(out, &n, sizeof n) != sizeof n)
+        _exit(1);
+    _exit(0);
+}
+
+void start_producers(producers *p, int n, uint64_t count, uint64_t for_ms)
+{
+    p->n = n;
+    for (int i = 0; i < n; i++) {
+        int fds[2];
+        cr_assert_eq(pipe(fds), 0);
+        p->pid[i] = fork();
+        cr_assert_neq(p->pid[i], -1);
+        if (p->pid[i] == 0)
+            produce_child(i, count, th_now_ms() + for_ms, fds[1]);
+        close(fds[1]);
+        p->fd[i] = fds[0];
+    }
+}
+
+/* Accepted counts per producer. */
+void join_producers(producers *p, uint64_t accepted[MAXP])
+{
+    for (int i = 0; i < p->n; i++) {
+        cr_assert_eq(read(p->fd[i], &accepted[i], sizeof accepted[i]), (ssize_t)sizeof accepted[i]);
+        close(p->fd[i]);
+        th_reap_ok(p->pid[i], "producer");
+    }
+}
+
+
+void count_delivered(tally *t, int np, const uint64_t *accepted)
+{
+    static uint8_t seen[MAXP][MAXSEQ];
+    char line[1024];
+    memset(seen, 0, sizeof seen);
+    memset(t, 0, sizeof *t);
+    FILE *f = fopen(path_in(rig_out), "r");
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f)) {
+        int p;
+        unsigned long long s;
+        t->lines++;
+        if (sscanf(line, "{\"p\":%d,\"s\":%llu,", &p, &s) != 2 || p < 0 || p >= np || s >= MAXSEQ ||
+            (accepted && s >= accepted[p])) {
+            t->bad++;
+            continue;
+        }
+        if (seen[p][s]++)
+            t->dups++;
+        else
+            t->unique++;
+    }
+    fclose(f);
+}
+
+/* Wait until `want` unique events arrived (bounded). */
+void await_delivered(tally *t, int np, const uint64_t *accepted, uint64_t want)
+{
+    uint64_t until = th_now_ms() + E2E_WAIT_MS;
+    do {
+        count_delivered(t, np, accepted);
+        if (t->unique >= want)
+            return;
+        usleep(20000);
+    } while (th_now_ms() < until);
+    cr_assert_fail("only %llu of %llu events arrived (see %s)", (unsigned long long)t->unique,
+                   (unsigned long long)want, path_in("ringpub.log"));
+}
+
+uint64_t sum(const uint64_t *a, int n)
+{
+    uint64_t s = 0;
+    for (int i = 0; i < n; i++)
+        s += a[i];
+    return s;
+}
+

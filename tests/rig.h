@@ -1,0 +1,60 @@
+/*
+ * rig.h — what the end-to-end suites share: the installed binaries, child
+ * processes tracked by PID (rig_fini stops the ones a failed test left),
+ * producer processes putting numbered events {"p":ID,"s":SEQ,...} into
+ * queue rig_queue, and a tally of what arrived in the JSONL file rig_out.
+ */
+#ifndef RINGPUB_TEST_RIG_H
+#define RINGPUB_TEST_RIG_H
+
+#include "helpers.h"
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#define E2E_WAIT_MS 60000
+#define MAXP 4
+#define MAXSEQ 200000
+
+extern const char *rig_queue; /* the producers' queue ("e2e") */
+extern const char *rig_out;   /* JSONL of delivered events, under th_dir() ("out/e2e.jsonl") */
+
+/* Suite fini: SIGKILL and reap the children still running, then th_cleanup(). */
+void rig_fini(void);
+/* Path of an installed binary (RINGPUB_BIN_DIR); asserts it exists. */
+const char *bin(const char *name);
+/* th_dir()/name, from a ring of 4 static buffers. */
+const char *path_in(const char *name);
+/* A TCP port free on 127.0.0.1 right now. */
+int free_port(void);
+/* fork + exec argv, stderr appended to log; the child is tracked. */
+pid_t spawn(char *const argv[], const char *log);
+/* waitpid and forget a tracked child. */
+pid_t reap(pid_t pid, int *status);
+/* Wait (bounded) until file f exists and is not empty. */
+void await_file(const char *f);
+/* Send sig to a tracked child and reap it. */
+void stop(pid_t pid, int sig);
+
+typedef struct {
+    pid_t pid[MAXP];
+    int fd[MAXP];
+    int n;
+} producers;
+
+/* n producer processes, each putting `count` events for at most for_ms. */
+void start_producers(producers *p, int n, uint64_t count, uint64_t for_ms);
+/* Wait for them; accepted[i] = events producer i put. */
+void join_producers(producers *p, uint64_t accepted[MAXP]);
+
+/* What arrived in rig_out. */
+typedef struct {
+    uint64_t lines, unique, dups, bad;
+} tally;
+
+void count_delivered(tally *t, int np, const uint64_t *accepted);
+/* Wait (bounded) until `want` unique events arrived, else fail. */
+void await_delivered(tally *t, int np, const uint64_t *accepted, uint64_t want);
+uint64_t sum(const uint64_t *a, int n);
+
+#endif
