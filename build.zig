@@ -32,6 +32,7 @@ const pub_sources = [_][]const u8{
     "publisher/sign.c",
     "publisher/codec.c",
     "publisher/cli.c",
+    "publisher/natsconn.c",
 };
 /// The daemon's own parts (need the ring library too).
 const daemon_sources = [_][]const u8{
@@ -42,9 +43,10 @@ const daemon_sources = [_][]const u8{
     "publisher/drain.c",
     "publisher/send.c",
     "publisher/jsonl.c",
+    "publisher/jetstream.c",
     "publisher/daemon.c",
 };
-const pub_libs = [_][]const u8{ "sodium", "zstd", "z", "curl", "uring", "m" };
+const pub_libs = [_][]const u8{ "sodium", "zstd", "z", "curl", "uring", "nats", "m" };
 
 /// The reference collector (tools/collect/), on libmicrohttpd and jansson.
 const collect_sources = [_][]const u8{
@@ -52,8 +54,9 @@ const collect_sources = [_][]const u8{
     "tools/collect/dedup.c",
     "tools/collect/store.c",
     "tools/collect/server.c",
+    "tools/collect/forward.c",
 };
-const collect_libs = [_][]const u8{ "microhttpd", "jansson" };
+const collect_libs = [_][]const u8{ "microhttpd", "jansson", "nats" };
 
 /// libFuzzer targets: tests/fuzz/NAME.c.
 const fuzz_targets = [_][]const u8{ "fuzz_ring", "fuzz_ini", "fuzz_spool", "fuzz_collect" };
@@ -75,6 +78,7 @@ const tests = [_]TestSpec{
     .{ .name = "wire", .publisher = true },
     .{ .name = "collect", .publisher = true, .collector = true },
     .{ .name = "e2e", .e2e = true, .extra = &.{"tests/rig.c"} },
+    .{ .name = "jetstream", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "bench", .e2e = true, .extra = &.{"bench/hist.c"}, .libs = &.{"jansson"} },
 };
 
@@ -106,6 +110,12 @@ pub fn build(b: *std.Build) void {
     ctl.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
     ctl.root_module.addCSourceFiles(.{ .files = &.{ "tools/ctl/main.c", "tools/ctl/load.c", "publisher/cli.c" }, .flags = &c_flags });
     b.installArtifact(ctl);
+
+    const ringjs = b.addExecutable(.{ .name = "ringjs", .root_module = cModule(b, target, optimize, false) });
+    ringjs.root_module.addCSourceFiles(.{ .files = &.{ "tools/jetstream/main.c", "tools/jetstream/stream.c", "tools/jetstream/dump.c", "tools/collect/body.c" }, .flags = &c_flags });
+    addShared(ringjs.root_module);
+    ringjs.root_module.linkSystemLibrary("jansson", .{});
+    b.installArtifact(ringjs);
 
     // ---- benchmark ----------------------------------------------------------
     const ringbench = b.addExecutable(.{ .name = "ringbench", .root_module = cModule(b, target, .ReleaseFast, false) });

@@ -58,6 +58,9 @@ static const key_spec keys[] = {
     { "ring.max_event", K_SIZE, F(ring_max_event), 16, 1u << 28, NULL },
     { "signature.timestamp", K_BOOL, F(sign_timestamp), 0, 1, NULL },
     { "ring.group", K_STR, F(ring_group), 1, 0, NULL },
+    { "sink", K_ENUM, F(sink), 0, 0, "http|jetstream" },
+    { "jetstream.url", K_STR, F(js_url), 1, 0, NULL },
+    { "jetstream.subject", K_STR, F(js_subject), 1, 0, NULL },
     { "tls.verify", K_BOOL, F(tls_verify), 0, 1, NULL },
     { "tls.ca_file", K_STR, F(tls_ca_file), 1, 0, NULL },
     { "tls.client_cert", K_STR, F(tls_client_cert), 1, 0, NULL },
@@ -74,6 +77,8 @@ void pub_config_defaults(pub_config *c, const char *queue)
     snprintf(c->key_name, sizeof c->key_name, "%s", PUB_DEV_KEY_NAME);
     c->key_secret_len = 0;
     c->tls_verify = 1;
+    snprintf(c->js_url, sizeof c->js_url, "nats://127.0.0.1:4222");
+    snprintf(c->js_subject, sizeof c->js_subject, "events.%s", queue);
     if (sodium_base642bin(c->key_secret, sizeof c->key_secret, PUB_DEV_SECRET_B64, strlen(PUB_DEV_SECRET_B64), NULL,
                           &c->key_secret_len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
         c->key_secret_len = 0;

@@ -20,6 +20,9 @@
  *   tls.verify        true    verify the collector's certificate and host name
  *   tls.ca_file       (system CAs)  PEM bundle to verify the collector with
  *   tls.client_cert, tls.client_key  PEM files for a client certificate
+ *   sink              http    or jetstream (NATS JetStream instead of a collector)
+ *   jetstream.url     nats://127.0.0.1:4222  (comma-separated servers)
+ *   jetstream.subject events.QUEUE  (batches are published there)
  * A config file that holds key.secret must not be readable by group or
  * others (refused; a warning with allow_insecure); key.secret_file likewise.
  * Values may use ${VAR} or $VAR from the environment (an unset variable is an
@@ -43,6 +46,7 @@
 
 typedef enum { PUB_ZSTD, PUB_GZIP, PUB_NONE } pub_compression;
 typedef enum { PUB_GUARANTEED, PUB_HASTY } pub_delivery;
+typedef enum { PUB_SINK_HTTP, PUB_SINK_JETSTREAM } pub_sink;
 
 typedef struct pub_config {
     char queue[65];
@@ -70,6 +74,9 @@ typedef struct pub_config {
     uint32_t ring_max_event;
     int sign_timestamp;
     char ring_group[64];
+    pub_sink sink;
+    char js_url[PUB_PATH];
+    char js_subject[PUB_STR];
     int tls_verify;
     char tls_ca_file[PUB_PATH], tls_client_cert[PUB_PATH], tls_client_key[PUB_PATH];
 

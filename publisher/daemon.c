@@ -208,6 +208,13 @@ static int setup(pub_daemon *d)
         return -1;
     snprintf(d->url, sizeof d->url, "%s://%s/v%s", d->cfg.scheme, d->cfg.collector_host,
              d->cfg.collector_version);
+    if (d->cfg.sink == PUB_SINK_JETSTREAM) {
+        snprintf(d->url, sizeof d->url, "JetStream %.300s subject %.200s", d->cfg.js_url, d->cfg.js_subject);
+        if (pub_js_init(&d->js, &d->loop, d->cfg.js_url, pub_http_finished, pub_find_out, d, why, sizeof why) != 0) {
+            pub_log(d, "%s", why);
+            return -1;
+        }
+    }
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
@@ -228,7 +235,7 @@ static int setup(pub_daemon *d)
 /* Anything still moving? (shutdown waits for these) */
 static int busy(const pub_daemon *d)
 {
-    if (d->http.active > 0 || d->replay)
+    if (d->http.active > 0 || d->js.active > 0 || d->replay)
         return 1;
     for (const pub_out *o = d->outs; o; o = o->next)
         if (o->state != OUT_SAFE)
@@ -250,6 +257,8 @@ static void finish(pub_daemon *d)
 {
     uint64_t until = pub_now_ms() + 5000;
     pub_http_free(&d->http);
+    if (d->cfg.sink == PUB_SINK_JETSTREAM)
+        pub_js_free(&d->js); /* unacked publishes are not safe: they are spooled next */
     pub_spool_all(d);
     if (d->futex_op.pending)
         pub_loop_cancel(&d->loop, &d->futex_op);

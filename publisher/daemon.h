@@ -17,6 +17,7 @@
 #include "batch.h"
 #include "config.h"
 #include "http.h"
+#include "jetstream.h"
 #include "loop.h"
 #include "metrics.h"
 #include "ringpub_consumer.h"
@@ -42,6 +43,7 @@ typedef struct pub_out {
     int attempts;
     uint64_t first_ms, next_ms;
     int from_spool;          /* replayed from the spool: remove the file when sent */
+    uint64_t req;            /* names the current attempt (JetStream acks find it) */
     char spool_name[64];
     spool_write sw;
 } pub_out;
@@ -58,6 +60,8 @@ typedef struct pub_daemon {
     rp_consumer *ring;
     pub_loop loop;
     pub_http http;
+    pub_js js;                /* sink = jetstream */
+    uint64_t next_req;
     pub_spool spool;
     pub_metrics metrics;
     char url[600];
@@ -117,7 +121,10 @@ int pub_may_drain(const pub_daemon *d);
 void pub_send_new(pub_daemon *d, pub_out *o);
 /* run due retries and spool replays; returns ms until the next one (-1). */
 int pub_send_timers(pub_daemon *d, uint64_t now);
+/* a request (HTTP or JetStream) finished */
 void pub_http_finished(void *ctx, void *req_ctx, const pub_http_result *r);
+/* the batch whose current attempt is `req` (JetStream acks), or NULL */
+void *pub_find_out(void *ctx, uint64_t req);
 /* free safe batches at the front, release their ring space. */
 void pub_release_safe(pub_daemon *d);
 /* at shutdown: spool everything not yet safe. */

@@ -59,11 +59,49 @@ static void build_headers(pub_daemon *d, pub_out *o)
     o->headers = h;
 }
 
+/* The same headers as a NATS message: the consumer decodes it like the
+ * collector decodes a POST (X-Collector-Version says /v2 or /v2j). */
+static void publish_js(pub_daemon *d, pub_out *o)
+{
+    const char *enc = pub_codec_encoding((pub_compression)o->codec);
+    char sig[400], ts[32];
+    const char *h[16];
+    int n = 0;
+    snprintf(sig, sizeof sig, "key=%s, mac=%s", d->cfg.key_name, o->mac);
+    snprintf(ts, sizeof ts, "%lld", (long long)o->ts);
+    h[n++] = "Content-Encoding", h[n++] = enc ? enc : "identity";
+    h[n++] = "X-Signature", h[n++] = sig;
+    h[n++] = "X-Batch-Id", h[n++] = o->id;
+    h[n++] = "X-Ringpub-Queue", h[n++] = d->cfg.queue;
+    h[n++] = "X-Collector-Version", h[n++] = d->cfg.collector_version;
+    if (o->ts)
+        h[n++] = "X-Signature-Timestamp", h[n++] = ts;
+    h[n] = NULL;
+    pub_js_publish(&d->js, o->req, d->cfg.js_subject, o->id, h, o->body.data, o->body.len,
+                   (long)d->cfg.post_timeout_ms);
+}
+
+void *pub_find_out(void *ctx, uint64_t req)
+{
+    pub_daemon *d = (pub_daemon *)ctx;
+    if (d->replay && d->replay->req == req)
+        return d->replay;
+    for (pub_out *o = d->outs; o; o = o->next)
+        if (o->req == req && o->state == OUT_SENDING)
+            return o;
+    return NULL;
+}
+
 static void post(pub_daemon *d, pub_out *o)
 {
-    build_headers(d, o);
     o->state = OUT_SENDING;
     o->attempts++;
+    o->req = ++d->next_req;
+    if (d->cfg.sink == PUB_SINK_JETSTREAM) {
+        publish_js(d, o);
+        return;
+    }
+    build_headers(d, o);
     if (pub_http_post(&d->http, o, d->url, o->headers, o->body.data, o->body.len,
                       (long)d->cfg.post_timeout_ms) != 0) {
         pub_log(d, "batch %s: cannot start a request; will retry", o->id);
@@ -182,7 +220,8 @@ static void failed(pub_daemon *d, pub_out *o, const pub_http_result *r)
     }
     if (r->status == 0) { /* no answer: the collector is down or unreachable */
         if (!d->collector_down)
-            pub_log(d, "collector %s unreachable (%s): spooling until it is back", d->url, r->errmsg);
+            pub_log(d, "%s %s unreachable (%s): spooling until it is back",
+                    d->cfg.sink == PUB_SINK_JETSTREAM ? "sink" : "collector", d->url, r->errmsg);
         d->collector_down = 1;
         spool_out(d, o);
     } else if (retryable(r->status)) {

@@ -3,6 +3,7 @@
 
 #include "check.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -219,5 +220,45 @@ uint64_t sum(const uint64_t *a, int n)
     for (int i = 0; i < n; i++)
         s += a[i];
     return s;
+}
+
+
+int spool_files(void)
+{
+    char spool_dir[128];
+    snprintf(spool_dir, sizeof spool_dir, "spool/%s", rig_queue);
+    int n = 0;
+    DIR *dir = opendir(path_in(spool_dir));
+    struct dirent *e;
+    if (!dir)
+        return 0;
+    while ((e = readdir(dir)))
+        n += strstr(e->d_name, ".rpb") != NULL;
+    closedir(dir);
+    return n;
+}
+
+/* Wait (bounded) until a batch is in the spool. */
+void await_spooled(const char *fail_msg)
+{
+    uint64_t until = th_now_ms() + 20000;
+    while (spool_files() == 0 && th_now_ms() < until)
+        usleep(10000);
+    cr_assert_gt(spool_files(), 0, "%s", fail_msg);
+}
+
+int run_capture(char *const argv[], char *err, size_t errlen)
+{
+    int status;
+    const char *log = path_in("cli.log");
+    unlink(log);
+    pid_t pid = spawn(argv, log);
+    cr_assert_eq(reap(pid, &status), pid);
+    FILE *f = fopen(log, "r");
+    size_t n = f ? fread(err, 1, errlen - 1, f) : 0;
+    err[n] = '\0';
+    if (f)
+        fclose(f);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 

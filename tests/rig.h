@@ -57,4 +57,11 @@ void count_delivered(tally *t, int np, const uint64_t *accepted);
 void await_delivered(tally *t, int np, const uint64_t *accepted, uint64_t want);
 uint64_t sum(const uint64_t *a, int n);
 
+/* Batches in th_dir()/spool/rig_queue. */
+int spool_files(void);
+/* Wait (bounded) until a batch is in the spool, else fail with fail_msg. */
+void await_spooled(const char *fail_msg);
+/* Run argv to its end; its stderr (up to errlen) in err; the exit code. */
+int run_capture(char *const argv[], char *err, size_t errlen);
+
 #endif

@@ -89,7 +89,8 @@ Test(config, our_keys_with_units)
                   "retry.backoff_cap = 1.5s\npost.timeout = 10 seconds\ninflight.max = 8\n"
                   "spool.dir = /tmp/x\nspool.max_bytes = 2GiB\nring.capacity = 8MiB\n"
                   "ring.max_event = 64KiB\nsignature.timestamp = true\nring.group = events\n"
-                  "tls.ca_file = /etc/ca.pem\ntls.client_cert = /etc/c.pem\ntls.client_key = /etc/k.pem\n",
+                  "tls.ca_file = /etc/ca.pem\ntls.client_cert = /etc/c.pem\ntls.client_key = /etc/k.pem\n"
+                  "sink = jetstream\njetstream.url = nats://a:1,nats://b:2\njetstream.subject = ev.x\n",
                   &c, err, sizeof err);
     cr_assert_eq(rc, 0, "%s", err);
     cr_assert_str_eq(c.ring_group, "events");
@@ -97,6 +98,9 @@ Test(config, our_keys_with_units)
     cr_assert_str_eq(c.tls_ca_file, "/etc/ca.pem");
     cr_assert_str_eq(c.tls_client_cert, "/etc/c.pem");
     cr_assert_str_eq(c.tls_client_key, "/etc/k.pem");
+    cr_assert_eq(c.sink, PUB_SINK_JETSTREAM);
+    cr_assert_str_eq(c.js_url, "nats://a:1,nats://b:2");
+    cr_assert_str_eq(c.js_subject, "ev.x");
     cr_assert_eq(c.batch_max_bytes, 1 << 20);
     cr_assert_eq(c.batch_max_age_ms, 250);
     cr_assert_eq(c.compression, PUB_GZIP);

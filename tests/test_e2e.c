@@ -83,28 +83,6 @@ Test(e2e, every_event_exactly_once, .init = setup)
     cr_assert_eq(t.unique, 60000);
 }
 
-static int spool_files(void)
-{
-    int n = 0;
-    DIR *dir = opendir(path_in("spool/e2e"));
-    struct dirent *e;
-    if (!dir)
-        return 0;
-    while ((e = readdir(dir)))
-        n += strstr(e->d_name, ".rpb") != NULL;
-    closedir(dir);
-    return n;
-}
-
-/* Wait (bounded) until a batch is in the spool. */
-static void await_spooled(const char *fail_msg)
-{
-    uint64_t until = th_now_ms() + 20000;
-    while (spool_files() == 0 && th_now_ms() < until)
-        usleep(10000);
-    cr_assert_gt(spool_files(), 0, "%s", fail_msg);
-}
-
 Test(e2e, collector_down_then_back_spools_and_replays, .init = setup)
 {
     int port = free_port();
@@ -373,21 +351,6 @@ Test(e2e, kill9_under_load_loses_nothing, .init = setup)
 }
 
 /* Run argv to completion; return its exit status and stderr in err. */
-static int run_capture(char *const argv[], char *err, size_t errlen)
-{
-    int status;
-    const char *log = path_in("cli.log");
-    unlink(log);
-    pid_t pid = spawn(argv, log);
-    cr_assert_eq(reap(pid, &status), pid);
-    FILE *f = fopen(log, "r");
-    size_t n = f ? fread(err, 1, errlen - 1, f) : 0;
-    err[n] = '\0';
-    if (f)
-        fclose(f);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 Test(e2e, bad_config_one_line_exit_2, .init = setup)
 {
     char err[2000];

@@ -32,6 +32,12 @@ static const char usage[] =
     "  --max-decompressed SIZE largest decompressed body (default 64MiB)\n"
     "  --replay-window SECS    accepted clock skew of signed timestamps (default 300)\n"
     "  --require-timestamp     refuse batches without a signed timestamp (401)\n"
+    "  --jetstream URLS        also publish every accepted batch to NATS JetStream\n"
+    "                          (comma-separated nats://host:port) and answer only\n"
+    "                          after the stream's ack\n"
+    "  --js-subject PREFIX     subject prefix, batches go to PREFIX.QUEUE (default events)\n"
+    "  --no-files              with --jetstream: no JSONL files, no batch-id log\n"
+    "                          (stateless; JetStream de-duplicates by batch id)\n"
     "  --tls-cert FILE, --tls-key FILE   serve HTTPS with this PEM certificate and\n"
     "                          key (the key file: owner-only)\n"
     "  --fsync                 fdatasync each batch before answering\n"
@@ -150,6 +156,7 @@ static void parse_args(int argc, char **argv, collect_cfg *c, const char **port_
     static const struct option opts[] = {
         { "listen", 1, 0, 'l' }, { "out", 1, 0, 'o' }, { "keys", 1, 0, 'k' },
         { "require-timestamp", 0, 0, 'T' }, { "tls-cert", 1, 0, 'C' }, { "tls-key", 1, 0, 'K' },
+        { "jetstream", 1, 0, 'J' }, { "js-subject", 1, 0, 'P' }, { "no-files", 0, 0, 'N' },
         { "max-body", 1, 0, 'b' }, { "max-decompressed", 1, 0, 'd' },
         { "replay-window", 1, 0, 'w' }, { "fsync", 0, 0, 'F' }, { "port-file", 1, 0, 'p' },
         { "fail-rate", 1, 0, 'f' }, { "fail-status", 1, 0, 's' }, { "retry-after", 1, 0, 'r' },
@@ -163,6 +170,13 @@ static void parse_args(int argc, char **argv, collect_cfg *c, const char **port_
         case 'o': snprintf(c->out_dir, sizeof c->out_dir, "%s", optarg); break;
         case 'k': load_keys(c, optarg); break;
         case 'T': c->require_timestamp = 1; break;
+        case 'J': c->jetstream = optarg; break;
+        case 'P':
+            if (strlen(optarg) == 0 || strlen(optarg) >= sizeof c->js_prefix || strpbrk(optarg, " \t*>"))
+                die("--js-subject wants a subject prefix without spaces or wildcards, got \"%s\"", optarg);
+            snprintf(c->js_prefix, sizeof c->js_prefix, "%s", optarg);
+            break;
+        case 'N': c->no_files = 1; break;
         case 'C': c->tls_cert_pem = read_pem("--tls-cert", optarg, 0); break;
         case 'K': c->tls_key_pem = read_pem("--tls-key", optarg, 1); break;
         case 'b': c->max_body = parse_size_opt("--max-body", optarg); break;
@@ -185,6 +199,8 @@ static void parse_args(int argc, char **argv, collect_cfg *c, const char **port_
         die("unexpected argument %s (see --help)", argv[optind]);
     if (!c->tls_cert_pem != !c->tls_key_pem)
         die("--tls-cert and --tls-key go together%s", "");
+    if (c->no_files && !c->jetstream)
+        die("--no-files needs --jetstream (the batches must go somewhere)%s", "");
 }
 
 int main(int argc, char **argv)
@@ -204,6 +220,7 @@ int main(int argc, char **argv)
     c.replay_window_s = 300;
     c.fail_status = 503;
     c.dedup_window = 1u << 20;
+    snprintf(c.js_prefix, sizeof c.js_prefix, "events");
     if (sodium_init() < 0)
         die("libsodium failed to initialise%s", "");
     parse_args(argc, argv, &c, &port_file);

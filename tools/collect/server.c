@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "codec.h"
 #include "dedup.h"
+#include "forward.h"
 #include "sign.h"
 #include "store.h"
 
@@ -26,6 +27,7 @@ struct collect_server {
     pthread_mutex_t lock;
     dedup *seen;
     store *out;
+    forward *fwd;
     collect_stats st;
     uint64_t rng;
 };
@@ -157,13 +159,22 @@ static int verify(collect_server *s, const collect_headers *c, const pub_buf *pl
     return 0;
 }
 
-/* Store the batch unless its id was seen; counts under the lock. */
-static int accept_batch(collect_server *s, const char *queue, const char *id, json_t *events, verdict *v)
+/* Forward the batch (and wait for the ack), then store it unless its id
+ * was seen; counts under the lock. */
+static int accept_batch(collect_server *s, const char *queue, const char *id, json_t *events,
+                        const collect_headers *h, int json, const void *body, size_t len, verdict *v)
 {
     char why[256];
     int rc = 0;
+    if (s->fwd && forward_batch(s->fwd, queue, id, h, json, body, len, why, sizeof why) != 0)
+        return fail(v, 503, "%s", why); /* the publisher retries */
     pthread_mutex_lock(&s->lock);
-    if (id && dedup_seen(s->seen, id)) {
+    if (!s->out) {
+        s->st.batches++;
+        s->st.events += json_array_size(events);
+        v->status = 200;
+        snprintf(v->msg, sizeof v->msg, "{\"accepted\":%zu}", json_array_size(events));
+    } else if (id && dedup_seen(s->seen, id)) {
         s->st.duplicates++;
         v->status = 200;
         snprintf(v->msg, sizeof v->msg, "{\"accepted\":0,\"duplicate\":true}");
@@ -199,7 +210,7 @@ int collect_handle_batch(collect_server *s, const collect_headers *c, const void
         if (!(events = body_parse((const char *)plain.data, plain.len, json, why, sizeof why)))
             fail(&v, 400, "%s", why);
         else
-            accept_batch(s, queue ? queue : "default", id, events, &v);
+            accept_batch(s, queue ? queue : "default", id, events, c, json, body, len, &v);
     }
     json_decref(events);
     pub_buf_free(&plain);
@@ -308,8 +319,9 @@ collect_server *collect_start(const collect_cfg *cfg, char *why, size_t whylen)
         return NULL;
     }
     snprintf(path, sizeof path, "%s/batch-ids.log", cfg->out_dir);
-    if (!(s->out = store_open(cfg->out_dir, cfg->fsync, why, whylen)) ||
-        !(s->seen = dedup_open(path, cfg->dedup_window, why, whylen))) {
+    if ((cfg->jetstream && !(s->fwd = forward_open(cfg->jetstream, cfg->js_prefix, 5000, why, whylen))) ||
+        (!cfg->no_files && (!(s->out = store_open(cfg->out_dir, cfg->fsync, why, whylen)) ||
+                            !(s->seen = dedup_open(path, cfg->dedup_window, why, whylen))))) {
         collect_stop(s);
         return NULL;
     }
@@ -363,6 +375,7 @@ void collect_stop(collect_server *s)
         MHD_stop_daemon(s->mhd);
     dedup_close(s->seen);
     store_close(s->out);
+    forward_close(s->fwd);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

@@ -36,6 +36,9 @@ typedef struct collect_cfg {
     int replay_window_s;
     int require_timestamp;   /* 401 for a batch without X-Signature-Timestamp */
     const char *tls_cert_pem, *tls_key_pem; /* serve HTTPS with these (PEM text) */
+    const char *jetstream;   /* forward accepted batches to these NATS servers */
+    char js_prefix[128];     /* ... on subject PREFIX.QUEUE ("events") */
+    int no_files;            /* keep no JSONL files and no batch-id log (stateless) */
     int fsync;
     size_t dedup_window;
     /* misbehaviour, for tests */

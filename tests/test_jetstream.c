@@ -1,0 +1,255 @@
+/* Into a real distributed log: a 3-node NATS JetStream cluster on 127.0.0.1
+ * (three nats-server processes, own ports and storage), a stream with 3
+ * replicas, and producer processes -> ring -> `ringpub` -> JetStream, or
+ * -> `ringcollect --jetstream` -> JetStream. What arrived is read back with
+ * `ringjs dump` (a durable consumer) and every accepted event must be there
+ * exactly once after de-duplication; faults are real (kill -9 of a node,
+ * the whole cluster down, a subject no stream takes). */
+#include "rig.h"
+
+#include "check.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+TestSuite(jetstream, .fini = rig_fini);
+
+#define NODES 3
+
+static int client_port[NODES], route_port[NODES];
+static pid_t node[NODES];
+static char urls[200];
+
+static const char *nats_server(void)
+{
+    static const char *const where[] = { "/usr/bin/nats-server", "/usr/sbin/nats-server" };
+    for (size_t i = 0; i < 2; i++)
+        if (access(where[i], X_OK) == 0)
+            return where[i];
+    cr_assert_fail("nats-server is not installed (tools/setup installs it)");
+    return NULL;
+}
+
+static void write_node_conf(int i)
+{
+    char name[32];
+    snprintf(name, sizeof name, "n%d.conf", i);
+    FILE *f = fopen(path_in(name), "w");
+    cr_assert_not_null(f);
+    fprintf(f, "server_name: n%d\nlisten: 127.0.0.1:%d\njetstream { store_dir: \"%s/n%d\" }\n"
+               "cluster { name: rp\n listen: 127.0.0.1:%d\n routes: [",
+            i, client_port[i], th_dir(), i, route_port[i]);
+    for (int k = 0, first = 1; k < NODES; k++)
+        if (k != i) {
+            fprintf(f, "%s nats-route://127.0.0.1:%d", first ? "" : ",", route_port[k]);
+            first = 0;
+        }
+    fprintf(f, " ]\n}\n");
+    fclose(f);
+}
+
+static void start_node(int i)
+{
+    char conf[32], log[32];
+    snprintf(conf, sizeof conf, "n%d.conf", i);
+    snprintf(log, sizeof log, "n%d.log", i);
+    char *argv[] = { (char *)nats_server(), "-c", (char *)path_in(conf), NULL };
+    node[i] = spawn(argv, path_in(log));
+}
+
+/* Create stream `name` on `subjects` with 3 replicas, retrying while the
+ * cluster elects its leaders (bounded). */
+static void await_stream(const char *name, const char *subjects)
+{
+    char err[2000];
+    char *argv[] = { (char *)bin("ringjs"), "stream", "--url", urls, "--name", (char *)name,
+                     "--subjects", (char *)subjects, "--replicas", "3", NULL };
+    uint64_t until = th_now_ms() + 60000;
+    int rc;
+    while ((rc = run_capture(argv, err, sizeof err)) != 0 && th_now_ms() < until)
+        usleep(250000);
+    cr_assert_eq(rc, 0, "stream %s never came up: %s", name, err);
+}
+
+static void cluster_up(void)
+{
+    int n = 0;
+    for (int i = 0; i < NODES; i++) {
+        client_port[i] = free_port();
+        route_port[i] = free_port();
+        n += snprintf(urls + n, sizeof urls - (size_t)n, "%snats://127.0.0.1:%d", i ? "," : "", client_port[i]);
+    }
+    for (int i = 0; i < NODES; i++) {
+        write_node_conf(i);
+        start_node(i);
+    }
+    await_stream("EV", "events.>");
+}
+
+static void write_js_cfg(const char *extra)
+{
+    FILE *f = fopen(path_in("ringpub.ini"), "w");
+    cr_assert_not_null(f);
+    fprintf(f, "[event-publisher:e2e]\nsink = jetstream\njetstream.url = %s\nspool.dir = %s\n"
+               "ring.capacity = 8MiB\nring.max_event = 4KiB\nbatch.max_bytes = 64KiB\nbatch.max_age = 50ms\n"
+               "retry.backoff_cap = 300ms\npost.timeout = 2s\n%s",
+            urls, path_in("spool"), extra ? extra : "");
+    fclose(f);
+}
+
+static pid_t start_daemon(void)
+{
+    char *argv[] = { (char *)bin("ringpub"), "--queue", "e2e", "--config", (char *)path_in("ringpub.ini"), NULL };
+    return spawn(argv, path_in("ringpub.log"));
+}
+
+/* The cluster with stream EV, and ringpub publishing into it. */
+static pid_t js_rig_up(const char *extra)
+{
+    cluster_up();
+    write_js_cfg(extra);
+    return start_daemon();
+}
+
+/* Read what the stream holds into rig_out (a durable consumer: each call
+ * appends what is new) until `want` unique events are there (bounded). */
+static void await_in_stream(tally *t, const char *stream, int np, const uint64_t *acc, uint64_t want)
+{
+    char err[2000];
+    char *argv[] = { (char *)bin("ringjs"), "dump", "--url", urls, "--stream", (char *)stream, "--subject", ">",
+                     "--durable", "check", "--out", (char *)path_in(rig_out), "--idle-exit", "700", NULL };
+    uint64_t until = th_now_ms() + E2E_WAIT_MS;
+    do {
+        int rc = run_capture(argv, err, sizeof err);
+        cr_assert(rc == 0 || rc == 1, "ringjs dump: %s", err);
+        count_delivered(t, np, acc);
+        if (t->unique >= want)
+            return;
+    } while (th_now_ms() < until);
+    cr_assert_fail("only %llu of %llu events in stream %s (see %s)", (unsigned long long)t->unique,
+                   (unsigned long long)want, stream, path_in("ringpub.log"));
+}
+
+static int log_has(const char *file, const char *needle)
+{
+    char buf[1 << 16];
+    FILE *f = fopen(path_in(file), "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, needle) != NULL;
+}
+
+static void setup(void)
+{
+    setenv("RINGPUB_DIR", th_dir(), 1);
+    rig_out = "js.jsonl";
+}
+
+Test(jetstream, ringpub_publishes_every_event_once, .init = setup)
+{
+    uint64_t acc[MAXP];
+    producers p;
+    tally t;
+    pid_t d = js_rig_up(NULL);
+    uint64_t t0 = th_now_ms();
+    start_producers(&p, 3, 20000, 30000);
+    join_producers(&p, acc);
+    cr_assert_eq(sum(acc, 3), 60000);
+    await_in_stream(&t, "EV", 3, acc, 60000);
+    fprintf(stderr, "jetstream: 60000 events of ~200 B into a 3-replica stream and read back in %.1f s\n",
+            (double)(th_now_ms() - t0) / 1000);
+    stop(d, SIGTERM);
+    cr_assert_eq(t.bad, 0);
+    cr_assert_eq(t.dups, 0, "JetStream de-duplicates by batch id");
+    cr_assert_eq(t.unique, 60000);
+}
+
+Test(jetstream, collector_forwards_and_answers_after_the_ack, .init = setup)
+{
+    uint64_t acc[MAXP];
+    producers p;
+    tally t;
+    char listen[64], cfg[600];
+    int port = free_port();
+    cluster_up();
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    char *cargv[] = { (char *)bin("ringcollect"), "--listen", listen, "--jetstream", urls, "--no-files", NULL };
+    pid_t col = spawn(cargv, path_in("collect.log"));
+    snprintf(cfg, sizeof cfg, "[event-publisher:e2e]\ncollector.hostname = %s\nspool.dir = %s\n"
+                              "batch.max_age = 50ms\nretry.backoff_cap = 300ms\nring.capacity = 8MiB\n",
+             listen, path_in("spool"));
+    FILE *f = fopen(path_in("ringpub.ini"), "w");
+    fputs(cfg, f);
+    fclose(f);
+    pid_t d = start_daemon(); /* the collector may still be starting: ringpub retries */
+    start_producers(&p, 2, 20000, 30000);
+    join_producers(&p, acc);
+    await_in_stream(&t, "EV", 2, acc, sum(acc, 2));
+    stop(d, SIGTERM);
+    stop(col, SIGTERM);
+    cr_assert_eq(t.bad, 0);
+    cr_assert_eq(t.dups, 0);
+    cr_assert_eq(t.unique, 40000);
+    cr_assert(access(path_in("out"), F_OK) != 0 || access(path_in("out/e2e.jsonl"), F_OK) != 0,
+              "--no-files wrote files");
+}
+
+Test(jetstream, node_killed_mid_stream_loses_nothing, .init = setup)
+{
+    uint64_t acc[MAXP];
+    producers p;
+    tally t;
+    pid_t d = js_rig_up(NULL);
+    start_producers(&p, 3, 30000, 30000);
+    usleep(300000); /* fault timing, not synchronisation: mid-stream */
+    kill(node[1], SIGKILL);
+    reap(node[1], NULL);
+    usleep(1000000);
+    start_node(1);
+    join_producers(&p, acc);
+    await_in_stream(&t, "EV", 3, acc, sum(acc, 3));
+    stop(d, SIGTERM);
+    fprintf(stderr, "jetstream: node kill -9: %llu events, %llu duplicates\n", (unsigned long long)t.unique,
+            (unsigned long long)t.dups);
+    cr_assert_eq(t.bad, 0);
+    cr_assert_eq(t.unique, sum(acc, 3));
+}
+
+Test(jetstream, cluster_down_spools_then_delivers_everything, .init = setup)
+{
+    uint64_t acc[MAXP];
+    producers p;
+    tally t;
+    pid_t d = js_rig_up(NULL);
+    for (int i = 0; i < NODES; i++)
+        stop(node[i], SIGKILL);
+    start_producers(&p, 2, 10000, 30000);
+    join_producers(&p, acc);
+    await_spooled("nothing was spooled with the cluster down");
+    for (int i = 0; i < NODES; i++)
+        start_node(i);
+    await_in_stream(&t, "EV", 2, acc, sum(acc, 2));
+    stop(d, SIGTERM);
+    cr_assert_eq(t.bad, 0);
+    cr_assert_eq(t.unique, 20000);
+}
+
+Test(jetstream, subject_without_stream_is_a_clear_error_and_waits, .init = setup)
+{
+    uint64_t acc[MAXP];
+    producers p;
+    tally t;
+    pid_t d = js_rig_up("jetstream.subject = nostream.e2e\n");
+    start_producers(&p, 1, 2000, 30000);
+    join_producers(&p, acc);
+    await_spooled("nothing was spooled without a stream");
+    cr_assert(log_has("ringpub.log", "no JetStream stream takes subject nostream.e2e"),
+              "no clear error in %s", path_in("ringpub.log"));
+    await_stream("NS", "nostream.>");
+    await_in_stream(&t, "NS", 1, acc, acc[0]);
+    stop(d, SIGTERM);
+    cr_assert_eq(t.unique, 2000);
+}
