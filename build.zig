@@ -33,6 +33,7 @@ const pub_sources = [_][]const u8{
     "publisher/codec.c",
     "publisher/cli.c",
     "publisher/natsconn.c",
+    "publisher/body.c",
 };
 /// The daemon's own parts (need the ring library too).
 const daemon_sources = [_][]const u8{
@@ -46,17 +47,16 @@ const daemon_sources = [_][]const u8{
     "publisher/jetstream.c",
     "publisher/daemon.c",
 };
-const pub_libs = [_][]const u8{ "sodium", "zstd", "z", "curl", "uring", "nats", "m" };
+const pub_libs = [_][]const u8{ "sodium", "zstd", "z", "curl", "uring", "nats", "jansson", "m" };
 
 /// The reference collector (tools/collect/), on libmicrohttpd and jansson.
 const collect_sources = [_][]const u8{
-    "tools/collect/body.c",
     "tools/collect/dedup.c",
     "tools/collect/store.c",
     "tools/collect/server.c",
     "tools/collect/forward.c",
 };
-const collect_libs = [_][]const u8{ "microhttpd", "jansson", "nats" };
+const collect_libs = [_][]const u8{"microhttpd"};
 
 /// libFuzzer targets: tests/fuzz/NAME.c.
 const fuzz_targets = [_][]const u8{ "fuzz_ring", "fuzz_ini", "fuzz_spool", "fuzz_collect" };
@@ -112,9 +112,8 @@ pub fn build(b: *std.Build) void {
     b.installArtifact(ctl);
 
     const ringjs = b.addExecutable(.{ .name = "ringjs", .root_module = cModule(b, target, optimize, false) });
-    ringjs.root_module.addCSourceFiles(.{ .files = &.{ "tools/jetstream/main.c", "tools/jetstream/stream.c", "tools/jetstream/dump.c", "tools/collect/body.c" }, .flags = &c_flags });
+    ringjs.root_module.addCSourceFiles(.{ .files = &.{ "tools/jetstream/main.c", "tools/jetstream/stream.c", "tools/jetstream/dump.c" }, .flags = &c_flags });
     addShared(ringjs.root_module);
-    ringjs.root_module.linkSystemLibrary("jansson", .{});
     b.installArtifact(ringjs);
 
     // ---- benchmark ----------------------------------------------------------

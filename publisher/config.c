@@ -61,6 +61,7 @@ static const key_spec keys[] = {
     { "sink", K_ENUM, F(sink), 0, 0, "http|jetstream" },
     { "jetstream.url", K_STR, F(js_url), 1, 0, NULL },
     { "jetstream.subject", K_STR, F(js_subject), 1, 0, NULL },
+    { "jetstream.unit", K_ENUM, F(js_per_event), 0, 0, "batch|event" },
     { "tls.verify", K_BOOL, F(tls_verify), 0, 1, NULL },
     { "tls.ca_file", K_STR, F(tls_ca_file), 1, 0, NULL },
     { "tls.client_cert", K_STR, F(tls_client_cert), 1, 0, NULL },

@@ -23,6 +23,7 @@
  *   sink              http    or jetstream (NATS JetStream instead of a collector)
  *   jetstream.url     nats://127.0.0.1:4222  (comma-separated servers)
  *   jetstream.subject events.QUEUE  (batches are published there)
+ *   jetstream.unit    batch   or event: one message per event (id BATCH.N)
  * A config file that holds key.secret must not be readable by group or
  * others (refused; a warning with allow_insecure); key.secret_file likewise.
  * Values may use ${VAR} or $VAR from the environment (an unset variable is an
@@ -77,6 +78,7 @@ typedef struct pub_config {
     pub_sink sink;
     char js_url[PUB_PATH];
     char js_subject[PUB_STR];
+    int js_per_event;
     int tls_verify;
     char tls_ca_file[PUB_PATH], tls_client_cert[PUB_PATH], tls_client_key[PUB_PATH];
 

@@ -10,12 +10,20 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+/* One request: n messages, done when each has an answer. */
+typedef struct group {
+    uint64_t req, started_ms;
+    size_t remaining;
+    int failed;
+    char err[300];
+    char subject[200];
+} group;
+
 /* A publish waiting for its ack, keyed by the message libnats owns. */
 struct pub_js_pending {
     pub_js_pending *next;
     natsMsg *msg;
-    uint64_t req, started_ms;
-    char subject[200];
+    group *g;
 };
 
 struct pub_js_done {
@@ -61,10 +69,10 @@ static pub_js_pending *take_pending(pub_js *j, natsMsg *msg)
     return p;
 }
 
-static void describe(char *out, size_t n, const pub_js_pending *p, const jsPubAckErr *pae)
+static void describe(char *out, size_t n, const group *g, const jsPubAckErr *pae)
 {
     if (pae->Err == NATS_NO_RESPONDERS)
-        snprintf(out, n, "no JetStream stream takes subject %s (no responders): create the stream", p->subject);
+        snprintf(out, n, "no JetStream stream takes subject %s (no responders): create the stream", g->subject);
     else if (pae->Err == NATS_TIMEOUT)
         snprintf(out, n, "no publish ack from JetStream in time");
     else if (pae->ErrCode)
@@ -73,17 +81,35 @@ static void describe(char *out, size_t n, const pub_js_pending *p, const jsPubAc
         snprintf(out, n, "%s", natsStatus_GetText(pae->Err));
 }
 
+/* One message of g has its answer (err NULL: acked); the last one reports
+ * the request. */
+static void answer(pub_js *j, group *g, const char *err)
+{
+    int last;
+    pthread_mutex_lock(&j->lock);
+    if (err && !g->failed) {
+        g->failed = 1;
+        snprintf(g->err, sizeof g->err, "%s", err);
+    }
+    last = --g->remaining == 0;
+    pthread_mutex_unlock(&j->lock);
+    if (last) {
+        post_done(j, g->req, g->started_ms, g->failed ? 0 : 200, g->failed ? g->err : NULL);
+        free(g);
+    }
+}
+
 /* libnats thread: one ack (or failure) per published message. */
 static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
     pub_js *j = (pub_js *)closure;
     pub_js_pending *p = take_pending(j, msg);
-    char err[300] = "";
+    char err[300] = "no ack";
     (void)js;
     if (p) {
         if (!pa && pae)
-            describe(err, sizeof err, p, pae);
-        post_done(j, p->req, p->started_ms, pa ? 200 : 0, pa ? NULL : err[0] ? err : "no ack");
+            describe(err, sizeof err, p->g, pae);
+        answer(j, p->g, pa ? NULL : err);
         free(p);
     }
     natsMsg_Destroy(msg);
@@ -159,42 +185,57 @@ int pub_js_init(pub_js *j, pub_loop *loop, const char *urls, pub_http_done done,
     return 0;
 }
 
-void pub_js_publish(pub_js *j, uint64_t req, const char *subject, const char *msg_id, const char *const *hdrs,
-                    const void *body, size_t len, long timeout_ms)
+/* Publish one message of g; a failure to hand it over is its answer. */
+static void publish_one(pub_js *j, group *g, const pub_js_msg *m, long timeout_ms)
 {
     pub_js_pending *p = (pub_js_pending *)calloc(1, sizeof *p);
     natsMsg *msg = NULL;
     jsPubOptions po;
-    natsStatus s = p ? natsMsg_Create(&msg, subject, NULL, (const char *)body, (int)len) : NATS_NO_MEMORY;
-    uint64_t now = pub_now_ms();
-    j->active++;
-    for (int i = 0; s == NATS_OK && hdrs && hdrs[i]; i += 2)
-        s = natsMsgHeader_Set(msg, hdrs[i], hdrs[i + 1]);
+    natsStatus s = p ? natsMsg_Create(&msg, g->subject, NULL, (const char *)m->data, (int)m->len) : NATS_NO_MEMORY;
+    for (int i = 0; s == NATS_OK && m->hdrs && m->hdrs[i]; i += 2)
+        s = natsMsgHeader_Set(msg, m->hdrs[i], m->hdrs[i + 1]);
     if (s != NATS_OK) {
         natsMsg_Destroy(msg);
         free(p);
-        post_done(j, req, now, 0, natsStatus_GetText(s));
+        answer(j, g, natsStatus_GetText(s));
         return;
     }
     p->msg = msg;
-    p->req = req;
-    p->started_ms = now;
-    snprintf(p->subject, sizeof p->subject, "%s", subject);
+    p->g = g;
     pthread_mutex_lock(&j->lock); /* known before any ack can come */
     p->next = j->pending;
     j->pending = p;
     pthread_mutex_unlock(&j->lock);
     jsPubOptions_Init(&po);
-    po.MsgId = msg_id;
+    po.MsgId = m->id;
     po.MaxWait = timeout_ms;
-    natsMsg *m = msg;
-    s = js_PublishMsgAsync(j->js, &m, &po);
-    if (s != NATS_OK) { /* not taken: m is still ours */
+    natsMsg *owned = msg;
+    s = js_PublishMsgAsync(j->js, &owned, &po);
+    if (s != NATS_OK) { /* not taken: the message is still ours */
         if (take_pending(j, msg))
             free(p);
-        natsMsg_Destroy(m);
-        post_done(j, req, now, 0, natsStatus_GetText(s));
+        natsMsg_Destroy(owned);
+        answer(j, g, natsStatus_GetText(s));
     }
+}
+
+void pub_js_publish(pub_js *j, uint64_t req, const char *subject, const pub_js_msg *msgs, size_t n,
+                    long timeout_ms)
+{
+    group *g = (group *)calloc(1, sizeof *g);
+    j->active++;
+    if (!g || n == 0) { /* never "delivered" without a message */
+        free(g);
+        post_done(j, req, pub_now_ms(), 0, n ? "out of memory" : "nothing to publish (out of memory?)");
+        return;
+    }
+    g->req = req;
+    g->started_ms = pub_now_ms();
+    g->remaining = n + 1; /* one more, answered below: no early finish */
+    snprintf(g->subject, sizeof g->subject, "%s", subject);
+    for (size_t i = 0; i < n; i++)
+        publish_one(j, g, &msgs[i], timeout_ms);
+    answer(j, g, NULL);
 }
 
 void pub_js_free(pub_js *j)
@@ -208,10 +249,18 @@ void pub_js_free(pub_js *j)
     j->js = NULL;
     j->nc = NULL;
     pthread_mutex_lock(&j->lock);
-    while (j->pending) {
-        pub_js_pending *p = j->pending;
-        j->pending = p->next;
-        free(p);
+    while (j->pending) { /* their groups are dropped too (a group can be shared: free once) */
+        pub_js_pending *p = j->pending, **q;
+        group *g = p->g;
+        for (q = &j->pending; *q;)
+            if ((*q)->g == g) {
+                pub_js_pending *x = *q;
+                *q = x->next;
+                free(x);
+            } else {
+                q = &(*q)->next;
+            }
+        free(g);
     }
     while (j->done_head) {
         pub_js_done *d = j->done_head;

@@ -47,15 +47,25 @@ typedef struct pub_js {
 int pub_js_init(pub_js *j, pub_loop *loop, const char *urls, pub_http_done done, pub_js_find find, void *ctx,
                 char *why, size_t whylen);
 
+/* One message: Nats-Msg-Id, headers (name, value pairs, NULL-terminated),
+ * payload (copied). */
+typedef struct pub_js_msg {
+    const char *id;
+    const char *const *hdrs;
+    const void *data;
+    size_t len;
+} pub_js_msg;
+
 /*
- * pub_js_publish — publish body[len] (copied) to subject with Nats-Msg-Id
- * msg_id and the headers in hdrs (name, value pairs, NULL-terminated).
- * done(ctx, find(ctx, req), result) follows on the loop: status 200 when
- * the stream acked it, 0 with errmsg otherwise (no ack within timeout_ms,
- * no stream for the subject, not connected).
+ * pub_js_publish — publish n messages to subject as one request.
+ * done(ctx, find(ctx, req), result) follows on the loop once every message
+ * has an answer: status 200 when the stream acked all of them, else 0 with
+ * the first error in errmsg (no ack within timeout_ms, no stream for the
+ * subject, not connected) — the caller sends all again; the stream drops
+ * the ones it already has by their ids.
  */
-void pub_js_publish(pub_js *j, uint64_t req, const char *subject, const char *msg_id, const char *const *hdrs,
-                    const void *body, size_t len, long timeout_ms);
+void pub_js_publish(pub_js *j, uint64_t req, const char *subject, const pub_js_msg *msgs, size_t n,
+                    long timeout_ms);
 
 /* pub_js_free — close the connection; pending publishes are dropped
  * (their batches are not safe and stay in the ring or the spool). */

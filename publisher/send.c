@@ -4,6 +4,7 @@
 #include "daemon.h"
 #include "jsonl.h"
 
+#include "body.h"
 #include "codec.h"
 
 #include <errno.h>
@@ -61,7 +62,7 @@ static void build_headers(pub_daemon *d, pub_out *o)
 
 /* The same headers as a NATS message: the consumer decodes it like the
  * collector decodes a POST (X-Collector-Version says /v2 or /v2j). */
-static void publish_js(pub_daemon *d, pub_out *o)
+static void publish_batch(pub_daemon *d, pub_out *o)
 {
     const char *enc = pub_codec_encoding((pub_compression)o->codec);
     char sig[400], ts[32];
@@ -77,8 +78,47 @@ static void publish_js(pub_daemon *d, pub_out *o)
     if (o->ts)
         h[n++] = "X-Signature-Timestamp", h[n++] = ts;
     h[n] = NULL;
-    pub_js_publish(&d->js, o->req, d->cfg.js_subject, o->id, h, o->body.data, o->body.len,
-                   (long)d->cfg.post_timeout_ms);
+    pub_js_msg m = { o->id, h, o->body.data, o->body.len };
+    pub_js_publish(&d->js, o->req, d->cfg.js_subject, &m, 1, (long)d->cfg.post_timeout_ms);
+}
+
+/* jetstream.unit = event: one message per event, id BATCH_ID.N (the batch's
+ * MAC covers the whole body, so single events carry none). The batch is
+ * safe when every event is acked. */
+static void publish_events(pub_daemon *d, pub_out *o)
+{
+    char why[200];
+    pub_buf plain;
+    json_t *events = NULL;
+    pub_js_msg *m = NULL;
+    char **text = NULL, (*ids)[SPOOL_ID_MAX + 12] = NULL;
+    size_t n = 0;
+    const char *h[] = { "X-Batch-Id", o->id, "X-Ringpub-Queue", d->cfg.queue, NULL };
+    pub_buf_init(&plain, o->plain_len + 1);
+    if (pub_decompress((pub_compression)o->codec, o->body.data, o->body.len, &plain) == 0)
+        events = body_parse((const char *)plain.data, plain.len, strcmp(d->cfg.collector_version, "2j") == 0,
+                            why, sizeof why);
+    n = json_array_size(events);
+    m = (pub_js_msg *)calloc(n ? n : 1, sizeof *m);
+    text = (char **)calloc(n ? n : 1, sizeof *text);
+    ids = calloc(n ? n : 1, sizeof *ids);
+    if (!events || !m || !text || !ids) { /* our own body: only memory can fail here */
+        pub_js_publish(&d->js, o->req, d->cfg.js_subject, NULL, 0, 0);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            text[i] = json_dumps(json_array_get(events, i), JSON_COMPACT);
+            snprintf(ids[i], sizeof ids[i], "%s.%zu", o->id, i);
+            m[i] = (pub_js_msg){ ids[i], h, text[i] ? text[i] : "", text[i] ? strlen(text[i]) : 0 };
+        }
+        pub_js_publish(&d->js, o->req, d->cfg.js_subject, m, n, (long)d->cfg.post_timeout_ms);
+    }
+    for (size_t i = 0; text && i < n; i++)
+        free(text[i]);
+    free(text);
+    free(ids);
+    free(m);
+    json_decref(events);
+    pub_buf_free(&plain);
 }
 
 void *pub_find_out(void *ctx, uint64_t req)
@@ -98,7 +138,10 @@ static void post(pub_daemon *d, pub_out *o)
     o->attempts++;
     o->req = ++d->next_req;
     if (d->cfg.sink == PUB_SINK_JETSTREAM) {
-        publish_js(d, o);
+        if (d->cfg.js_per_event)
+            publish_events(d, o);
+        else
+            publish_batch(d, o);
         return;
     }
     build_headers(d, o);

@@ -167,6 +167,24 @@ Test(jetstream, ringpub_publishes_every_event_once, .init = setup)
     cr_assert_eq(t.unique, 60000);
 }
 
+/* jetstream.unit = event: one message per event, ids BATCH.N; a batch's
+ * ring space goes only when all its events are acked. */
+Test(jetstream, one_message_per_event_when_asked, .init = setup)
+{
+    uint64_t acc[MAXP];
+    producers p;
+    tally t;
+    pid_t d = js_rig_up("jetstream.unit = event\n");
+    start_producers(&p, 2, 5000, 30000);
+    join_producers(&p, acc);
+    await_in_stream(&t, "EV", 2, acc, sum(acc, 2));
+    stop(d, SIGTERM);
+    cr_assert_eq(t.bad, 0);
+    cr_assert_eq(t.dups, 0);
+    cr_assert_eq(t.unique, 10000);
+    cr_assert_eq(t.lines, 10000, "one message per event, no batch wrappers");
+}
+
 Test(jetstream, collector_forwards_and_answers_after_the_ack, .init = setup)
 {
     uint64_t acc[MAXP];

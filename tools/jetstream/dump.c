@@ -29,13 +29,20 @@ static const char *hdr(natsMsg *m, const char *key)
     return natsMsgHeader_Get(m, key, &v) == NATS_OK ? v : NULL;
 }
 
-/* One batch message -> event lines. Returns events written, or -1 with why. */
+/* One message -> event lines: a batch (X-Collector-Version set) is decoded,
+ * a single event (jetstream.unit = event) is written as it is. Returns
+ * events written, or -1 with why. */
 static long write_batch(natsMsg *m, FILE *f, char *why, size_t whylen)
 {
     pub_compression codec;
     pub_buf plain;
     const char *ver = hdr(m, "X-Collector-Version");
     long n = -1;
+    if (!ver) {
+        fwrite(natsMsg_GetData(m), 1, (size_t)natsMsg_GetDataLength(m), f);
+        fputc('\n', f);
+        return 1;
+    }
     if (pub_codec_from_encoding(hdr(m, "Content-Encoding"), &codec) != 0) {
         snprintf(why, whylen, "unknown Content-Encoding");
         return -1;

@@ -1,11 +1,12 @@
 /*
- * body.h — parse a batch body as baseplate's publisher sends it:
+ * body.h — parse a batch body as baseplate's publisher (and ringpub) sends it
+ * (ringcollect, ringjs, and ringpub's per-event JetStream mode):
  *   /v2:  {"1":{"lst":["rec",N,E1,...,EN]}}   (N must match)
  *   /v2j: [E1,...,EN]
  * with jansson (a well-kept JSON parser: strict RFC 8259, bounded nesting).
  */
-#ifndef RINGCOLLECT_BODY_H
-#define RINGCOLLECT_BODY_H
+#ifndef RINGPUB_BODY_H
+#define RINGPUB_BODY_H
 
 #include <jansson.h>
 #include <stddef.h>
