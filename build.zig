@@ -18,6 +18,7 @@ const ring_sources = [_][]const u8{
     "ring/stats.c",
     "ring/quarantine.c",
     "ring/guard.c",
+    "ring/peek.c",
 };
 
 /// ringbench (bench/), apart from its main.c.
@@ -78,6 +79,7 @@ const tests = [_]TestSpec{
     .{ .name = "wire", .publisher = true },
     .{ .name = "collect", .publisher = true, .collector = true },
     .{ .name = "e2e", .e2e = true, .extra = &.{"tests/rig.c"} },
+    .{ .name = "ctl", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "jetstream", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "bench", .e2e = true, .extra = &.{"bench/hist.c"}, .libs = &.{"jansson"} },
 };
@@ -108,7 +110,7 @@ pub fn build(b: *std.Build) void {
     b.installArtifact(collect);
     const ctl = b.addExecutable(.{ .name = "ringctl", .root_module = cModule(b, target, optimize, false) });
     ctl.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
-    ctl.root_module.addCSourceFiles(.{ .files = &.{ "tools/ctl/main.c", "tools/ctl/load.c", "publisher/cli.c" }, .flags = &c_flags });
+    ctl.root_module.addCSourceFiles(.{ .files = &.{ "tools/ctl/main.c", "tools/ctl/load.c", "tools/ctl/views.c", "tools/ctl/admin.c", "publisher/cli.c" }, .flags = &c_flags });
     b.installArtifact(ctl);
 
     const ringjs = b.addExecutable(.{ .name = "ringjs", .root_module = cModule(b, target, optimize, false) });

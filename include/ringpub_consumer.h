@@ -172,6 +172,20 @@ void rp_consumer_stats(const rp_consumer *c, rp_stats *s);
  */
 int rp_ring_stat(const char *name, const rp_queue_opts *opts, rp_stats *s, char *why, size_t whylen);
 
+/* Called by rp_ring_peek() for each event: a copy, valid during the call. */
+typedef void (*rp_peek_fn)(const void *data, uint32_t len, uint64_t pos, void *ctx);
+
+/*
+ * rp_ring_peek — the newest committed events of ring `name` (at most
+ * last_n, 1..10000), oldest first, without taking any role and without
+ * consuming them; producers and the consumer keep running (an event
+ * released while being copied is left out). Never creates the ring.
+ * Returns the number shown, or an rp_queue_open() error / RP_EINVAL /
+ * RP_ECORRUPT with one line in why.
+ */
+int rp_ring_peek(const char *name, const rp_queue_opts *opts, size_t last_n, rp_peek_fn fn, void *ctx, char *why,
+                 size_t whylen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -79,8 +79,10 @@ pid_t spawn(char *const argv[], const char *log)
     cr_assert_neq(pid, -1);
     if (pid == 0) {
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0)
+        if (fd >= 0) {
+            dup2(fd, 1);
             dup2(fd, 2);
+        }
         execv(argv[0], argv);
         _exit(127);
     }

@@ -27,7 +27,7 @@ const char *bin(const char *name);
 const char *path_in(const char *name);
 /* A TCP port free on 127.0.0.1 right now. */
 int free_port(void);
-/* fork + exec argv, stderr appended to log; the child is tracked. */
+/* fork + exec argv, stdout and stderr appended to log; the child is tracked. */
 pid_t spawn(char *const argv[], const char *log);
 /* waitpid and forget a tracked child. */
 pid_t reap(pid_t pid, int *status);
@@ -61,7 +61,8 @@ uint64_t sum(const uint64_t *a, int n);
 int spool_files(void);
 /* Wait (bounded) until a batch is in the spool, else fail with fail_msg. */
 void await_spooled(const char *fail_msg);
-/* Run argv to its end; its stderr (up to errlen) in err; the exit code. */
+/* Run argv to its end; its output (stdout and stderr, up to errlen) in
+ * err; the exit code. */
 int run_capture(char *const argv[], char *err, size_t errlen);
 
 #endif

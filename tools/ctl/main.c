@@ -1,13 +1,15 @@
 /*
  * ringctl — look at and feed ringpub queues from the shell.
  *   ringctl put --queue NAME [--wait-ms N]   one event per stdin line
- *   ringctl stat NAME                        geometry, depth and counters
+ *   ringctl ls | stat | create | rm | tail | load   (see usage below)
  */
 #include <ringpub.h>
 #include <ringpub_consumer.h>
 
 #include "cli.h"
+#include "admin.h"
 #include "load.h"
+#include "views.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,7 +19,15 @@
 
 static const char usage[] =
     "usage: ringctl put --queue NAME [--wait-ms N]   put one event per line of stdin\n"
-    "       ringctl stat NAME                        show a ring's geometry and counters\n"
+    "       ringctl ls [--interval MS]               the rings in $RINGPUB_DIR: depth, consumer,\n"
+    "                                                producer processes, rates\n"
+    "       ringctl stat NAME [--once]               geometry, positions, counters, rates\n"
+    "                                                (refreshed every second on a terminal)\n"
+    "       ringctl create NAME [--capacity SIZE] [--max-event SIZE] [--group GID]\n"
+    "       ringctl rm NAME [--force]                refused while a consumer holds it; without\n"
+    "                                                --force also while producers map it or it\n"
+    "                                                holds unconsumed events\n"
+    "       ringctl tail NAME [-n N]                 the newest N events, not consumed\n"
     "       ringctl load --queue NAME [--procs P] [--events N] [--size B] [--seconds S]\n"
     "                                                P processes put N numbered JSON events each\n"
     "A full queue is retried for up to --wait-ms (default 10000) per event.\n";
@@ -90,31 +100,6 @@ static int cmd_put(int argc, char **argv)
     return 0;
 }
 
-static int cmd_stat(const char *name)
-{
-    rp_stats s;
-    char why[300];
-    int rc = rp_ring_stat(name, NULL, &s, why, sizeof why);
-    if (rc) {
-        fprintf(stderr, "ringctl: %s: %s\n", rp_strerror(rc), why);
-        return 1;
-    }
-    printf("queue        %s\n", name);
-    printf("capacity     %llu bytes, max event %llu bytes%s\n", (unsigned long long)s.capacity,
-           (unsigned long long)s.max_event, s.flags & 1 ? ", single producer" : "");
-    printf("depth        %llu bytes (head %llu, tail %llu)\n", (unsigned long long)s.used_bytes,
-           (unsigned long long)s.head, (unsigned long long)s.tail);
-    printf("consumer     %s (pid %u)\n", s.consumer_attached ? "attached" : "none", s.consumer_pid);
-    printf("consumed     %llu events, %llu bytes\n", (unsigned long long)s.events_out,
-           (unsigned long long)s.bytes_out);
-    printf("rejected     %llu full, %llu too big\n", (unsigned long long)s.full,
-           (unsigned long long)s.toobig);
-    printf("recovered    %llu abandoned reservations, %llu bytes\n", (unsigned long long)s.recovered,
-           (unsigned long long)s.recovered_bytes);
-    printf("wakeups      %llu\n", (unsigned long long)s.wakeups);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -125,8 +110,16 @@ int main(int argc, char **argv)
         return cmd_put(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "load") == 0)
         return ringctl_load(argc, argv);
-    if (argc == 3 && strcmp(argv[1], "stat") == 0)
-        return cmd_stat(argv[2]);
-    fputs(usage, stderr);
+    static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
+        { "ls", ringctl_ls }, { "stat", ringctl_stat }, { "create", ringctl_create },
+        { "rm", ringctl_rm }, { "tail", ringctl_tail },
+    };
+    for (size_t i = 0; argc >= 2 && i < sizeof cmds / sizeof *cmds; i++)
+        if (strcmp(argv[1], cmds[i].name) == 0)
+            return cmds[i].fn(argc, argv);
+    if (argc >= 2)
+        fprintf(stderr, "ringctl: unknown command %s (see ringctl --help)\n", argv[1]);
+    else
+        fputs(usage, stderr);
     return 2;
 }

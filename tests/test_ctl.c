@@ -1,0 +1,141 @@
+/* ringctl, the installed binary: create, ls, tail, stat, rm and their
+ * safety checks, with real producer and consumer processes. */
+#include "rig.h"
+
+#include "check.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+TestSuite(ctl, .fini = rig_fini);
+
+static char out[1 << 16];
+
+static int ctl(const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    char *argv[] = { (char *)bin("ringctl"), (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL };
+    return run_capture(argv, out, sizeof out);
+}
+
+static void setup(void)
+{
+    setenv("RINGPUB_DIR", th_dir(), 1);
+}
+
+/* A child that holds the consumer role of `name` until its pipe closes. */
+static pid_t hold_consumer(const char *name, int *release_fd)
+{
+    int go[2], ready[2];
+    char c;
+    cr_assert_eq(pipe(go), 0);
+    cr_assert_eq(pipe(ready), 0);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        rp_consumer *cons;
+        rp_queue_opts o = th_opts(1 << 16);
+        close(go[1]);
+        int rc = rp_consumer_open(&cons, name, &o, NULL, 0);
+        if (write(ready[1], &c, 1) != 1 || rc != 0)
+            _exit(1);
+        if (read(go[0], &c, 1) < 0) /* until the test closes it */
+            _exit(1);
+        rp_consumer_close(cons);
+        _exit(0);
+    }
+    close(go[0]);
+    close(ready[1]);
+    cr_assert_eq(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    *release_fd = go[1];
+    return pid;
+}
+
+Test(ctl, create_put_tail_ls_rm, .init = setup)
+{
+    cr_assert_eq(ctl("create", "q1", "--capacity", "1MiB"), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "1048576 bytes"), "%s", out);
+    cr_assert_eq(ctl("create", "q1", NULL, NULL), 1, "created twice");
+    cr_assert_not_null(strstr(out, "already exists"), "%s", out);
+    cr_assert_eq(ctl("create", "../x", NULL, NULL), 2, "%s", out);
+
+    rp_queue *q;
+    cr_assert_eq(rp_queue_open(&q, "q1", NULL), 0);
+    for (int i = 0; i < 50; i++) {
+        char ev[64];
+        int n = snprintf(ev, sizeof ev, "{\"n\":%d}", i);
+        cr_assert_eq(rp_queue_put(q, ev, (size_t)n), 0);
+    }
+    cr_assert_eq(ctl("tail", "q1", "-n", "3"), 0, "%s", out);
+    cr_assert_str_eq(out, "{\"n\":47}\n{\"n\":48}\n{\"n\":49}\n", "the newest three, oldest first");
+    cr_assert_eq(ctl("tail", "q1", NULL, NULL), 0);
+    cr_assert_eq(ctl("tail", "q1", "-n", "3"), 0);
+    cr_assert_str_eq(out, "{\"n\":47}\n{\"n\":48}\n{\"n\":49}\n", "tail consumed nothing");
+
+    cr_assert_eq(ctl("ls", "--interval", "50", NULL), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "q1"), "%s", out);
+    cr_assert_not_null(strstr(out, "PRODUCERS"), "%s", out);
+    cr_assert_eq(ctl("stat", "q1", NULL, NULL), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "capacity     1048576"), "%s", out);
+
+    cr_assert_eq(ctl("rm", "q1", NULL, NULL), 1, "removed with unconsumed events and a producer attached");
+    cr_assert_not_null(strstr(out, "--force"), "%s", out);
+    rp_queue_close(q);
+    cr_assert_eq(ctl("rm", "q1", "--force", NULL), 0, "%s", out);
+    cr_assert_eq(ctl("tail", "q1", NULL, NULL), 1, "removed");
+}
+
+Test(ctl, rm_refused_while_a_consumer_holds_the_ring, .init = setup)
+{
+    int release;
+    cr_assert_eq(ctl("create", "held", NULL, NULL), 0, "%s", out);
+    pid_t c = hold_consumer("held", &release);
+    cr_assert_eq(ctl("rm", "held", "--force", NULL), 1, "removed under a live consumer");
+    cr_assert_not_null(strstr(out, "live consumer"), "%s", out);
+    close(release);
+    th_reap_ok(c, "consumer");
+    cr_assert_eq(ctl("rm", "held", NULL, NULL), 0, "%s", out);
+}
+
+/* tail while a producer process writes and a consumer releases: every line
+ * it prints is a whole event, never a torn or recycled one. */
+Test(ctl, tail_under_load_prints_whole_events, .init = setup)
+{
+    rp_queue_opts o = th_opts(1 << 14); /* small: space is recycled fast */
+    rp_consumer *cons = th_consumer("busy", &o);
+    pid_t p = fork();
+    cr_assert_neq(p, -1);
+    if (p == 0) {
+        rp_queue *q;
+        char ev[128];
+        if (rp_queue_open(&q, "busy", &o) != 0)
+            _exit(1);
+        for (uint64_t i = 0, until = th_now_ms() + 3000; i < 300000 && th_now_ms() < until;) {
+            int n = snprintf(ev, sizeof ev, "{\"n\":%llu,\"pad\":\"%040llu\"}", (unsigned long long)i,
+                             (unsigned long long)i);
+            if (rp_queue_put(q, ev, (size_t)n) == 0)
+                i++;
+        }
+        _exit(0);
+    }
+    rp_event evs[256];
+    rp_batch b = { evs, 256, 0, 0, 0, 0 };
+    int tails = 0, lines = 0;
+    while (waitpid(p, NULL, WNOHANG) == 0) {
+        int n = rp_consumer_poll(cons, &b, 1 << 20);
+        cr_assert_geq(n, 0);
+        cr_assert_eq(rp_consumer_release(cons, &b), 0);
+        if (tails < 40 && ctl("tail", "busy", "-n", "20") == 0) {
+            tails++;
+            for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n")) {
+                unsigned long long a, c;
+                cr_assert_eq(sscanf(l, "{\"n\":%llu,\"pad\":\"%llu\"}", &a, &c), 2, "torn: %s", l);
+                cr_assert_eq(a, c, "mixed event: %s", l);
+                lines++;
+            }
+        }
+    }
+    rp_consumer_close(cons);
+    cr_assert_gt(tails, 0);
+    cr_assert_gt(lines, 0, "tail showed nothing under load");
+}
