@@ -9,6 +9,7 @@
 #define RINGPUB_MINICR_H
 
 #include <stddef.h>
+#include <string.h>
 
 struct mc_suite {
     void (*init)(void);
@@ -46,6 +47,8 @@ void mc_skip(const char *why) __attribute__((noreturn));
 #define cr_assert_gt(a, b, ...) MC_CHECK(1, (a) > (b), #a " > " #b, __VA_ARGS__)
 #define cr_assert_geq(a, b, ...) MC_CHECK(1, (a) >= (b), #a " >= " #b, __VA_ARGS__)
 #define cr_assert_not_null(p, ...) MC_CHECK(1, (p) != NULL, #p " != NULL", __VA_ARGS__)
+#define cr_assert_null(p, ...) MC_CHECK(1, (p) == NULL, #p " == NULL", __VA_ARGS__)
+#define cr_assert_str_eq(a, b, ...) MC_CHECK(1, (a) && (b) && strcmp((a), (b)) == 0, #a " == " #b, __VA_ARGS__)
 #define cr_expect_eq(a, b, ...) MC_CHECK(0, (a) == (b), #a " == " #b, __VA_ARGS__)
 #define cr_expect_gt(a, b, ...) MC_CHECK(0, (a) > (b), #a " > " #b, __VA_ARGS__)
 #define cr_expect_lt(a, b, ...) MC_CHECK(0, (a) < (b), #a " < " #b, __VA_ARGS__)
