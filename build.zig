@@ -119,6 +119,11 @@ pub fn build(b: *std.Build) void {
     addShared(ringjs.root_module);
     b.installArtifact(ringjs);
 
+    // the producer for Python (ctypes): python/ringpub loads libringpub_py.so
+    const pylib = b.addLibrary(.{ .linkage = .dynamic, .name = "ringpub_py", .root_module = cModule(b, target, optimize, false) });
+    pylib.root_module.addCSourceFiles(.{ .files = &.{"python/shim.c"}, .flags = &c_flags });
+    b.installArtifact(pylib);
+
     // ---- benchmark ----------------------------------------------------------
     const ringbench = b.addExecutable(.{ .name = "ringbench", .root_module = cModule(b, target, .ReleaseFast, false) });
     ringbench.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
@@ -173,6 +178,15 @@ pub fn build(b: *std.Build) void {
         if (t.threads)
             test_step.dependOn(&runInherit(b, testExe(b, t, target, optimize, true)).step);
     }
+    // the Python drop-in, with pytest, against the installed library and ringctl
+    const pytest = b.addSystemCommand(&.{ "python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/python" });
+    pytest.stdio = .inherit;
+    pytest.has_side_effects = true;
+    pytest.step.dependOn(b.getInstallStep());
+    pytest.setEnvironmentVariable("RINGPUB_BIN_DIR", b.getInstallPath(.bin, ""));
+    pytest.setEnvironmentVariable("RINGPUB_LIB", b.getInstallPath(.lib, "libringpub_py.so"));
+    if (only == null) test_step.dependOn(&pytest.step);
+
     // the producer header as C++17, next to the C consumer library
     const cxx = b.addExecutable(.{ .name = "test_cxx", .root_module = cModule(b, target, optimize, false) });
     cxx.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
