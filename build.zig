@@ -35,6 +35,7 @@ const pub_sources = [_][]const u8{
     "publisher/cli.c",
     "publisher/natsconn.c",
     "publisher/body.c",
+    "publisher/process.c",
 };
 /// The daemon's own parts (need the ring library too).
 const daemon_sources = [_][]const u8{
@@ -45,6 +46,7 @@ const daemon_sources = [_][]const u8{
     "publisher/drain.c",
     "publisher/send.c",
     "publisher/jsonl.c",
+    "publisher/errstream.c",
     "publisher/jetstream.c",
     "publisher/daemon.c",
 };
@@ -79,6 +81,7 @@ const tests = [_]TestSpec{
     .{ .name = "wire", .publisher = true },
     .{ .name = "collect", .publisher = true, .collector = true },
     .{ .name = "e2e", .e2e = true, .extra = &.{"tests/rig.c"} },
+    .{ .name = "process", .publisher = true },
     .{ .name = "event", .threads = true, .libs = &.{"jansson"} },
     .{ .name = "ctl", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "jetstream", .e2e = true, .extra = &.{"tests/rig.c"} },

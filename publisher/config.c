@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "ini.h"
+#include "process.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -62,6 +63,13 @@ static const key_spec keys[] = {
     { "jetstream.url", K_STR, F(js_url), 1, 0, NULL },
     { "jetstream.subject", K_STR, F(js_subject), 1, 0, NULL },
     { "jetstream.unit", K_ENUM, F(js_per_event), 0, 0, "batch|event" },
+    { "processors", K_STR, F(processors), 0, 0, NULL },
+    { "validate.required", K_STR, F(validate_required), 0, 0, NULL },
+    { "validate.max_depth", K_U32, F(validate_max_depth), 1, 1000, NULL },
+    { "validate.max_bytes", K_SIZE, F(validate_max_bytes), 1, 1u << 28, NULL },
+    { "keep.match", K_STR, F(keep_match), 0, 0, NULL },
+    { "drop.match", K_STR, F(drop_match), 0, 0, NULL },
+    { "errors.file", K_STR, F(errors_file), 1, 0, NULL },
     { "tls.verify", K_BOOL, F(tls_verify), 0, 1, NULL },
     { "tls.ca_file", K_STR, F(tls_ca_file), 1, 0, NULL },
     { "tls.client_cert", K_STR, F(tls_client_cert), 1, 0, NULL },
@@ -78,6 +86,7 @@ void pub_config_defaults(pub_config *c, const char *queue)
     snprintf(c->key_name, sizeof c->key_name, "%s", PUB_DEV_KEY_NAME);
     c->key_secret_len = 0;
     c->tls_verify = 1;
+    c->validate_max_depth = 32;
     snprintf(c->js_url, sizeof c->js_url, "nats://127.0.0.1:4222");
     snprintf(c->js_subject, sizeof c->js_subject, "events.%s", queue);
     if (sodium_base642bin(c->key_secret, sizeof c->key_secret, PUB_DEV_SECRET_B64, strlen(PUB_DEV_SECRET_B64), NULL,
@@ -365,6 +374,7 @@ int pub_config_load(pub_config *c, const char *path, char *err, size_t errlen)
 
 int pub_config_check(const pub_config *c, char *err, size_t errlen)
 {
+    static pub_procs procs; /* only parsed to check it */
     if (!c->collector_host[0] || !c->key_name[0] || c->key_secret_len == 0)
         snprintf(err, errlen, "collector.hostname, key.name and key.secret are required");
     else if (c->batch_max_bytes < (size_t)c->ring_max_event + 64)
@@ -373,6 +383,9 @@ int pub_config_check(const pub_config *c, char *err, size_t errlen)
     else if ((uint64_t)c->ring_max_event + 8 > c->ring_capacity)
         snprintf(err, errlen, "ring.max_event (%u) must fit in ring.capacity (%llu)",
                  (unsigned)c->ring_max_event, (unsigned long long)c->ring_capacity);
+    else if (pub_procs_parse(&procs, c->processors, c->validate_required, c->keep_match, c->drop_match,
+                             c->validate_max_depth, 0, err, errlen) != 0)
+        return -1;
     else if (!c->tls_client_cert[0] != !c->tls_client_key[0])
         snprintf(err, errlen, "tls.client_cert and tls.client_key go together");
     else if (c->metrics_endpoint[0] && !strrchr(c->metrics_endpoint, ':'))

@@ -24,6 +24,10 @@
  *   jetstream.url     nats://127.0.0.1:4222  (comma-separated servers)
  *   jetstream.subject events.QUEUE  (batches are published there)
  *   jetstream.unit    batch   or event: one message per event (id BATCH.N)
+ *   processors        (none)  e.g. "validate, set_meta_dt, drop" (process.h)
+ *   validate.required, validate.max_depth (32), validate.max_bytes (ring.max_event)
+ *   keep.match, drop.match   shell patterns on the event's name
+ *   errors.file       SPOOL_DIR/NAME.errors.jsonl (events a processor refused)
  * A config file that holds key.secret must not be readable by group or
  * others (refused; a warning with allow_insecure); key.secret_file likewise.
  * Values may use ${VAR} or $VAR from the environment (an unset variable is an
@@ -79,6 +83,10 @@ typedef struct pub_config {
     char js_url[PUB_PATH];
     char js_subject[PUB_STR];
     int js_per_event;
+    char processors[PUB_STR], validate_required[PUB_STR], keep_match[PUB_STR], drop_match[PUB_STR];
+    uint32_t validate_max_depth;
+    uint64_t validate_max_bytes;
+    char errors_file[PUB_PATH];
     int tls_verify;
     char tls_ca_file[PUB_PATH], tls_client_cert[PUB_PATH], tls_client_key[PUB_PATH];
 

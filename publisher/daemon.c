@@ -179,6 +179,17 @@ static int setup(pub_daemon *d)
     if (!d->cfg.deadletter_file[0])
         snprintf(d->cfg.deadletter_file, sizeof d->cfg.deadletter_file, "%.3000s/%s.deadletter.jsonl",
                  d->cfg.spool_dir, d->cfg.queue);
+    if (!d->cfg.errors_file[0])
+        snprintf(d->cfg.errors_file, sizeof d->cfg.errors_file, "%.3000s/%s.errors.jsonl", d->cfg.spool_dir,
+                 d->cfg.queue);
+    if (pub_procs_parse(&d->procs, d->cfg.processors, d->cfg.validate_required, d->cfg.keep_match,
+                        d->cfg.drop_match, d->cfg.validate_max_depth,
+                        d->cfg.validate_max_bytes ? d->cfg.validate_max_bytes : d->cfg.ring_max_event, why,
+                        sizeof why) != 0) {
+        pub_log(d, "%s", why);
+        return -1;
+    }
+    pub_buf_init(&d->errors, 64u << 20);
     if (!d->cfg.quarantine_file[0])
         snprintf(d->cfg.quarantine_file, sizeof d->cfg.quarantine_file, "%.3000s/%s.quarantine.jsonl",
                  d->cfg.spool_dir, d->cfg.queue);
@@ -277,6 +288,7 @@ static void cleanup(pub_daemon *d)
         free(o);
     }
     pub_batch_free(&d->building);
+    pub_buf_free(&d->errors);
     free(d->chunks);
     free(d->events);
     spool_close(&d->spool);
@@ -328,12 +340,14 @@ int pub_daemon_run(pub_daemon *d)
     pub_metrics_flush(&d->metrics);
     const pub_counters *t = &d->metrics.total;
     pub_log(d, "stopped: %llu events delivered in %llu batches (%llu bytes -> %llu), %llu retries, "
-               "%llu batches spooled, %llu dead-lettered, %llu events dropped, %llu bytes quarantined; "
+               "%llu batches spooled, %llu dead-lettered, %llu events dropped, %llu filtered, %llu to the error "
+               "stream, %llu bytes quarantined; "
                "%llu ring bytes left",
             (unsigned long long)t->sent, (unsigned long long)t->batches, (unsigned long long)t->bytes_raw,
             (unsigned long long)t->bytes_compressed, (unsigned long long)t->retries,
             (unsigned long long)t->spooled, (unsigned long long)t->deadlettered,
-            (unsigned long long)t->dropped, (unsigned long long)t->quarantined_bytes,
+            (unsigned long long)t->dropped, (unsigned long long)t->filtered, (unsigned long long)t->invalid,
+            (unsigned long long)t->quarantined_bytes,
             (unsigned long long)d->metrics.ring_depth);
     cleanup(d);
     return d->exit_code;

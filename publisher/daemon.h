@@ -20,6 +20,7 @@
 #include "jetstream.h"
 #include "loop.h"
 #include "metrics.h"
+#include "process.h"
 #include "ringpub_consumer.h"
 #include "spool.h"
 
@@ -48,10 +49,13 @@ typedef struct pub_out {
     spool_write sw;
 } pub_out;
 
-/* A polled range of the ring, released once batch last_seq is safe. */
+/* A polled range of the ring, released once batch last_seq is safe (or,
+ * when none of its events went into a batch — quarantined, filtered or in
+ * the error stream — as soon as the chunks before it are released). */
 typedef struct ring_chunk {
     rp_batch b;
     uint64_t last_seq;
+    int no_batch;
 } ring_chunk;
 
 typedef struct pub_daemon {
@@ -64,6 +68,9 @@ typedef struct pub_daemon {
     uint64_t next_req;
     pub_spool spool;
     pub_metrics metrics;
+    pub_procs procs;          /* processors, run before batching */
+    pub_buf errors;           /* error events not yet written to errors.file */
+    int errors_broken;        /* an error event could not even be built */
     char url[600];
 
     /* the batch being filled */

@@ -5,6 +5,7 @@
 #include "daemon.h"
 
 #include "codec.h"
+#include "errstream.h"
 #include "jsonl.h"
 #include "sign.h"
 
@@ -20,7 +21,7 @@ int pub_may_drain(const pub_daemon *d)
     return !d->stopping && d->n_outs < (int)d->cfg.inflight_max;
 }
 
-static int push_chunk(pub_daemon *d, const rp_batch *b)
+static int push_chunk(pub_daemon *d, const rp_batch *b, int no_batch)
 {
     if (d->chunk_n == d->chunk_cap) {
         size_t cap = d->chunk_cap ? d->chunk_cap * 2 : 64;
@@ -38,6 +39,7 @@ static int push_chunk(pub_daemon *d, const rp_batch *b)
     c->b = *b;
     c->b.events = NULL;
     c->last_seq = d->next_seq; /* the building batch's seq */
+    c->no_batch = no_batch;
     return 0;
 }
 
@@ -104,26 +106,75 @@ void pub_seal(pub_daemon *d, uint64_t now)
     pub_send_new(d, o);
 }
 
-/* Add the events of one poll; a full batch is sealed on the way. */
-static void add_events(pub_daemon *d, const rp_batch *b, uint64_t now)
+/* One event into the building batch; a full batch is sealed on the way. */
+static void add_one(pub_daemon *d, const void *data, uint32_t len, uint64_t pos, uint64_t now)
 {
-    for (size_t i = 0; i < b->n; i++) {
-        int rc = pub_batch_add(&d->building, b->events[i].data, b->events[i].len);
-        if (rc == 1) {
-            pub_seal(d, now);
-            rc = pub_batch_add(&d->building, b->events[i].data, b->events[i].len);
-        }
-        if (rc != 0) { /* larger than a whole batch can be: config check prevents it */
-            pub_log(d, "event of %u bytes cannot fit in a batch; dropped", b->events[i].len);
-            d->metrics.total.dropped++;
-            continue;
-        }
-        if (d->building.count == 1)
-            d->first_pos = b->events[i].pos;
-        d->last_pos = b->events[i].pos;
-        if (!d->building_since_ms)
-            d->building_since_ms = now;
+    int rc = pub_batch_add(&d->building, data, len);
+    if (rc == 1) {
+        pub_seal(d, now);
+        rc = pub_batch_add(&d->building, data, len);
     }
+    if (rc != 0) { /* larger than a whole batch can be: config check prevents it */
+        pub_log(d, "event of %u bytes cannot fit in a batch; dropped", len);
+        d->metrics.total.dropped++;
+        return;
+    }
+    if (d->building.count == 1)
+        d->first_pos = pos;
+    d->last_pos = pos;
+    if (!d->building_since_ms)
+        d->building_since_ms = now;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Run the processors on one event: into the batch, filtered, or into the
+ * error stream. Returns 1 if it went into the batch. */
+static int process_one(pub_daemon *d, const rp_event *e, uint64_t now)
+{
+    const char *out, *which;
+    size_t outlen;
+    int owned;
+    char why[300];
+    pub_proc_result r = pub_process(&d->procs, (const char *)e->data, e->len, wall_ms(), &out,
+                                    &outlen, &owned, &which, why, sizeof why);
+    if (r == PROC_PASS)
+        add_one(d, out, (uint32_t)outlen, e->pos, now);
+    else if (r == PROC_FILTERED)
+        d->metrics.total.filtered++;
+    else if (pub_err_add(&d->errors, d->cfg.queue, which, why, e->data, e->len, wall_ms()) == 0)
+        d->metrics.total.invalid++;
+    else /* cannot even record it: keep it in the ring, stop */
+        d->errors_broken = 1;
+    if (owned)
+        free((void *)out);
+    return r == PROC_PASS;
+}
+
+/* Add the events of one poll. Returns how many went into the batch, or -1
+ * if the error stream could not be written (the poll is not released). */
+static long add_events(pub_daemon *d, const rp_batch *b, uint64_t now)
+{
+    long added = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        if (d->procs.n == 0) {
+            add_one(d, b->events[i].data, b->events[i].len, b->events[i].pos, now);
+            added++;
+        } else {
+            added += process_one(d, &b->events[i], now);
+        }
+    }
+    if (d->errors_broken || pub_err_flush(&d->errors, d->cfg.errors_file) != 0) {
+        pub_log(d, "cannot write the error stream %s: %s; stopping (the events stay in the ring)",
+                d->cfg.errors_file, d->errors_broken ? "out of memory" : strerror(errno));
+        return -1;
+    }
+    return added;
 }
 
 /* The ring holds bytes that do not parse: keep them in the quarantine file
@@ -145,7 +196,7 @@ static int quarantine(pub_daemon *d)
         pub_log(d, "cannot write quarantine file %s: %s", d->cfg.quarantine_file, strerror(errno));
         return -1;
     }
-    if (push_chunk(d, &b) != 0) {
+    if (push_chunk(d, &b, 1) != 0) {
         pub_log(d, "out of memory tracking ring ranges");
         return -1;
     }
@@ -173,9 +224,14 @@ int pub_drain(pub_daemon *d, uint64_t now)
         }
         if (n == 0)
             break;
-        add_events(d, &b, now);
+        long added = add_events(d, &b, now);
+        if (added < 0) {
+            d->exit_code = 1;
+            d->stopping = 1;
+            break;
+        }
         /* after adding: the chunk's last event is in the building batch */
-        if (push_chunk(d, &b) != 0) { /* it stays in the ring: redelivered later */
+        if (push_chunk(d, &b, added == 0) != 0) { /* it stays in the ring: redelivered later */
             pub_log(d, "out of memory tracking ring ranges; stopping");
             d->exit_code = 1;
             d->stopping = 1;

@@ -22,24 +22,39 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
+/* Append the parts, then fdatasync; 0, or -1 with errno. */
+static int append_parts(const char *path, const char *const *parts, const size_t *lens, int n)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600), rc = -1, saved;
+    if (fd < 0)
+        return -1;
+    for (int i = 0; i < n && (rc = write_all(fd, parts[i], lens[i])) == 0; i++)
+        ;
+    if (rc == 0 && fdatasync(fd) != 0)
+        rc = -1;
+    saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+int pub_append_sync(const char *path, const void *data, size_t len)
+{
+    const char *p = (const char *)data;
+    return append_parts(path, &p, &len, 1);
+}
+
 int pub_jsonl_append_b64(const char *path, const char *head, const void *bytes, size_t len)
 {
     size_t b64len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
     char *b64 = (char *)malloc(b64len);
-    int fd, rc = -1, saved;
+    int rc;
     if (!b64)
         return -1;
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd >= 0) {
-        sodium_bin2base64(b64, b64len, (const unsigned char *)bytes, len, sodium_base64_VARIANT_ORIGINAL);
-        if (write_all(fd, head, strlen(head)) == 0 && write_all(fd, b64, strlen(b64)) == 0 &&
-            write_all(fd, "\"}\n", 3) == 0 && fdatasync(fd) == 0)
-            rc = 0;
-    }
-    saved = errno;
-    if (fd >= 0)
-        close(fd);
+    sodium_bin2base64(b64, b64len, (const unsigned char *)bytes, len, sodium_base64_VARIANT_ORIGINAL);
+    const char *parts[] = { head, b64, "\"}\n" };
+    size_t lens[] = { strlen(head), strlen(b64), 3 };
+    rc = append_parts(path, parts, lens, 3);
     free(b64);
-    errno = saved;
     return rc;
 }

@@ -15,4 +15,8 @@
  */
 int pub_jsonl_append_b64(const char *path, const char *head, const void *bytes, size_t len);
 
+/* pub_append_sync — append data[len] to the file at path (created 0600, no
+ * symlink followed), then fdatasync it. 0, or -1 with errno. */
+int pub_append_sync(const char *path, const void *data, size_t len);
+
 #endif

@@ -3,7 +3,7 @@
  * per flush, lines joined by '\n') under metrics.namespace. baseplate's
  * names: sent, error.http, error.io, timer post; ringpub's: batches,
  * bytes.raw, bytes.compressed, retries, spooled, deadlettered, dropped,
- * quarantined_bytes,
+ * quarantined_bytes, filtered (keep/drop), invalid (to the error stream),
  * ring.depth (gauge), ring.full, ring.toobig, ring.recovered.
  */
 #ifndef RINGPUB_METRICS_H
@@ -14,7 +14,7 @@
 
 typedef struct pub_counters {
     uint64_t sent, error_http, error_io, batches, bytes_raw, bytes_compressed, retries, spooled,
-        deadlettered, dropped, replayed, quarantined_bytes;
+        deadlettered, dropped, replayed, quarantined_bytes, filtered, invalid;
 } pub_counters;
 
 typedef struct pub_metrics {

@@ -91,7 +91,7 @@ static void publish_events(pub_daemon *d, pub_out *o)
     pub_buf plain;
     json_t *events = NULL;
     pub_js_msg *m = NULL;
-    char **text = NULL, (*ids)[SPOOL_ID_MAX + 12] = NULL;
+    char **text = NULL, (*ids)[SPOOL_ID_MAX + 24] = NULL;
     size_t n = 0;
     const char *h[] = { "X-Batch-Id", o->id, "X-Ringpub-Queue", d->cfg.queue, NULL };
     pub_buf_init(&plain, o->plain_len + 1);
@@ -416,7 +416,7 @@ void pub_release_safe(pub_daemon *d)
     uint64_t pending = d->outs ? d->outs->seq : d->next_seq;
     while (d->chunk_n > 0) {
         ring_chunk *c = &d->chunks[d->chunk_head];
-        if (c->last_seq >= pending)
+        if (!c->no_batch && c->last_seq >= pending)
             break;
         if (rp_consumer_release(d->ring, &c->b) != 0) {
             pub_log(d, "ring release out of order (a bug): stopping");

@@ -257,6 +257,61 @@ Test(e2e, bad_signature_401_goes_to_dead_letter, .init = setup)
 
 /* hasty: fire and forget; a failed batch is dropped and counted, the ring
  * is released anyway. */
+/* Processors in the daemon: valid events reach the collector, filtered
+ * ones are counted, failed ones land in the error stream with the reason,
+ * and every ring byte is released. */
+Test(e2e, processors_route_failures_to_the_error_stream, .init = setup)
+{
+    int port = free_port();
+    uint64_t acc[MAXP] = { 0 };
+    tally t;
+    rp_queue *q;
+    rp_queue_opts o;
+    char ev[200];
+    pid_t col = start_collector(port, NULL, NULL);
+    write_cfg(port, "processors = validate, drop\nvalidate.required = p, s\ndrop.match = debug.*\n");
+    pid_t d = start_daemon();
+    memset(&o, 0, sizeof o);
+    o.dir = th_dir();
+    o.capacity = 8 << 20;
+    o.max_event = 4096;
+    cr_assert_eq(rp_queue_open(&q, "e2e", &o), 0);
+    for (int i = 0; i < 300; i++) {
+        int n = i % 3 == 0 ? snprintf(ev, sizeof ev, "{\"p\":0,\"s\":%llu,\"event_type\":\"app.x\"}",
+                                      (unsigned long long)acc[0]++)
+              : i % 3 == 1 ? snprintf(ev, sizeof ev, "{\"p\":0,\"event_type\":\"app.x\"}")
+                           : snprintf(ev, sizeof ev, "{\"p\":0,\"s\":9,\"event_type\":\"debug.x\"}");
+        cr_assert_eq(rp_queue_put(q, ev, (size_t)n), 0);
+    }
+    cr_assert_eq(rp_queue_put(q, "not json", 8), 0);
+    rp_queue_close(q);
+    await_delivered(&t, 1, acc, 100);
+    stop(d, SIGTERM);
+    stop(col, SIGTERM);
+    count_delivered(&t, 1, acc);
+    cr_assert_eq(t.unique, 100);
+    cr_assert_eq(t.lines, 100, "no filtered or invalid event reached the collector");
+    FILE *f = fopen(path_in("spool/e2e.errors.jsonl"), "r");
+    cr_assert_not_null(f, "no error stream");
+    char line[2048];
+    int errors = 0, missing = 0, badjson = 0;
+    while (fgets(line, sizeof line, f)) {
+        errors++;
+        missing += strstr(line, "\"message\":\"required field s is missing\"") != NULL;
+        badjson += strstr(line, "\"raw_event\":\"not json\"") != NULL;
+        cr_assert_not_null(strstr(line, "\"processor\":\"validate\",\"message\""), "%s", line);
+        cr_assert_not_null(strstr(line, "\"queue\":\"e2e\""), "%s", line);
+    }
+    fclose(f);
+    cr_assert_eq(errors, 101);
+    cr_assert_eq(missing, 100);
+    cr_assert_eq(badjson, 1);
+    rp_stats st;
+    char why[200];
+    cr_assert_eq(rp_ring_stat("e2e", &o, &st, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(st.used_bytes, 0, "every ring byte released");
+}
+
 Test(e2e, hasty_drops_and_counts, .init = setup)
 {
     int port = free_port();
