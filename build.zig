@@ -47,6 +47,7 @@ const daemon_sources = [_][]const u8{
     "publisher/send.c",
     "publisher/jsonl.c",
     "publisher/errstream.c",
+    "publisher/filesink.c",
     "publisher/jetstream.c",
     "publisher/daemon.c",
 };

@@ -179,6 +179,9 @@ static int setup(pub_daemon *d)
     if (!d->cfg.deadletter_file[0])
         snprintf(d->cfg.deadletter_file, sizeof d->cfg.deadletter_file, "%.3000s/%s.deadletter.jsonl",
                  d->cfg.spool_dir, d->cfg.queue);
+    if (!d->cfg.file_path[0])
+        snprintf(d->cfg.file_path, sizeof d->cfg.file_path, "%.3000s/%s.events.jsonl", d->cfg.spool_dir,
+                 d->cfg.queue);
     if (!d->cfg.errors_file[0])
         snprintf(d->cfg.errors_file, sizeof d->cfg.errors_file, "%.3000s/%s.errors.jsonl", d->cfg.spool_dir,
                  d->cfg.queue);
@@ -219,6 +222,8 @@ static int setup(pub_daemon *d)
         return -1;
     snprintf(d->url, sizeof d->url, "%s://%s/v%s", d->cfg.scheme, d->cfg.collector_host,
              d->cfg.collector_version);
+    if (d->cfg.sink == PUB_SINK_FILE)
+        snprintf(d->url, sizeof d->url, "file %.500s", d->cfg.file_path);
     if (d->cfg.sink == PUB_SINK_JETSTREAM) {
         snprintf(d->url, sizeof d->url, "JetStream %.300s subject %.200s", d->cfg.js_url, d->cfg.js_subject);
         if (pub_js_init(&d->js, &d->loop, d->cfg.js_url, pub_http_finished, pub_find_out, d, why, sizeof why) != 0) {
@@ -246,7 +251,7 @@ static int setup(pub_daemon *d)
 /* Anything still moving? (shutdown waits for these) */
 static int busy(const pub_daemon *d)
 {
-    if (d->http.active > 0 || d->js.active > 0 || d->replay)
+    if (d->http.active > 0 || d->js.active > 0 || d->nready > 0 || d->replay)
         return 1;
     for (const pub_out *o = d->outs; o; o = o->next)
         if (o->state != OUT_SAFE)
@@ -289,6 +294,7 @@ static void cleanup(pub_daemon *d)
     }
     pub_batch_free(&d->building);
     pub_buf_free(&d->errors);
+    free(d->ready);
     free(d->chunks);
     free(d->events);
     spool_close(&d->spool);

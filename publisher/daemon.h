@@ -65,6 +65,8 @@ typedef struct pub_daemon {
     pub_loop loop;
     pub_http http;
     pub_js js;                /* sink = jetstream */
+    struct pub_ready *ready;  /* requests finished synchronously (sink = file), */
+    size_t nready, capready;  /* reported from the loop, not from inside post() */
     uint64_t next_req;
     pub_spool spool;
     pub_metrics metrics;

@@ -6,6 +6,7 @@
 
 #include "body.h"
 #include "codec.h"
+#include "filesink.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -121,6 +122,45 @@ static void publish_events(pub_daemon *d, pub_out *o)
     pub_buf_free(&plain);
 }
 
+struct pub_ready {
+    uint64_t req;
+    long status;
+    char err[300];
+};
+
+/* A request finished inside post(): reported on the next loop turn, so
+ * post()'s callers never see their batch freed under them. */
+static void complete_later(pub_daemon *d, uint64_t req, long status, const char *err)
+{
+    if (d->nready == d->capready) {
+        size_t cap = d->capready ? d->capready * 2 : 16;
+        struct pub_ready *r = (struct pub_ready *)realloc(d->ready, cap * sizeof *r);
+        if (!r)
+            return; /* the batch stays SENDING: retried after a restart, never lost */
+        d->ready = r;
+        d->capready = cap;
+    }
+    struct pub_ready *r = &d->ready[d->nready++];
+    r->req = req;
+    r->status = status;
+    snprintf(r->err, sizeof r->err, "%s", err ? err : "");
+}
+
+static void report_ready(pub_daemon *d)
+{
+    size_t n = d->nready;
+    struct pub_ready *list = d->ready;
+    d->ready = NULL;
+    d->nready = d->capready = 0;
+    for (size_t i = 0; i < n; i++) {
+        void *o = pub_find_out(d, list[i].req);
+        pub_http_result r = { list[i].status, CURLE_OK, list[i].err, "", 0 };
+        if (o)
+            pub_http_finished(d, o, &r);
+    }
+    free(list);
+}
+
 void *pub_find_out(void *ctx, uint64_t req)
 {
     pub_daemon *d = (pub_daemon *)ctx;
@@ -137,6 +177,13 @@ static void post(pub_daemon *d, pub_out *o)
     o->state = OUT_SENDING;
     o->attempts++;
     o->req = ++d->next_req;
+    if (d->cfg.sink == PUB_SINK_FILE) {
+        char why[400];
+        int rc = pub_file_sink_write(d->cfg.file_path, (pub_compression)o->codec, d->cfg.collector_version,
+                                     o->body.data, o->body.len, o->plain_len, why, sizeof why);
+        complete_later(d, o->req, rc == 0 ? 200 : 0, rc == 0 ? NULL : why);
+        return;
+    }
     if (d->cfg.sink == PUB_SINK_JETSTREAM) {
         if (d->cfg.js_per_event)
             publish_events(d, o);
@@ -381,6 +428,8 @@ static void replay_next(pub_daemon *d)
 int pub_send_timers(pub_daemon *d, uint64_t now)
 {
     int64_t next = -1;
+    if (d->nready)
+        report_ready(d);
     for (pub_out *o = d->outs; o; o = o->next) {
         if (o->state != OUT_WAITING)
             continue;
@@ -400,6 +449,8 @@ int pub_send_timers(pub_daemon *d, uint64_t now)
         else if (next < 0 || (int64_t)(d->next_replay_ms - now) < next)
             next = (int64_t)(d->next_replay_ms - now);
     }
+    if (d->nready) /* finished meanwhile: report them on the next turn, at once */
+        next = 0;
     return (int)next;
 }
 

@@ -312,6 +312,26 @@ Test(e2e, processors_route_failures_to_the_error_stream, .init = setup)
     cr_assert_eq(st.used_bytes, 0, "every ring byte released");
 }
 
+/* sink = file: every event as a JSON line in a local file, fsynced before
+ * its ring space goes; no collector at all. */
+Test(e2e, file_sink_gets_every_event_once, .init = setup)
+{
+    uint64_t acc[MAXP];
+    producers p;
+    tally t;
+    write_cfg(1, "sink = file\n");
+    pid_t d = start_daemon();
+    start_producers(&p, 2, 5000, 30000);
+    join_producers(&p, acc);
+    rig_out = "spool/e2e.events.jsonl";
+    await_delivered(&t, 2, acc, sum(acc, 2));
+    stop(d, SIGTERM);
+    count_delivered(&t, 2, acc);
+    cr_assert_eq(t.unique, 10000);
+    cr_assert_eq(t.dups, 0);
+    cr_assert_eq(t.bad, 0);
+}
+
 Test(e2e, hasty_drops_and_counts, .init = setup)
 {
     int port = free_port();
