@@ -48,6 +48,7 @@ const daemon_sources = [_][]const u8{
     "publisher/jsonl.c",
     "publisher/errstream.c",
     "publisher/filesink.c",
+    "publisher/eventgate.c",
     "publisher/jetstream.c",
     "publisher/daemon.c",
 };
@@ -59,6 +60,7 @@ const collect_sources = [_][]const u8{
     "tools/collect/store.c",
     "tools/collect/server.c",
     "tools/collect/forward.c",
+    "tools/collect/eventgate.c",
 };
 const collect_libs = [_][]const u8{"microhttpd"};
 

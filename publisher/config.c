@@ -59,7 +59,8 @@ static const key_spec keys[] = {
     { "ring.max_event", K_SIZE, F(ring_max_event), 16, 1u << 28, NULL },
     { "signature.timestamp", K_BOOL, F(sign_timestamp), 0, 1, NULL },
     { "ring.group", K_STR, F(ring_group), 1, 0, NULL },
-    { "sink", K_ENUM, F(sink), 0, 0, "http|jetstream|file" },
+    { "sink", K_ENUM, F(sink), 0, 0, "http|jetstream|file|eventgate" },
+    { "eventgate.url", K_STR, F(eventgate_url), 1, 0, NULL },
     { "file.path", K_STR, F(file_path), 1, 0, NULL },
     { "jetstream.url", K_STR, F(js_url), 1, 0, NULL },
     { "jetstream.subject", K_STR, F(js_subject), 1, 0, NULL },
@@ -88,6 +89,7 @@ void pub_config_defaults(pub_config *c, const char *queue)
     c->key_secret_len = 0;
     c->tls_verify = 1;
     c->validate_max_depth = 32;
+    snprintf(c->eventgate_url, sizeof c->eventgate_url, "http://127.0.0.1:8192/v1/events");
     snprintf(c->js_url, sizeof c->js_url, "nats://127.0.0.1:4222");
     snprintf(c->js_subject, sizeof c->js_subject, "events.%s", queue);
     if (sodium_base642bin(c->key_secret, sizeof c->key_secret, PUB_DEV_SECRET_B64, strlen(PUB_DEV_SECRET_B64), NULL,

@@ -21,7 +21,9 @@
  *   tls.ca_file       (system CAs)  PEM bundle to verify the collector with
  *   tls.client_cert, tls.client_key  PEM files for a client certificate
  *   sink              http    or jetstream (NATS JetStream instead of a collector),
- *                             or file (JSONL lines in file.path, fsynced)
+ *                             or file (JSONL lines in file.path, fsynced),
+ *                             or eventgate (JSON arrays POSTed to eventgate.url)
+ *   eventgate.url     http://127.0.0.1:8192/v1/events
  *   file.path         SPOOL_DIR/NAME.events.jsonl
  *   jetstream.url     nats://127.0.0.1:4222  (comma-separated servers)
  *   jetstream.subject events.QUEUE  (batches are published there)
@@ -53,7 +55,7 @@
 
 typedef enum { PUB_ZSTD, PUB_GZIP, PUB_NONE } pub_compression;
 typedef enum { PUB_GUARANTEED, PUB_HASTY } pub_delivery;
-typedef enum { PUB_SINK_HTTP, PUB_SINK_JETSTREAM, PUB_SINK_FILE } pub_sink;
+typedef enum { PUB_SINK_HTTP, PUB_SINK_JETSTREAM, PUB_SINK_FILE, PUB_SINK_EVENTGATE } pub_sink;
 
 typedef struct pub_config {
     char queue[65];
@@ -83,6 +85,7 @@ typedef struct pub_config {
     char ring_group[64];
     pub_sink sink;
     char file_path[PUB_PATH];
+    char eventgate_url[PUB_PATH];
     char js_url[PUB_PATH];
     char js_subject[PUB_STR];
     int js_per_event;

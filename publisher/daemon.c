@@ -206,6 +206,10 @@ static int setup(pub_daemon *d)
         pub_log(d, "io_uring: %s", strerror(-rc));
         return -1;
     }
+    if (d->cfg.sink == PUB_SINK_EVENTGATE) { /* EventGate takes plain JSON arrays */
+        snprintf(d->cfg.collector_version, sizeof d->cfg.collector_version, "2j");
+        d->cfg.compression = PUB_NONE;
+    }
     if (pub_http_init(&d->http, &d->loop, pub_http_finished, d) != 0 ||
         pub_batch_init(&d->building, d->cfg.collector_version, d->cfg.batch_max_bytes) != 0) {
         pub_log(d, "cannot initialise libcurl or the batch buffer");
@@ -224,6 +228,8 @@ static int setup(pub_daemon *d)
              d->cfg.collector_version);
     if (d->cfg.sink == PUB_SINK_FILE)
         snprintf(d->url, sizeof d->url, "file %.500s", d->cfg.file_path);
+    if (d->cfg.sink == PUB_SINK_EVENTGATE)
+        snprintf(d->url, sizeof d->url, "%.590s", d->cfg.eventgate_url);
     if (d->cfg.sink == PUB_SINK_JETSTREAM) {
         snprintf(d->url, sizeof d->url, "JetStream %.300s subject %.200s", d->cfg.js_url, d->cfg.js_subject);
         if (pub_js_init(&d->js, &d->loop, d->cfg.js_url, pub_http_finished, pub_find_out, d, why, sizeof why) != 0) {

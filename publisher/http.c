@@ -4,6 +4,8 @@
  * memory, even when the fd number is reused at once. */
 #include "http.h"
 
+#include "buf.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -19,8 +21,11 @@ typedef struct sock {
     int removed, in_dispatch;
 } sock;
 
+#define ANSWER_MAX (1u << 20)
+
 typedef struct req {
     void *ctx;
+    pub_buf answer;
     char retry_after[32];
     char errbuf[CURL_ERROR_SIZE];
     uint64_t started_ms;
@@ -69,10 +74,15 @@ static void finish_done(pub_http *h)
         res.errmsg = r->errbuf[0] ? r->errbuf : curl_easy_strerror(res.err);
         res.retry_after = r->retry_after;
         res.elapsed_ms = pub_now_ms() - r->started_ms;
+        if (pub_buf_append(&r->answer, "", 1) == 0) { /* NUL-terminate */
+            res.body = (const char *)r->answer.data;
+            res.body_len = r->answer.len - 1;
+        }
         curl_multi_remove_handle(h->multi, e);
         curl_easy_cleanup(e);
         h->active--;
         h->done(h->ctx, r->ctx, &res);
+        pub_buf_free(&r->answer);
         free(r);
     }
 }
@@ -156,10 +166,13 @@ static size_t on_header(char *b, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* Keep up to ANSWER_MAX of the answer (EventGate lists refused events). */
 static size_t on_body(char *b, size_t size, size_t n, void *ud)
 {
-    (void)b, (void)ud;
-    return size * n; /* the collector's answer body is not needed */
+    req *r = (req *)ud;
+    if (r->answer.len + size * n < ANSWER_MAX)
+        pub_buf_append(&r->answer, b, size * n);
+    return size * n;
 }
 
 int pub_http_init(pub_http *h, pub_loop *loop, pub_http_done done, void *ctx)
@@ -198,6 +211,7 @@ int pub_http_post(pub_http *h, void *req_ctx, const char *url, struct curl_slist
     }
     r->ctx = req_ctx;
     r->started_ms = pub_now_ms();
+    pub_buf_init(&r->answer, ANSWER_MAX);
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
@@ -208,6 +222,7 @@ int pub_http_post(pub_http *h, void *req_ctx, const char *url, struct curl_slist
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");

@@ -18,6 +18,8 @@ typedef struct pub_http_result {
     const char *errmsg;
     const char *retry_after;
     uint64_t elapsed_ms;
+    const char *body;      /* the answer's body (at most 1 MiB kept; NUL-terminated) */
+    size_t body_len;
 } pub_http_result;
 
 typedef void (*pub_http_done)(void *ctx, void *req_ctx, const pub_http_result *r);

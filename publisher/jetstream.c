@@ -138,7 +138,7 @@ static void on_event(void *ctx, pub_op *op, int res)
         list = d->next;
         j->active--;
         if (owner) {
-            pub_http_result r = { d->status, CURLE_OK, d->err, "", d->elapsed_ms };
+            pub_http_result r = { d->status, CURLE_OK, d->err, "", d->elapsed_ms, NULL, 0 };
             j->done(j->ctx, owner, &r);
         }
         free(d);

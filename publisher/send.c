@@ -6,6 +6,8 @@
 
 #include "body.h"
 #include "codec.h"
+#include "errstream.h"
+#include "eventgate.h"
 #include "filesink.h"
 
 #include <errno.h>
@@ -143,7 +145,7 @@ static void complete_later(pub_daemon *d, uint64_t req, long status, const char 
     struct pub_ready *r = &d->ready[d->nready++];
     r->req = req;
     r->status = status;
-    snprintf(r->err, sizeof r->err, "%s", err ? err : "");
+    snprintf(r->err, sizeof r->err, "%.299s", err ? err : "");
 }
 
 static void report_ready(pub_daemon *d)
@@ -154,7 +156,7 @@ static void report_ready(pub_daemon *d)
     d->nready = d->capready = 0;
     for (size_t i = 0; i < n; i++) {
         void *o = pub_find_out(d, list[i].req);
-        pub_http_result r = { list[i].status, CURLE_OK, list[i].err, "", 0 };
+        pub_http_result r = { list[i].status, CURLE_OK, list[i].err, "", 0, NULL, 0 };
         if (o)
             pub_http_finished(d, o, &r);
     }
@@ -346,10 +348,41 @@ static void replay_finished(pub_daemon *d, pub_out *o, const pub_http_result *r)
     free_out(o);
 }
 
+/* EventGate's 207 (some refused) and 400 (all refused) list the refused
+ * events: they go to the error stream, and the batch counts as delivered.
+ * Returns 1 if handled that way. */
+static int eventgate_refusals(pub_daemon *d, pub_out *o, const pub_http_result *r)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long n = r->body ? pub_eventgate_refused(r->body, r->body_len, &d->errors, d->cfg.queue,
+                                             (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000)
+                     : -1;
+    if (n < 0) {
+        pub_log(d, "batch %s: EventGate answered %ld without a list of refused events", o->id, r->status);
+        return 0;
+    }
+    if (pub_err_flush(&d->errors, d->cfg.errors_file) != 0) {
+        pub_log(d, "batch %s: cannot write the error stream %s: %s", o->id, d->cfg.errors_file, strerror(errno));
+        d->errors.len = 0;
+        return 0;
+    }
+    pub_log(d, "batch %s: EventGate refused %ld of %u events: in %s", o->id, n, o->count, d->cfg.errors_file);
+    d->metrics.total.invalid += (uint64_t)n;
+    return 1;
+}
+
 void pub_http_finished(void *ctx, void *req_ctx, const pub_http_result *r)
 {
     pub_daemon *d = (pub_daemon *)ctx;
     pub_out *o = (pub_out *)req_ctx;
+    pub_http_result handled;
+    if (d->cfg.sink == PUB_SINK_EVENTGATE && (r->status == 207 || r->status == 400) &&
+        eventgate_refusals(d, o, r)) {
+        handled = *r;
+        handled.status = 200;
+        r = &handled;
+    }
     pub_metrics_post_ms(&d->metrics, r->elapsed_ms);
     if (r->status == 0)
         d->metrics.total.error_io++;

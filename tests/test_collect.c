@@ -309,3 +309,25 @@ Test(collect, misbehaves_when_told, .init = start)
     cr_assert_str_eq(slurp("default"), "");
     collect_stop(srv);
 }
+
+/* POST /v1/events: EventGate's contract — 201 all accepted, 207 some
+ * refused (listed with the reason), 400 none; accepted events stored. */
+Test(collect, eventgate_endpoint_statuses, .init = start)
+{
+    post_opts o = { .path = "/v1/events", .queue = "eg" };
+    const char *ok = "{\"$schema\":\"/a/1\",\"meta\":{\"stream\":\"s\"},\"n\":1}";
+    char body[400];
+    snprintf(body, sizeof body, "[%s,%s]", ok, ok);
+    cr_assert_eq(post_plain(&o, PUB_NONE, body), 201);
+    snprintf(body, sizeof body, "[%s,{\"meta\":{\"stream\":\"s\"}},7]", ok);
+    cr_assert_eq(post_plain(&o, PUB_NONE, body), 207);
+    cr_assert_eq(post_plain(&o, PUB_NONE, "[{\"x\":1}]"), 400);
+    cr_assert_eq(post_plain(&o, PUB_NONE, "{not json"), 400);
+    cr_assert_eq(post_plain(&o, PUB_NONE, ok), 201, "a single event on its own");
+    char *got = slurp("eg");
+    int lines = 0;
+    for (char *p = got; (p = strchr(p, '\n')); p++)
+        lines++;
+    cr_assert_eq(lines, 4, "2 + 1 + 0 + 0 + 1 accepted: %s", got);
+    collect_stop(srv);
+}

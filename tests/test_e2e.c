@@ -332,6 +332,50 @@ Test(e2e, file_sink_gets_every_event_once, .init = setup)
     cr_assert_eq(t.bad, 0);
 }
 
+/* sink = eventgate against ringcollect's EventGate-style /v1/events: the
+ * accepted events are stored, the refused ones (207 partial success) land
+ * in the error stream with EventGate's reason, the ring is released. */
+Test(e2e, eventgate_sink_partial_success, .init = setup)
+{
+    int port = free_port();
+    uint64_t acc[MAXP] = { 0 };
+    tally t;
+    rp_queue *q;
+    rp_queue_opts o;
+    char ev[200], extra[200];
+    pid_t col = start_collector(port, NULL, NULL);
+    snprintf(extra, sizeof extra, "sink = eventgate\neventgate.url = http://127.0.0.1:%d/v1/events\n", port);
+    write_cfg(port, extra);
+    pid_t d = start_daemon();
+    memset(&o, 0, sizeof o);
+    o.dir = th_dir();
+    cr_assert_eq(rp_queue_open(&q, "e2e", &o), 0);
+    for (int i = 0; i < 400; i++) {
+        int n = i % 4 ? snprintf(ev, sizeof ev, "{\"p\":0,\"s\":%llu,\"$schema\":\"/t/1.0.0\",\"meta\":{\"stream\":\"t\"}}",
+                                 (unsigned long long)acc[0]++)
+                      : snprintf(ev, sizeof ev, "{\"p\":0,\"no_schema\":%d}", i);
+        cr_assert_eq(rp_queue_put(q, ev, (size_t)n), 0);
+    }
+    rp_queue_close(q);
+    await_delivered(&t, 1, acc, 300);
+    stop(d, SIGTERM);
+    stop(col, SIGTERM);
+    count_delivered(&t, 1, acc);
+    cr_assert_eq(t.unique, 300);
+    cr_assert_eq(t.lines, 300);
+    FILE *f = fopen(path_in("spool/e2e.errors.jsonl"), "r");
+    cr_assert_not_null(f, "no error stream");
+    char line[2048];
+    int refused = 0;
+    while (fgets(line, sizeof line, f)) {
+        cr_assert_not_null(strstr(line, "\"processor\":\"eventgate\""), "%s", line);
+        cr_assert_not_null(strstr(line, "required property"), "%s", line);
+        refused++;
+    }
+    fclose(f);
+    cr_assert_eq(refused, 100);
+}
+
 Test(e2e, hasty_drops_and_counts, .init = setup)
 {
     int port = free_port();

@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "codec.h"
 #include "dedup.h"
+#include "eventgate.h"
 #include "forward.h"
 #include "sign.h"
 #include "store.h"
@@ -41,6 +42,7 @@ typedef struct verdict {
     int status;
     char msg[300];
     const char *retry_after;
+    char *body;               /* a whole JSON answer (malloc'ed) instead of msg */
 } verdict;
 
 static int fail(verdict *v, int status, const char *fmt, const char *arg)
@@ -65,7 +67,8 @@ static enum MHD_Result respond(struct MHD_Connection *c, const verdict *v)
         snprintf(text, sizeof text, "%s\n", v->msg);
     else
         snprintf(text, sizeof text, "{\"error\":\"%s\"}\n", v->msg);
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_COPY);
+    const char *out = v->body ? v->body : text;
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(out), (void *)out, MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", "application/json");
@@ -196,7 +199,7 @@ int collect_handle_batch(collect_server *s, const collect_headers *c, const void
 {
     const char *queue = header(c, "X-Ringpub-Queue"), *id = header(c, "X-Batch-Id");
     char why[256];
-    verdict v = { 0, "", NULL };
+    verdict v = { 0, "", NULL, NULL };
     pub_buf plain;
     json_t *events = NULL;
     pub_buf_init(&plain, 0);
@@ -220,6 +223,47 @@ int collect_handle_batch(collect_server *s, const collect_headers *c, const void
     return v.status;
 }
 
+/* POST /v1/events: EventGate's contract (eventgate.h); accepted events are
+ * stored under X-Ringpub-Queue (else "eventgate"), a known X-Batch-Id is
+ * not stored twice. */
+static void eventgate_post(collect_server *s, struct MHD_Connection *c, request *rq, verdict *v)
+{
+    const char *queue = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Ringpub-Queue");
+    const char *id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Batch-Id");
+    json_t *accepted = NULL;
+    char why[256];
+    if (rq->too_big) {
+        fail(v, 413, "body over the size limit%s", NULL);
+        return;
+    }
+    if (queue && !valid_token(queue, 64, 1))
+        queue = NULL;
+    if (id && !valid_token(id, 128, 0))
+        id = NULL;
+    int status = eventgate_judge((const char *)rq->body.data, rq->body.len, &accepted, &v->body);
+    pthread_mutex_lock(&s->lock);
+    if (json_array_size(accepted) && s->out && !(id && dedup_seen(s->seen, id))) {
+        if (store_append(s->out, queue ? queue : "eventgate", accepted, why, sizeof why) != 0 ||
+            (id && dedup_add(s->seen, id) != 0))
+            status = (fail(v, 500, "storage error: %s", why), 500);
+        else
+            s->st.events += json_array_size(accepted);
+    }
+    if (status < 300 || status == 207)
+        s->st.batches++;
+    pthread_mutex_unlock(&s->lock);
+    if (status == 500) {
+        free(v->body);
+        v->body = NULL;
+    }
+    v->status = status;
+    if (status == 201)
+        snprintf(v->msg, sizeof v->msg, "{\"accepted\":%zu}", json_array_size(accepted));
+    else if (status != 500)
+        snprintf(v->msg, sizeof v->msg, "EventGate refused events");
+    json_decref(accepted);
+}
+
 static void stats_json(collect_server *s, verdict *v)
 {
     collect_stats st;
@@ -240,7 +284,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
     collect_server *s = (collect_server *)cls;
     request *rq = (request *)*state;
-    verdict v = { 0, "", NULL };
+    verdict v = { 0, "", NULL, NULL };
     (void)version;
     if (!rq) { /* headers are in: the first call */
         if (!(rq = (request *)calloc(1, sizeof *rq)))
@@ -257,8 +301,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (strcmp(method, "GET") == 0 && strcmp(url, "/stats") == 0)
         stats_json(s, &v);
+    else if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/events") == 0)
+        eventgate_post(s, c, rq, &v);
     else if (strcmp(url, "/v2") != 0 && strcmp(url, "/v2j") != 0)
-        fail(&v, 404, "no such endpoint (POST /v2 or /v2j)%s", NULL);
+        fail(&v, 404, "no such endpoint (POST /v2, /v2j or /v1/events)%s", NULL);
     else if (strcmp(method, "POST") != 0)
         fail(&v, 405, "use POST%s", NULL);
     else {
@@ -273,7 +319,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     pthread_mutex_unlock(&s->lock);
     if (v.status >= 400 && strcmp(v.msg, "failing on purpose") != 0)
         fprintf(stderr, "ringcollect: %s %s -> %d %s\n", method, url, v.status, v.msg);
-    return respond(c, &v);
+    enum MHD_Result ok = respond(c, &v);
+    free(v.body);
+    return ok;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **state,
