@@ -60,7 +60,7 @@ const collect_sources = [_][]const u8{
     "tools/collect/store.c",
     "tools/collect/server.c",
     "tools/collect/forward.c",
-    "tools/collect/eventgate.c",
+    "tools/collect/v1events.c",
 };
 const collect_libs = [_][]const u8{"microhttpd"};
 

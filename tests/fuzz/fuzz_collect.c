@@ -5,11 +5,13 @@
  * byte ("Name: value\n", they override the generated ones), then the body.
  * Flags pick the codec (or send the body raw as "compressed" bytes), v2 or
  * v2j, and whether the MAC is correct, so that fuzzed bodies get past the
- * signature check and reach the parser.
+ * signature check and reach the parser. Flag 64 feeds the bytes to the
+ * EventGate endpoint's judge instead.
  */
 #include "buf.h"
 #include "codec.h"
 #include "config.h"
+#include "v1events.h"
 #include "server.h"
 #include "sign.h"
 
@@ -102,6 +104,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
     if (n < 1)
         return 0;
     uint8_t flags = in[0];
+    if (flags & 64) { /* the EventGate endpoint's judge on the raw bytes */
+        json_t *acc = NULL;
+        char *answer = NULL;
+        int st = eventgate_judge((const char *)in + 1, n - 1, &acc, &answer);
+        if ((st != 201 && st != 207 && st != 400) || (st != 201 && !answer))
+            abort();
+        json_decref(acc);
+        free(answer);
+        return 0;
+    }
     const uint8_t *nul = (const uint8_t *)memchr(in + 1, 0, n - 1);
     size_t hlen = nul ? (size_t)(nul - in - 1) : 0;
     const uint8_t *body = in + 1 + hlen + (nul != NULL);

@@ -6,7 +6,7 @@
 #include "buf.h"
 #include "codec.h"
 #include "dedup.h"
-#include "eventgate.h"
+#include "v1events.h"
 #include "forward.h"
 #include "sign.h"
 #include "store.h"

@@ -1,5 +1,5 @@
-/* eventgate.c — see eventgate.h. */
-#include "eventgate.h"
+/* v1events.c — see v1events.h. */
+#include "v1events.h"
 
 #include <stdio.h>
 #include <string.h>

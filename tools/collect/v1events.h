@@ -1,11 +1,11 @@
 /*
- * eventgate.h — ringcollect's EventGate-style endpoint (POST /v1/events),
+ * v1events.h — ringcollect's EventGate-style endpoint (POST /v1/events),
  * a local stand-in for Wikimedia's EventGate: the body is a JSON array of
  * events (or one event); an event is accepted when it is an object with a
  * string "$schema" and a string meta.stream.
  */
-#ifndef RINGCOLLECT_EVENTGATE_H
-#define RINGCOLLECT_EVENTGATE_H
+#ifndef RINGCOLLECT_V1EVENTS_H
+#define RINGCOLLECT_V1EVENTS_H
 
 #include <jansson.h>
 #include <stddef.h>
