@@ -10,20 +10,18 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-/* One request: n messages, done when each has an answer. */
-typedef struct group {
+/* One request: n messages, done when each has an answer. Acks find it by
+ * their Nats-Msg-Id ("ID" or "ID.N"): two requests in flight with the same
+ * id publish the same messages, so which of them an ack is counted for
+ * does not matter. */
+struct pub_js_group {
+    pub_js_group *next;
     uint64_t req, started_ms;
     size_t remaining;
     int failed;
+    char id[80];
     char err[300];
     char subject[200];
-} group;
-
-/* A publish waiting for its ack, keyed by the message libnats owns. */
-struct pub_js_pending {
-    pub_js_pending *next;
-    natsMsg *msg;
-    group *g;
 };
 
 struct pub_js_done {
@@ -54,22 +52,24 @@ static void post_done(pub_js *j, uint64_t req, uint64_t started_ms, long status,
     }
 }
 
-/* Remove and return the pending entry for msg (NULL if unknown). */
-static pub_js_pending *take_pending(pub_js *j, natsMsg *msg)
+/* The group an acked message belongs to (NULL if unknown), by its id. */
+static pub_js_group *find_group(pub_js *j, natsMsg *msg)
 {
-    pub_js_pending **pp, *p = NULL;
+    const char *id = NULL;
+    pub_js_group *g;
+    if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) != NATS_OK || !id)
+        return NULL;
     pthread_mutex_lock(&j->lock);
-    for (pp = &j->pending; *pp; pp = &(*pp)->next)
-        if ((*pp)->msg == msg) {
-            p = *pp;
-            *pp = p->next;
+    for (g = j->groups; g; g = g->next) {
+        size_t n = strlen(g->id);
+        if (strncmp(id, g->id, n) == 0 && (id[n] == '\0' || id[n] == '.'))
             break;
-        }
+    }
     pthread_mutex_unlock(&j->lock);
-    return p;
+    return g;
 }
 
-static void describe(char *out, size_t n, const group *g, const jsPubAckErr *pae)
+static void describe(char *out, size_t n, const pub_js_group *g, const jsPubAckErr *pae)
 {
     if (pae->Err == NATS_NO_RESPONDERS)
         snprintf(out, n, "no JetStream stream takes subject %s (no responders): create the stream", g->subject);
@@ -82,8 +82,8 @@ static void describe(char *out, size_t n, const group *g, const jsPubAckErr *pae
 }
 
 /* One message of g has its answer (err NULL: acked); the last one reports
- * the request. */
-static void answer(pub_js *j, group *g, const char *err)
+ * the request and retires the group. */
+static void answer(pub_js *j, pub_js_group *g, const char *err)
 {
     int last;
     pthread_mutex_lock(&j->lock);
@@ -92,6 +92,12 @@ static void answer(pub_js *j, group *g, const char *err)
         snprintf(g->err, sizeof g->err, "%s", err);
     }
     last = --g->remaining == 0;
+    if (last)
+        for (pub_js_group **pp = &j->groups; *pp; pp = &(*pp)->next)
+            if (*pp == g) {
+                *pp = g->next;
+                break;
+            }
     pthread_mutex_unlock(&j->lock);
     if (last) {
         post_done(j, g->req, g->started_ms, g->failed ? 0 : 200, g->failed ? g->err : NULL);
@@ -103,14 +109,13 @@ static void answer(pub_js *j, group *g, const char *err)
 static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
     pub_js *j = (pub_js *)closure;
-    pub_js_pending *p = take_pending(j, msg);
+    pub_js_group *g = find_group(j, msg);
     char err[300] = "no ack";
     (void)js;
-    if (p) {
+    if (g) {
         if (!pa && pae)
-            describe(err, sizeof err, p->g, pae);
-        answer(j, p->g, pa ? NULL : err);
-        free(p);
+            describe(err, sizeof err, g, pae);
+        answer(j, g, pa ? NULL : err);
     }
     natsMsg_Destroy(msg);
 }
@@ -171,7 +176,7 @@ int pub_js_init(pub_js *j, pub_loop *loop, const char *urls, pub_http_done done,
     s = pub_nats_connect(&j->nc, urls);
     if (s == NATS_OK) {
         jsOptions_Init(&jo);
-        jo.PublishAsync.MaxPending = 4096;
+        jo.PublishAsync.MaxPending = 1 << 20; /* per-event mode: a batch is thousands of messages */
         jo.PublishAsync.AckHandler = on_ack;
         jo.PublishAsync.AckHandlerClosure = j;
         s = natsConnection_JetStream(&j->js, j->nc, &jo);
@@ -186,35 +191,23 @@ int pub_js_init(pub_js *j, pub_loop *loop, const char *urls, pub_http_done done,
 }
 
 /* Publish one message of g; a failure to hand it over is its answer. */
-static void publish_one(pub_js *j, group *g, const pub_js_msg *m, long timeout_ms)
+static void publish_one(pub_js *j, pub_js_group *g, const pub_js_msg *m, long timeout_ms)
 {
-    pub_js_pending *p = (pub_js_pending *)calloc(1, sizeof *p);
     natsMsg *msg = NULL;
     jsPubOptions po;
-    natsStatus s = p ? natsMsg_Create(&msg, g->subject, NULL, (const char *)m->data, (int)m->len) : NATS_NO_MEMORY;
+    natsStatus s = natsMsg_Create(&msg, g->subject, NULL, (const char *)m->data, (int)m->len);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(msg, "Nats-Msg-Id", m->id); /* how the ack finds g */
     for (int i = 0; s == NATS_OK && m->hdrs && m->hdrs[i]; i += 2)
         s = natsMsgHeader_Set(msg, m->hdrs[i], m->hdrs[i + 1]);
+    if (s == NATS_OK) {
+        jsPubOptions_Init(&po);
+        po.MsgId = m->id;
+        po.MaxWait = timeout_ms;
+        s = js_PublishMsgAsync(j->js, &msg, &po); /* on success libnats owns msg (and sets it NULL) */
+    }
     if (s != NATS_OK) {
         natsMsg_Destroy(msg);
-        free(p);
-        answer(j, g, natsStatus_GetText(s));
-        return;
-    }
-    p->msg = msg;
-    p->g = g;
-    pthread_mutex_lock(&j->lock); /* known before any ack can come */
-    p->next = j->pending;
-    j->pending = p;
-    pthread_mutex_unlock(&j->lock);
-    jsPubOptions_Init(&po);
-    po.MsgId = m->id;
-    po.MaxWait = timeout_ms;
-    natsMsg *owned = msg;
-    s = js_PublishMsgAsync(j->js, &owned, &po);
-    if (s != NATS_OK) { /* not taken: the message is still ours */
-        if (take_pending(j, msg))
-            free(p);
-        natsMsg_Destroy(owned);
         answer(j, g, natsStatus_GetText(s));
     }
 }
@@ -222,7 +215,7 @@ static void publish_one(pub_js *j, group *g, const pub_js_msg *m, long timeout_m
 void pub_js_publish(pub_js *j, uint64_t req, const char *subject, const pub_js_msg *msgs, size_t n,
                     long timeout_ms)
 {
-    group *g = (group *)calloc(1, sizeof *g);
+    pub_js_group *g = (pub_js_group *)calloc(1, sizeof *g);
     j->active++;
     if (!g || n == 0) { /* never "delivered" without a message */
         free(g);
@@ -233,6 +226,14 @@ void pub_js_publish(pub_js *j, uint64_t req, const char *subject, const pub_js_m
     g->started_ms = pub_now_ms();
     g->remaining = n + 1; /* one more, answered below: no early finish */
     snprintf(g->subject, sizeof g->subject, "%s", subject);
+    snprintf(g->id, sizeof g->id, "%s", msgs[0].id);
+    char *dot = n > 1 ? strrchr(g->id, '.') : NULL; /* per-event ids are ID.N */
+    if (dot)
+        *dot = '\0';
+    pthread_mutex_lock(&j->lock);
+    g->next = j->groups;
+    j->groups = g;
+    pthread_mutex_unlock(&j->lock);
     for (size_t i = 0; i < n; i++)
         publish_one(j, g, &msgs[i], timeout_ms);
     answer(j, g, NULL);
@@ -249,17 +250,9 @@ void pub_js_free(pub_js *j)
     j->js = NULL;
     j->nc = NULL;
     pthread_mutex_lock(&j->lock);
-    while (j->pending) { /* their groups are dropped too (a group can be shared: free once) */
-        pub_js_pending *p = j->pending, **q;
-        group *g = p->g;
-        for (q = &j->pending; *q;)
-            if ((*q)->g == g) {
-                pub_js_pending *x = *q;
-                *q = x->next;
-                free(x);
-            } else {
-                q = &(*q)->next;
-            }
+    while (j->groups) {
+        pub_js_group *g = j->groups;
+        j->groups = g->next;
         free(g);
     }
     while (j->done_head) {

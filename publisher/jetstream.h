@@ -18,7 +18,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-typedef struct pub_js_pending pub_js_pending;
+typedef struct pub_js_group pub_js_group;
 typedef struct pub_js_done pub_js_done;
 
 /* Maps a request id back to its owner (NULL if it is gone). */
@@ -30,8 +30,8 @@ typedef struct pub_js {
     int efd;                    /* eventfd: acks are waiting */
     natsConnection *nc;
     jsCtx *js;
-    pthread_mutex_t lock;       /* pending and done lists, from libnats threads */
-    pub_js_pending *pending;
+    pthread_mutex_t lock;       /* groups and done lists, from libnats threads */
+    pub_js_group *groups;       /* requests waiting for acks (a few: inflight.max) */
     pub_js_done *done_head, *done_tail;
     pub_http_done done;
     pub_js_find find;
