@@ -65,6 +65,7 @@ static const key_spec keys[] = {
     { "jetstream.url", K_STR, F(js_url), 1, 0, NULL },
     { "jetstream.subject", K_STR, F(js_subject), 1, 0, NULL },
     { "jetstream.unit", K_ENUM, F(js_per_event), 0, 0, "batch|event" },
+    { "jetstream.by_stream", K_BOOL, F(js_by_stream), 0, 1, NULL },
     { "processors", K_STR, F(processors), 0, 0, NULL },
     { "validate.required", K_STR, F(validate_required), 0, 0, NULL },
     { "validate.max_depth", K_U32, F(validate_max_depth), 1, 1000, NULL },
@@ -389,6 +390,8 @@ int pub_config_check(const pub_config *c, char *err, size_t errlen)
     else if (pub_procs_parse(&procs, c->processors, c->validate_required, c->keep_match, c->drop_match,
                              c->validate_max_depth, 0, err, errlen) != 0)
         return -1;
+    else if (c->js_by_stream && !c->js_per_event)
+        snprintf(err, errlen, "jetstream.by_stream needs jetstream.unit = event (a batch mixes streams)");
     else if (!c->tls_client_cert[0] != !c->tls_client_key[0])
         snprintf(err, errlen, "tls.client_cert and tls.client_key go together");
     else if (c->metrics_endpoint[0] && !strrchr(c->metrics_endpoint, ':'))

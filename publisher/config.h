@@ -28,6 +28,7 @@
  *   jetstream.url     nats://127.0.0.1:4222  (comma-separated servers)
  *   jetstream.subject events.QUEUE  (batches are published there)
  *   jetstream.unit    batch   or event: one message per event (id BATCH.N)
+ *   jetstream.by_stream false  (event unit) publish to SUBJECT.<meta.stream>
  *   processors        (none)  e.g. "validate, set_meta_dt, drop" (process.h)
  *   validate.required, validate.max_depth (32), validate.max_bytes (ring.max_event)
  *   keep.match, drop.match   shell patterns on the event's name
@@ -89,6 +90,7 @@ typedef struct pub_config {
     char js_url[PUB_PATH];
     char js_subject[PUB_STR];
     int js_per_event;
+    int js_by_stream;
     char processors[PUB_STR], validate_required[PUB_STR], keep_match[PUB_STR], drop_match[PUB_STR];
     uint32_t validate_max_depth;
     uint64_t validate_max_bytes;

@@ -195,7 +195,8 @@ static void publish_one(pub_js *j, pub_js_group *g, const pub_js_msg *m, long ti
 {
     natsMsg *msg = NULL;
     jsPubOptions po;
-    natsStatus s = natsMsg_Create(&msg, g->subject, NULL, (const char *)m->data, (int)m->len);
+    natsStatus s = natsMsg_Create(&msg, m->subject ? m->subject : g->subject, NULL, (const char *)m->data,
+                                  (int)m->len);
     if (s == NATS_OK)
         s = natsMsgHeader_Set(msg, "Nats-Msg-Id", m->id); /* how the ack finds g */
     for (int i = 0; s == NATS_OK && m->hdrs && m->hdrs[i]; i += 2)

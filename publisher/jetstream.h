@@ -48,9 +48,10 @@ int pub_js_init(pub_js *j, pub_loop *loop, const char *urls, pub_http_done done,
                 char *why, size_t whylen);
 
 /* One message: Nats-Msg-Id, headers (name, value pairs, NULL-terminated),
- * payload (copied). */
+ * payload (copied), and its own subject (NULL: the request's). */
 typedef struct pub_js_msg {
     const char *id;
+    const char *subject;
     const char *const *hdrs;
     const void *data;
     size_t len;

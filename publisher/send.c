@@ -81,20 +81,39 @@ static void publish_batch(pub_daemon *d, pub_out *o)
     if (o->ts)
         h[n++] = "X-Signature-Timestamp", h[n++] = ts;
     h[n] = NULL;
-    pub_js_msg m = { o->id, h, o->body.data, o->body.len };
+    pub_js_msg m = { o->id, NULL, h, o->body.data, o->body.len };
     pub_js_publish(&d->js, o->req, d->cfg.js_subject, &m, 1, (long)d->cfg.post_timeout_ms);
 }
 
+/* SUBJECT.STREAM for an event with a string meta.stream (jetstream.by_stream):
+ * each character that is not [A-Za-z0-9_.-] becomes '_', empty tokens too. */
+static void stream_subject(const char *base, json_t *ev, char *out, size_t outlen)
+{
+    const char *st = json_string_value(json_object_get(json_object_get(ev, "meta"), "stream"));
+    size_t n = (size_t)snprintf(out, outlen, "%s", base);
+    if (!st || !*st || n + 2 >= outlen)
+        return;
+    out[n++] = '.';
+    for (const char *p = st; *p && n + 1 < outlen; p++, n++) {
+        char c = *p;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                 c == '-' || (c == '.' && out[n - 1] != '.' && p[1]);
+        out[n] = ok ? c : '_';
+    }
+    out[n] = '\0';
+}
+
 /* jetstream.unit = event: one message per event, id BATCH_ID.N (the batch's
- * MAC covers the whole body, so single events carry none). The batch is
- * safe when every event is acked. */
+ * MAC covers the whole body, so single events carry none), on the subject
+ * of its meta.stream with jetstream.by_stream. The batch is safe when every
+ * event is acked. */
 static void publish_events(pub_daemon *d, pub_out *o)
 {
     char why[200];
     pub_buf plain;
     json_t *events = NULL;
     pub_js_msg *m = NULL;
-    char **text = NULL, (*ids)[SPOOL_ID_MAX + 24] = NULL;
+    char **text = NULL, (*ids)[SPOOL_ID_MAX + 24] = NULL, (*subj)[PUB_STR * 2] = NULL;
     size_t n = 0;
     const char *h[] = { "X-Batch-Id", o->id, "X-Ringpub-Queue", d->cfg.queue, NULL };
     pub_buf_init(&plain, o->plain_len + 1);
@@ -105,13 +124,17 @@ static void publish_events(pub_daemon *d, pub_out *o)
     m = (pub_js_msg *)calloc(n ? n : 1, sizeof *m);
     text = (char **)calloc(n ? n : 1, sizeof *text);
     ids = calloc(n ? n : 1, sizeof *ids);
-    if (!events || !m || !text || !ids) { /* our own body: only memory can fail here */
+    subj = calloc(n ? n : 1, sizeof *subj);
+    if (!events || !m || !text || !ids || !subj) { /* our own body: only memory can fail here */
         pub_js_publish(&d->js, o->req, d->cfg.js_subject, NULL, 0, 0);
     } else {
         for (size_t i = 0; i < n; i++) {
             text[i] = json_dumps(json_array_get(events, i), JSON_COMPACT);
             snprintf(ids[i], sizeof ids[i], "%s.%zu", o->id, i);
-            m[i] = (pub_js_msg){ ids[i], h, text[i] ? text[i] : "", text[i] ? strlen(text[i]) : 0 };
+            if (d->cfg.js_by_stream)
+                stream_subject(d->cfg.js_subject, json_array_get(events, i), subj[i], sizeof subj[i]);
+            m[i] = (pub_js_msg){ ids[i], d->cfg.js_by_stream ? subj[i] : NULL, h, text[i] ? text[i] : "",
+                                 text[i] ? strlen(text[i]) : 0 };
         }
         pub_js_publish(&d->js, o->req, d->cfg.js_subject, m, n, (long)d->cfg.post_timeout_ms);
     }
@@ -119,6 +142,7 @@ static void publish_events(pub_daemon *d, pub_out *o)
         free(text[i]);
     free(text);
     free(ids);
+    free(subj);
     free(m);
     json_decref(events);
     pub_buf_free(&plain);

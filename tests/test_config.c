@@ -203,6 +203,8 @@ Test(config, cross_key_checks)
     cr_assert_not_null(strstr(err, "batch.max_bytes"), "%s", err);
     cr_assert_neq(load("[event-publisher:main]\nmetrics.endpoint = nohost\n", &c, err, sizeof err), 0);
     cr_assert_not_null(strstr(err, "metrics.endpoint"), "%s", err);
+    cr_assert_neq(load("[event-publisher:main]\njetstream.by_stream = true\n", &c, err, sizeof err), 0);
+    cr_assert_not_null(strstr(err, "jetstream.unit = event"), "%s", err);
     cr_assert_neq(load("[event-publisher:main]\ntls.client_cert = /c.pem\n", &c, err, sizeof err), 0);
     cr_assert_not_null(strstr(err, "tls.client_key"), "%s", err);
 }

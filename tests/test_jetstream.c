@@ -185,6 +185,52 @@ Test(jetstream, one_message_per_event_when_asked, .init = setup)
     cr_assert_eq(t.lines, 10000, "one message per event, no batch wrappers");
 }
 
+/* jetstream.by_stream: each event on SUBJECT.<meta.stream>, so consumers
+ * can filter by stream; an event without one stays on SUBJECT. */
+Test(jetstream, per_event_subject_follows_meta_stream, .init = setup)
+{
+    rp_queue *q;
+    rp_queue_opts o;
+    char err[2000], ev[200], out[64];
+    pid_t d = js_rig_up("jetstream.unit = event\njetstream.by_stream = true\n");
+    memset(&o, 0, sizeof o);
+    o.dir = th_dir();
+    o.capacity = 8 << 20;
+    o.max_event = 4096;
+    cr_assert_eq(rp_queue_open(&q, "e2e", &o), 0);
+    for (int i = 0; i < 300; i++) {
+        int n = snprintf(ev, sizeof ev, "{\"p\":0,\"s\":%d,\"meta\":{\"stream\":\"%s\"}}", i,
+                         i % 3 == 0 ? "app.click" : i % 3 == 1 ? "app view*" : "");
+        cr_assert_eq(rp_queue_put(q, ev, (size_t)n), 0);
+    }
+    rp_queue_close(q);
+    static const struct { const char *subject; int want; } subjects[] = {
+        { "events.e2e.app.click", 100 }, { "events.e2e.app_view_", 100 }, { "events.e2e", 100 },
+    };
+    for (size_t k = 0; k < 3; k++) {
+        snprintf(out, sizeof out, "sub%zu.jsonl", k);
+        char durable[16];
+        snprintf(durable, sizeof durable, "by%zu", k);
+        char *argv[] = { (char *)bin("ringjs"), "dump", "--url", urls, "--stream", "EV", "--subject",
+                         (char *)subjects[k].subject, "--durable", durable, "--out", (char *)path_in(out),
+                         "--idle-exit", "700", NULL };
+        uint64_t until = th_now_ms() + E2E_WAIT_MS;
+        int lines = 0;
+        do {
+            cr_assert_eq(run_capture(argv, err, sizeof err), 0, "%s", err);
+            char line[512];
+            FILE *f = fopen(path_in(out), "r");
+            lines = 0;
+            while (f && fgets(line, sizeof line, f))
+                lines++;
+            if (f)
+                fclose(f);
+        } while (lines < subjects[k].want && th_now_ms() < until);
+        cr_assert_eq(lines, subjects[k].want, "subject %s", subjects[k].subject);
+    }
+    stop(d, SIGTERM);
+}
+
 Test(jetstream, collector_forwards_and_answers_after_the_ack, .init = setup)
 {
     uint64_t acc[MAXP];
