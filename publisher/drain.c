@@ -6,6 +6,7 @@
 
 #include "codec.h"
 #include "errstream.h"
+#include "ringpub_event.h" /* rp_now_ms */
 #include "jsonl.h"
 #include "sign.h"
 
@@ -126,13 +127,6 @@ static void add_one(pub_daemon *d, const void *data, uint32_t len, uint64_t pos,
         d->building_since_ms = now;
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Run the processors on one event: into the batch, filtered, or into the
  * error stream. Returns 1 if it went into the batch. */
 static int process_one(pub_daemon *d, const rp_event *e, uint64_t now)
@@ -141,13 +135,14 @@ static int process_one(pub_daemon *d, const rp_event *e, uint64_t now)
     size_t outlen;
     int owned;
     char why[300];
-    pub_proc_result r = pub_process(&d->procs, (const char *)e->data, e->len, wall_ms(), &out,
+    int64_t wall = rp_now_ms();
+    pub_proc_result r = pub_process(&d->procs, (const char *)e->data, e->len, wall, &out,
                                     &outlen, &owned, &which, why, sizeof why);
     if (r == PROC_PASS)
         add_one(d, out, (uint32_t)outlen, e->pos, now);
     else if (r == PROC_FILTERED)
         d->metrics.total.filtered++;
-    else if (pub_err_add(&d->errors, d->cfg.queue, which, why, e->data, e->len, wall_ms()) == 0)
+    else if (pub_err_add(&d->errors, d->cfg.queue, which, why, e->data, e->len, wall) == 0)
         d->metrics.total.invalid++;
     else /* cannot even record it: keep it in the ring, stop */
         d->errors_broken = 1;

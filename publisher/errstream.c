@@ -1,22 +1,13 @@
 /* errstream.c — see errstream.h. */
 #include "errstream.h"
 #include "jsonl.h"
+#include "ringpub_event.h" /* rp_iso8601 */
 
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static void iso8601(int64_t ms, char out[32])
-{
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-}
 
 /* The original event: as a string when it is UTF-8, else base64. */
 static int set_raw(json_t *o, const void *ev, size_t len)
@@ -37,8 +28,8 @@ static int set_raw(json_t *o, const void *ev, size_t len)
 int pub_err_add(pub_buf *pending, const char *queue, const char *processor, const char *why, const void *ev,
                 size_t len, int64_t now_ms)
 {
-    char dt[32];
-    iso8601(now_ms, dt);
+    char dt[RP_ISO8601_SIZE];
+    rp_iso8601(now_ms, dt);
     json_t *o = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s}", "$schema", "/error/1.0.0", "meta", "stream",
                           "ringpub.error", "dt", dt, "emitter_id", "ringpub", "queue", queue, "processor", processor,
                           "message", why);

@@ -1,12 +1,12 @@
 /* process.c — see process.h. */
 #include "process.h"
+#include "ringpub_event.h" /* rp_iso8601 */
 
 #include <fnmatch.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char *const names[] = { "validate", "set_meta_dt", "keep", "drop" };
 
@@ -120,17 +120,13 @@ static int validate(const pub_procs *p, json_t *ev, size_t len, char *why, size_
 
 static int set_meta_dt(json_t *ev, int64_t now_ms, char *why, size_t whylen)
 {
-    char dt[32];
-    time_t s = (time_t)(now_ms / 1000);
-    struct tm tm;
+    char dt[RP_ISO8601_SIZE];
     json_t *meta = json_object_get(ev, "meta");
     if (!json_is_object(ev) || (meta && !json_is_object(meta))) {
         snprintf(why, whylen, "set_meta_dt: the event or its meta is not an object");
         return -1;
     }
-    gmtime_r(&s, &tm);
-    snprintf(dt, sizeof dt, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(now_ms % 1000));
+    rp_iso8601(now_ms, dt);
     if (!meta && json_object_set_new(ev, "meta", meta = json_object()) != 0) {
         snprintf(why, whylen, "set_meta_dt: out of memory");
         return -1;
