@@ -8,6 +8,7 @@
 #include "codec.h"
 #include "errstream.h"
 #include "eventgate.h"
+#include "ringpub_event.h" /* rp_now_ms */
 #include "filesink.h"
 
 #include <errno.h>
@@ -36,27 +37,46 @@ static struct curl_slist *add(struct curl_slist *h, const char *fmt, const char 
     return n ? n : h;
 }
 
+/* What describes a signed batch, as name/value pairs in h (NULL-terminated,
+ * at most BATCH_HEADERS pairs): Content-Encoding (when compressed),
+ * X-Signature, X-Batch-Id, X-Ringpub-Queue, X-Signature-Timestamp (when
+ * signed). sig and ts hold the values made here. Returns the entries used. */
+#define BATCH_HEADERS 5
+static int batch_headers(const pub_daemon *d, const pub_out *o, const char *h[2 * BATCH_HEADERS + 1],
+                         char sig[400], char ts[32])
+{
+    const char *enc = pub_codec_encoding((pub_compression)o->codec);
+    int n = 0;
+    snprintf(sig, 400, "key=%s, mac=%s", d->cfg.key_name, o->mac);
+    if (enc)
+        h[n++] = "Content-Encoding", h[n++] = enc;
+    h[n++] = "X-Signature", h[n++] = sig;
+    h[n++] = "X-Batch-Id", h[n++] = o->id;
+    h[n++] = "X-Ringpub-Queue", h[n++] = d->cfg.queue;
+    if (o->ts) {
+        snprintf(ts, 32, "%lld", (long long)o->ts);
+        h[n++] = "X-Signature-Timestamp", h[n++] = ts;
+    }
+    h[n] = NULL;
+    return n;
+}
+
 static void build_headers(pub_daemon *d, pub_out *o)
 {
-    char date[64], sig[400], ts[32];
+    char date[64], sig[400], ts[32], line[512];
+    const char *pairs[2 * BATCH_HEADERS + 1];
     struct tm tm;
     time_t now = time(NULL);
-    const char *enc = pub_codec_encoding((pub_compression)o->codec);
     struct curl_slist *h = NULL;
     gmtime_r(&now, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    snprintf(sig, sizeof sig, "key=%s, mac=%s", d->cfg.key_name, o->mac);
     h = add(h, "Date: %s", date);
     h = add(h, "User-Agent: %s", "ringpub/0.1.0 (baseplate-event-publisher compatible)");
     h = add(h, "Content-Type: %s", "application/json");
-    if (enc)
-        h = add(h, "Content-Encoding: %s", enc);
-    h = add(h, "X-Signature: %s", sig);
-    h = add(h, "X-Batch-Id: %s", o->id);
-    h = add(h, "X-Ringpub-Queue: %s", d->cfg.queue);
-    if (o->ts) {
-        snprintf(ts, sizeof ts, "%lld", (long long)o->ts);
-        h = add(h, "X-Signature-Timestamp: %s", ts);
+    batch_headers(d, o, pairs, sig, ts);
+    for (int i = 0; pairs[i]; i += 2) {
+        snprintf(line, sizeof line, "%s: %s", pairs[i], pairs[i + 1]);
+        h = add(h, "%s", line);
     }
     h = add(h, "Expect:%s", ""); /* no 100-continue round trip */
     curl_slist_free_all(o->headers);
@@ -67,19 +87,12 @@ static void build_headers(pub_daemon *d, pub_out *o)
  * collector decodes a POST (X-Collector-Version says /v2 or /v2j). */
 static void publish_batch(pub_daemon *d, pub_out *o)
 {
-    const char *enc = pub_codec_encoding((pub_compression)o->codec);
     char sig[400], ts[32];
-    const char *h[16];
-    int n = 0;
-    snprintf(sig, sizeof sig, "key=%s, mac=%s", d->cfg.key_name, o->mac);
-    snprintf(ts, sizeof ts, "%lld", (long long)o->ts);
-    h[n++] = "Content-Encoding", h[n++] = enc ? enc : "identity";
-    h[n++] = "X-Signature", h[n++] = sig;
-    h[n++] = "X-Batch-Id", h[n++] = o->id;
-    h[n++] = "X-Ringpub-Queue", h[n++] = d->cfg.queue;
+    const char *h[2 * BATCH_HEADERS + 5];
+    int n = batch_headers(d, o, h, sig, ts);
+    if (!pub_codec_encoding((pub_compression)o->codec)) /* said outright on the stream */
+        h[n++] = "Content-Encoding", h[n++] = "identity";
     h[n++] = "X-Collector-Version", h[n++] = d->cfg.collector_version;
-    if (o->ts)
-        h[n++] = "X-Signature-Timestamp", h[n++] = ts;
     h[n] = NULL;
     pub_js_msg m = { o->id, NULL, h, o->body.data, o->body.len };
     pub_js_publish(&d->js, o->req, d->cfg.js_subject, &m, 1, (long)d->cfg.post_timeout_ms);
@@ -377,11 +390,7 @@ static void replay_finished(pub_daemon *d, pub_out *o, const pub_http_result *r)
  * Returns 1 if handled that way. */
 static int eventgate_refusals(pub_daemon *d, pub_out *o, const pub_http_result *r)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    long n = r->body ? pub_eventgate_refused(r->body, r->body_len, &d->errors, d->cfg.queue,
-                                             (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000)
-                     : -1;
+    long n = r->body ? pub_eventgate_refused(r->body, r->body_len, &d->errors, d->cfg.queue, rp_now_ms()) : -1;
     if (n < 0) {
         pub_log(d, "batch %s: EventGate answered %ld without a list of refused events", o->id, r->status);
         return 0;
