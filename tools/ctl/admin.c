@@ -10,11 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *ring_dir(void)
-{
-    const char *d = getenv("RINGPUB_DIR");
-    return d && *d ? d : "/dev/shm";
-}
+/* The ring directory, as the library resolves it ($RINGPUB_DIR or /dev/shm). */
+static const char *ring_dir(void) { return rp__dir(NULL); }
 
 /* "64MiB", "4096", "1k" -> bytes; 0 on a bad value. */
 static uint64_t size_arg(const char *v)

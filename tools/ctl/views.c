@@ -11,11 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *ring_dir(void)
-{
-    const char *d = getenv("RINGPUB_DIR");
-    return d && *d ? d : "/dev/shm";
-}
+/* The ring directory, as the library resolves it ($RINGPUB_DIR or /dev/shm). */
+static const char *ring_dir(void) { return rp__dir(NULL); }
 
 static void nap_ms(long ms)
 {
