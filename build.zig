@@ -50,6 +50,7 @@ const daemon_sources = [_][]const u8{
     "publisher/filesink.c",
     "publisher/eventgate.c",
     "publisher/jetstream.c",
+    "publisher/lane.c",
     "publisher/daemon.c",
 };
 const pub_libs = [_][]const u8{ "sodium", "zstd", "z", "curl", "uring", "nats", "jansson", "m" };
@@ -88,6 +89,7 @@ const tests = [_]TestSpec{
     .{ .name = "event", .threads = true, .libs = &.{"jansson"} },
     .{ .name = "ctl", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "jetstream", .e2e = true, .extra = &.{"tests/rig.c"} },
+    .{ .name = "route", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "bench", .e2e = true, .extra = &.{"bench/hist.c"}, .libs = &.{"jansson"} },
 };
 

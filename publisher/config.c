@@ -73,6 +73,7 @@ static const key_spec keys[] = {
     { "keep.match", K_STR, F(keep_match), 0, 0, NULL },
     { "drop.match", K_STR, F(drop_match), 0, 0, NULL },
     { "errors.file", K_STR, F(errors_file), 1, 0, NULL },
+    { "route.by", K_STR, F(route_by), 1, 0, NULL },
     { "tls.verify", K_BOOL, F(tls_verify), 0, 1, NULL },
     { "tls.ca_file", K_STR, F(tls_ca_file), 1, 0, NULL },
     { "tls.client_cert", K_STR, F(tls_client_cert), 1, 0, NULL },
@@ -308,23 +309,85 @@ static int set_value(pub_config *c, const key_spec *k, const char *v, char *why,
     return -1;
 }
 
+/* route.R.FIELD keys: offsets inside one pub_route_cfg. */
+#define R(field) offsetof(pub_route_cfg, field), sizeof(((pub_route_cfg *)0)->field)
+static const key_spec route_keys[] = {
+    { "match", K_STR, R(match), 1, 0, NULL },
+    { "sink", K_ENUM, R(sink), 0, 0, "http|jetstream|file|eventgate" },
+    { "collector.hostname", K_STR, R(collector_host), 1, 0, NULL },
+    { "file.path", K_STR, R(file_path), 1, 0, NULL },
+    { "eventgate.url", K_STR, R(eventgate_url), 1, 0, NULL },
+    { "jetstream.subject", K_STR, R(js_subject), 1, 0, NULL },
+};
+
+static int route_name_ok(const char *s, size_t n)
+{
+    if (n == 0 || n >= PUB_ROUTE_NAME)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+            return 0;
+    return 1;
+}
+
+/* "route.R.FIELD": the spec of FIELD, moved onto route R (created on first
+ * use). 0, or -1 with why (bad name, too many routes, unknown field). */
+static int route_key(pub_config *c, const char *key, key_spec *out, char *why, size_t whylen)
+{
+    const char *name = key + 6, *dot = strchr(name, '.');
+    size_t n = dot ? (size_t)(dot - name) : 0;
+    int r;
+    if (!dot || !route_name_ok(name, n)) {
+        snprintf(why, whylen, "route names are 1-%d characters of A-Z a-z 0-9 _ -", PUB_ROUTE_NAME - 1);
+        return -1;
+    }
+    for (r = 0; r < c->nroutes; r++)
+        if (strlen(c->routes[r].name) == n && strncmp(c->routes[r].name, name, n) == 0)
+            break;
+    if (r == c->nroutes) {
+        if (r == PUB_MAX_ROUTES) {
+            snprintf(why, whylen, "at most %d routes", PUB_MAX_ROUTES);
+            return -1;
+        }
+        memcpy(c->routes[r].name, name, n);
+        c->routes[r].name[n] = '\0';
+        c->nroutes++;
+    }
+    for (size_t i = 0; i < sizeof route_keys / sizeof *route_keys; i++)
+        if (strcmp(route_keys[i].key, dot + 1) == 0) {
+            *out = route_keys[i];
+            out->off += offsetof(pub_config, routes) + (size_t)r * sizeof(pub_route_cfg);
+            return 0;
+        }
+    snprintf(why, whylen, "unknown key (a route takes match, sink, collector.hostname, file.path, eventgate.url, "
+                          "jetstream.subject)");
+    return -1;
+}
+
+static const key_spec *find_key(pub_config *c, const char *key, key_spec *scratch, char *why, size_t whylen)
+{
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if (strcmp(keys[i].key, key) == 0)
+            return &keys[i];
+    if (strncmp(key, "route.", 6) == 0)
+        return route_key(c, key, scratch, why, whylen) == 0 ? scratch : NULL;
+    snprintf(why, whylen, "unknown key");
+    return NULL;
+}
+
 int pub_config_set(pub_config *c, const char *key, const char *value, char *err, size_t errlen)
 {
     char expanded[PUB_PATH], why[300];
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-        if (strcmp(keys[i].key, key) != 0)
-            continue;
-        if (ini_expand_env(value, expanded, sizeof expanded, why, sizeof why) != 0 ||
-            set_value(c, &keys[i], expanded, why, sizeof why) != 0) {
-            snprintf(err, errlen, "%s: %s", key, why);
-            sodium_memzero(expanded, sizeof expanded);
-            return -1;
-        }
+    key_spec scratch;
+    const key_spec *k = find_key(c, key, &scratch, why, sizeof why);
+    if (!k || ini_expand_env(value, expanded, sizeof expanded, why, sizeof why) != 0 ||
+        set_value(c, k, expanded, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s: %s", key, why);
         sodium_memzero(expanded, sizeof expanded);
-        return 0;
+        return -1;
     }
-    snprintf(err, errlen, "%s: unknown key", key);
-    return -1;
+    sodium_memzero(expanded, sizeof expanded);
+    return 0;
 }
 
 typedef struct {
@@ -387,8 +450,7 @@ int pub_config_check(const pub_config *c, char *err, size_t errlen)
     else if ((uint64_t)c->ring_max_event + 8 > c->ring_capacity)
         snprintf(err, errlen, "ring.max_event (%u) must fit in ring.capacity (%llu)",
                  (unsigned)c->ring_max_event, (unsigned long long)c->ring_capacity);
-    else if (pub_procs_parse(&procs, c->processors, c->validate_required, c->keep_match, c->drop_match,
-                             c->validate_max_depth, 0, err, errlen) != 0)
+    else if (pub_procs_configure(&procs, c, 0, err, errlen) != 0)
         return -1;
     else if (c->js_by_stream && !c->js_per_event)
         snprintf(err, errlen, "jetstream.by_stream needs jetstream.unit = event (a batch mixes streams)");

@@ -33,6 +33,17 @@
  *   validate.required, validate.max_depth (32), validate.max_bytes (ring.max_event)
  *   keep.match, drop.match   shell patterns on the event's name
  *   errors.file       SPOOL_DIR/NAME.errors.jsonl (events a processor refused)
+ *   route.by          (the event's name: meta.stream, name, event_type or
+ *                     event_topic) or a dotted field path, e.g. event_topic
+ *   route.R.match     shell patterns: events whose route.by value matches go
+ *                     to route R (the `route` processor; first route wins,
+ *                     in the order the routes first appear in the file)
+ *   route.R.sink      http (default), file, eventgate or jetstream; with
+ *   route.R.collector.hostname (the queue's), route.R.file.path
+ *                     (SPOOL_DIR/NAME.R.events.jsonl), route.R.eventgate.url
+ *                     (the queue's), route.R.jetstream.subject (SUBJECT.R)
+ *                     Unmatched events go to the queue's own sink. R is 1-32
+ *                     of [A-Za-z0-9_-]; at most PUB_MAX_ROUTES routes.
  * A config file that holds key.secret must not be readable by group or
  * others (refused; a warning with allow_insecure); key.secret_file likewise.
  * Values may use ${VAR} or $VAR from the environment (an unset variable is an
@@ -57,6 +68,21 @@
 typedef enum { PUB_ZSTD, PUB_GZIP, PUB_NONE } pub_compression;
 typedef enum { PUB_GUARANTEED, PUB_HASTY } pub_delivery;
 typedef enum { PUB_SINK_HTTP, PUB_SINK_JETSTREAM, PUB_SINK_FILE, PUB_SINK_EVENTGATE } pub_sink;
+
+#define PUB_MAX_ROUTES 8
+#define PUB_ROUTE_NAME 33
+
+/* One route.R.* group: where the events route R matches go. Empty strings
+ * take the queue's value (or a default named after R). */
+typedef struct pub_route_cfg {
+    char name[PUB_ROUTE_NAME];
+    char match[PUB_STR];
+    int sink; /* pub_sink */
+    char collector_host[PUB_STR];
+    char file_path[PUB_PATH];
+    char eventgate_url[PUB_PATH];
+    char js_subject[PUB_STR];
+} pub_route_cfg;
 
 typedef struct pub_config {
     char queue[65];
@@ -95,6 +121,9 @@ typedef struct pub_config {
     uint32_t validate_max_depth;
     uint64_t validate_max_bytes;
     char errors_file[PUB_PATH];
+    char route_by[PUB_STR];
+    pub_route_cfg routes[PUB_MAX_ROUTES];
+    int nroutes;
     int tls_verify;
     char tls_ca_file[PUB_PATH], tls_client_cert[PUB_PATH], tls_client_key[PUB_PATH];
 

@@ -107,10 +107,14 @@ static void ring_lost(pub_daemon *d, const char *why)
     d->ring_lost = 1;
     rp_consumer_fence(d->ring);
     if (d->ring_fault) {
+        size_t n = 0;
+        for (int i = 0; i < d->nlanes; i++) {
+            n += d->lanes[i].building.count;
+            pub_batch_reset(&d->lanes[i].building);
+            d->lanes[i].since_ms = 0;
+        }
         pub_log(d, "ring %s: %s (SIGBUS while reading it); its unread events and the %zu events of the "
-                   "batch being built are lost", d->cfg.queue, why, d->building.count);
-        pub_batch_reset(&d->building);
-        d->building_since_ms = 0;
+                   "batches being built are lost", d->cfg.queue, why, n);
     } else {
         pub_log(d, "ring %s: %s; its unread events are lost", d->cfg.queue, why);
     }
@@ -185,10 +189,9 @@ static int setup(pub_daemon *d)
     if (!d->cfg.errors_file[0])
         snprintf(d->cfg.errors_file, sizeof d->cfg.errors_file, "%.3000s/%s.errors.jsonl", d->cfg.spool_dir,
                  d->cfg.queue);
-    if (pub_procs_parse(&d->procs, d->cfg.processors, d->cfg.validate_required, d->cfg.keep_match,
-                        d->cfg.drop_match, d->cfg.validate_max_depth,
-                        d->cfg.validate_max_bytes ? d->cfg.validate_max_bytes : d->cfg.ring_max_event, why,
-                        sizeof why) != 0) {
+    if (pub_procs_configure(&d->procs, &d->cfg,
+                            d->cfg.validate_max_bytes ? d->cfg.validate_max_bytes : d->cfg.ring_max_event, why,
+                            sizeof why) != 0) {
         pub_log(d, "%s", why);
         return -1;
     }
@@ -196,7 +199,7 @@ static int setup(pub_daemon *d)
     if (!d->cfg.quarantine_file[0])
         snprintf(d->cfg.quarantine_file, sizeof d->cfg.quarantine_file, "%.3000s/%s.quarantine.jsonl",
                  d->cfg.spool_dir, d->cfg.queue);
-    if (spool_open(&d->spool, d->cfg.spool_dir, d->cfg.queue, d->cfg.spool_max_bytes, why, sizeof why) != 0 ||
+    if ((d->nlanes = pub_lanes_open(d->lanes, &d->cfg, why, sizeof why)) < 0 ||
         pub_metrics_open(&d->metrics, d->cfg.metrics_namespace, d->cfg.metrics_endpoint, why, sizeof why) != 0) {
         pub_log(d, "%s", why);
         return -1;
@@ -206,13 +209,8 @@ static int setup(pub_daemon *d)
         pub_log(d, "io_uring: %s", strerror(-rc));
         return -1;
     }
-    if (d->cfg.sink == PUB_SINK_EVENTGATE) { /* EventGate takes plain JSON arrays */
-        snprintf(d->cfg.collector_version, sizeof d->cfg.collector_version, "2j");
-        d->cfg.compression = PUB_NONE;
-    }
-    if (pub_http_init(&d->http, &d->loop, pub_http_finished, d) != 0 ||
-        pub_batch_init(&d->building, d->cfg.collector_version, d->cfg.batch_max_bytes) != 0) {
-        pub_log(d, "cannot initialise libcurl or the batch buffer");
+    if (pub_http_init(&d->http, &d->loop, pub_http_finished, d) != 0) {
+        pub_log(d, "cannot initialise libcurl");
         return -1;
     }
     d->http.tls_verify = d->cfg.tls_verify;
@@ -224,14 +222,7 @@ static int setup(pub_daemon *d)
     d->max_events = 4096;
     if (!(d->events = (rp_event *)calloc(d->max_events, sizeof *d->events)))
         return -1;
-    snprintf(d->url, sizeof d->url, "%s://%s/v%s", d->cfg.scheme, d->cfg.collector_host,
-             d->cfg.collector_version);
-    if (d->cfg.sink == PUB_SINK_FILE)
-        snprintf(d->url, sizeof d->url, "file %.500s", d->cfg.file_path);
-    if (d->cfg.sink == PUB_SINK_EVENTGATE)
-        snprintf(d->url, sizeof d->url, "%.590s", d->cfg.eventgate_url);
-    if (d->cfg.sink == PUB_SINK_JETSTREAM) {
-        snprintf(d->url, sizeof d->url, "JetStream %.300s subject %.200s", d->cfg.js_url, d->cfg.js_subject);
+    if (pub_lanes_use(d->lanes, d->nlanes, PUB_SINK_JETSTREAM)) {
         if (pub_js_init(&d->js, &d->loop, d->cfg.js_url, pub_http_finished, pub_find_out, d, why, sizeof why) != 0) {
             pub_log(d, "%s", why);
             return -1;
@@ -247,18 +238,24 @@ static int setup(pub_daemon *d)
     d->sig_op = (pub_op){ on_signal, d, 0 };
     d->futex_op = (pub_op){ on_futex, d, 0 };
     io_uring_prep_read(pub_loop_sqe(&d->loop, &d->sig_op), d->sigfd, d->siginfo, sizeof d->siginfo, 0);
-    pub_log(d, "queue %s -> %s (key %s, %s, %s delivery), spool %s, %u spooled batches waiting",
-            d->cfg.queue, d->url, d->cfg.key_name,
-            d->cfg.compression == PUB_ZSTD ? "zstd" : d->cfg.compression == PUB_GZIP ? "gzip" : "uncompressed",
-            d->cfg.delivery == PUB_GUARANTEED ? "guaranteed" : "hasty", d->spool.path, d->spool.files);
+    for (int i = 0; i < d->nlanes; i++) {
+        const pub_lane *l = &d->lanes[i];
+        pub_log(d, "queue %s%s%s -> %s (key %s, %s, %s delivery), spool %s, %u spooled batches waiting",
+                d->cfg.queue, l->name[0] ? " route " : "", l->name, l->where, d->cfg.key_name,
+                l->compression == PUB_ZSTD ? "zstd" : l->compression == PUB_GZIP ? "gzip" : "uncompressed",
+                d->cfg.delivery == PUB_GUARANTEED ? "guaranteed" : "hasty", l->spool.path, l->spool.files);
+    }
     return 0;
 }
 
 /* Anything still moving? (shutdown waits for these) */
 static int busy(const pub_daemon *d)
 {
-    if (d->http.active > 0 || d->js.active > 0 || d->nready > 0 || d->replay)
+    if (d->http.active > 0 || d->js.active > 0 || d->nready > 0)
         return 1;
+    for (int i = 0; i < d->nlanes; i++)
+        if (d->lanes[i].replay)
+            return 1;
     for (const pub_out *o = d->outs; o; o = o->next)
         if (o->state != OUT_SAFE)
             return 1;
@@ -279,7 +276,7 @@ static void finish(pub_daemon *d)
 {
     uint64_t until = pub_now_ms() + 5000;
     pub_http_free(&d->http);
-    if (d->cfg.sink == PUB_SINK_JETSTREAM)
+    if (pub_lanes_use(d->lanes, d->nlanes, PUB_SINK_JETSTREAM))
         pub_js_free(&d->js); /* unacked publishes are not safe: they are spooled next */
     pub_spool_all(d);
     if (d->futex_op.pending)
@@ -298,12 +295,11 @@ static void cleanup(pub_daemon *d)
         pub_buf_free(&o->body);
         free(o);
     }
-    pub_batch_free(&d->building);
+    pub_lanes_close(d->lanes, d->nlanes);
     pub_buf_free(&d->errors);
     free(d->ready);
     free(d->chunks);
     free(d->events);
-    spool_close(&d->spool);
     pub_metrics_close(&d->metrics);
     if (d->sigfd > 0)
         close(d->sigfd);
@@ -361,6 +357,9 @@ int pub_daemon_run(pub_daemon *d)
             (unsigned long long)t->dropped, (unsigned long long)t->filtered, (unsigned long long)t->invalid,
             (unsigned long long)t->quarantined_bytes,
             (unsigned long long)d->metrics.ring_depth);
+    for (int i = 1; i < d->nlanes; i++)
+        pub_log(d, "route %s: %llu events delivered to %s", d->lanes[i].name,
+                (unsigned long long)d->lanes[i].sent, d->lanes[i].where);
     cleanup(d);
     return d->exit_code;
 }

@@ -4,12 +4,17 @@
  *   drain.c   ring -> batches (poll, copy, seal: compress + sign);
  *   send.c    batches -> collector (POST, retry, spool, dead-letter) and
  *             in-order release of ring space once batches are safe;
+ *   lane.c    the sinks: the queue's own and one per route (lane.h);
  *   metrics.c counters and statsd.
  *
  * Ring space is released only in ring order, and only up to the last event
  * of the oldest batch that is not yet safe (delivered 2xx, fsynced to the
  * spool, or written to the dead-letter file): a crash at any moment leaves
  * every accepted event either in the ring, in the spool, or delivered.
+ * With routes, one poll's events may sit in the building batches of several
+ * lanes: its chunk is released only once each of those lanes has sealed
+ * (then the chunk knows the newest batch holding its events) and every
+ * batch up to that one is safe.
  */
 #ifndef RINGPUB_DAEMON_H
 #define RINGPUB_DAEMON_H
@@ -18,6 +23,7 @@
 #include "config.h"
 #include "http.h"
 #include "jetstream.h"
+#include "lane.h"
 #include "loop.h"
 #include "metrics.h"
 #include "process.h"
@@ -37,6 +43,7 @@ typedef struct pub_out {
     int codec;               /* pub_compression of body */
     uint64_t plain_len;
     uint32_t count;
+    pub_lane *lane;          /* where it goes */
     char mac[65];
     int64_t ts;
     struct curl_slist *headers;
@@ -49,12 +56,14 @@ typedef struct pub_out {
     spool_write sw;
 } pub_out;
 
-/* A polled range of the ring, released once batch last_seq is safe (or,
+/* A polled range of the ring, released once the lanes holding its events
+ * have sealed those batches (lanes == 0) and batch last_seq is safe (or,
  * when none of its events went into a batch — quarantined, filtered or in
  * the error stream — as soon as the chunks before it are released). */
 typedef struct ring_chunk {
     rp_batch b;
-    uint64_t last_seq;
+    uint64_t last_seq;  /* the newest sealed batch holding its events */
+    uint32_t lanes;     /* bit i: lane i's building batch holds some of them */
     int no_batch;
 } ring_chunk;
 
@@ -68,31 +77,25 @@ typedef struct pub_daemon {
     struct pub_ready *ready;  /* requests finished synchronously (sink = file), */
     size_t nready, capready;  /* reported from the loop, not from inside post() */
     uint64_t next_req;
-    pub_spool spool;
     pub_metrics metrics;
     pub_procs procs;          /* processors, run before batching */
     pub_buf errors;           /* error events not yet written to errors.file */
     int errors_broken;        /* an error event could not even be built */
-    char url[600];
 
-    /* the batch being filled */
-    pub_batch building;
-    uint64_t building_since_ms; /* first event's arrival; 0 if empty */
-    uint64_t first_pos, last_pos; /* ring positions of its first and last events */
-    uint64_t ring_created_ns;   /* with the positions, names a batch (its id) */
+    /* the sinks: lane 0 is the queue's own, 1 + R route R's (lane.h) */
+    pub_lane lanes[1 + PUB_MAX_ROUTES];
+    int nlanes;
+    uint64_t ring_created_ns;   /* with a batch's positions, names it (its id) */
     uint64_t next_seq;
-    pub_buf scratch;            /* compression output */
 
-    /* batches out, oldest first; replay of the spool is separate */
+    /* batches out (every lane's), oldest first; spool replays are per lane */
     pub_out *outs, *outs_tail;
     int n_outs;
-    pub_out *replay;
-    uint64_t next_replay_ms;
-    int collector_down;
 
     /* polled ring ranges not yet released, oldest first (a FIFO) */
     ring_chunk *chunks;
     size_t chunk_head, chunk_n, chunk_cap;
+    uint64_t chunk_base;        /* absolute number of chunks[chunk_head] */
     rp_event *events;
     size_t max_events;
 

@@ -22,7 +22,10 @@ int pub_may_drain(const pub_daemon *d)
     return !d->stopping && d->n_outs < (int)d->cfg.inflight_max;
 }
 
-static int push_chunk(pub_daemon *d, const rp_batch *b, int no_batch)
+/* Record a polled range. Its events sit in sealed batches (up to each
+ * touched lane's sealed_seq) or in the building batches of the lanes still
+ * marked; those marks are cleared as the lanes seal (tie_chunks). */
+static int push_chunk(pub_daemon *d, const rp_batch *b)
 {
     if (d->chunk_n == d->chunk_cap) {
         size_t cap = d->chunk_cap ? d->chunk_cap * 2 : 64;
@@ -39,47 +42,81 @@ static int push_chunk(pub_daemon *d, const rp_batch *b, int no_batch)
     ring_chunk *c = &d->chunks[(d->chunk_head + d->chunk_n++) % d->chunk_cap];
     c->b = *b;
     c->b.events = NULL;
-    c->last_seq = d->next_seq; /* the building batch's seq */
-    c->no_batch = no_batch;
+    c->last_seq = 0;
+    c->lanes = 0;
+    c->no_batch = 1;
+    for (int i = 0; i < d->nlanes; i++) {
+        pub_lane *l = &d->lanes[i];
+        if (!l->touched)
+            continue;
+        c->no_batch = 0;
+        if (l->sealed_seq > c->last_seq)
+            c->last_seq = l->sealed_seq;
+        if (l->building.count > 0)
+            c->lanes |= 1u << i;
+    }
     return 0;
+}
+
+static ring_chunk *chunk_at(pub_daemon *d, uint64_t abs)
+{
+    return &d->chunks[(d->chunk_head + (size_t)(abs - d->chunk_base)) % d->chunk_cap];
+}
+
+/* Lane l sealed batch seq: the chunks waiting for it now know their batch. */
+static void tie_chunks(pub_daemon *d, pub_lane *l, uint64_t seq)
+{
+    uint64_t end = d->chunk_base + d->chunk_n, bit = 1u << l->index;
+    for (uint64_t a = l->chunk_from > d->chunk_base ? l->chunk_from : d->chunk_base; a < end; a++) {
+        ring_chunk *c = chunk_at(d, a);
+        if (c->lanes & bit) {
+            c->lanes &= ~(uint32_t)bit;
+            if (seq > c->last_seq)
+                c->last_seq = seq;
+        }
+    }
+    l->chunk_from = end;
+    l->sealed_seq = seq;
 }
 
 /* A batch's id names its ring range: hash(ring creation time, first and
  * last event positions). A daemon restarted after a crash that rebuilds the
  * same batch (same range, so the same events) sends the same id, and the
  * collector drops the copy; a different range can never share an id. */
-static void batch_id(const pub_daemon *d, char id[SPOOL_ID_MAX])
+static void batch_id(const pub_daemon *d, const pub_lane *l, char id[SPOOL_ID_MAX])
 {
-    uint64_t in[3] = { d->ring_created_ns, d->first_pos, d->last_pos };
+    uint64_t in[3] = { d->ring_created_ns, l->first_pos, l->last_pos };
     uint8_t h[16];
     crypto_generichash(h, sizeof h, (const uint8_t *)in, sizeof in, NULL, 0);
     sodium_bin2hex(id, SPOOL_ID_MAX, h, sizeof h);
 }
 
-static pub_out *new_out(pub_daemon *d)
+static pub_out *new_out(pub_daemon *d, pub_lane *l)
 {
     pub_out *o = (pub_out *)calloc(1, sizeof *o);
     if (!o)
         return NULL;
-    batch_id(d, o->id);
+    batch_id(d, l, o->id);
+    o->lane = l;
     pub_buf_init(&o->body, (size_t)1 << 31);
     o->first_ms = pub_now_ms();
     return o;
 }
 
-void pub_seal(pub_daemon *d, uint64_t now)
+static void seal(pub_daemon *d, pub_lane *l)
 {
-    pub_batch *b = &d->building;
+    pub_batch *b = &l->building;
     pub_out *o;
     char prefix[100];
     if (b->count == 0)
         return;
     pub_batch_finish(b);
-    if (!(o = new_out(d))) {
+    if (!(o = new_out(d, l))) {
         pub_log(d, "out of memory sealing a batch; will retry");
         return;
     }
     o->seq = d->next_seq++;
+    tie_chunks(d, l, o->seq);
     o->count = (uint32_t)b->count;
     o->plain_len = b->body_len;
     if (d->cfg.sign_timestamp) {
@@ -87,59 +124,66 @@ void pub_seal(pub_daemon *d, uint64_t now)
         snprintf(prefix, sizeof prefix, "%lld\n%s\n", (long long)o->ts, o->id);
     }
     pub_sign(d->cfg.key_secret, d->cfg.key_secret_len, o->ts ? prefix : NULL, b->body, b->body_len, o->mac);
-    if (pub_compress(d->cfg.compression, d->cfg.compression_level, b->body, b->body_len, &o->body) != 0) {
+    if (pub_compress(l->compression, l->level, b->body, b->body_len, &o->body) != 0) {
         pub_log(d, "compression failed; sending batch %s uncompressed", o->id);
         pub_buf_free(&o->body);
         pub_buf_init(&o->body, (size_t)1 << 31);
         pub_compress(PUB_NONE, 0, b->body, b->body_len, &o->body);
         o->codec = PUB_NONE;
     } else {
-        o->codec = d->cfg.compression;
+        o->codec = l->compression;
     }
     d->metrics.total.batches++;
     d->metrics.total.bytes_raw += b->body_len;
     d->metrics.total.bytes_compressed += o->body.len;
-    pub_debug(d, "batch %s: %u events, %llu -> %zu bytes", o->id, o->count,
-              (unsigned long long)o->plain_len, o->body.len);
+    pub_debug(d, "batch %s%s%s: %u events, %llu -> %zu bytes", o->id, l->name[0] ? " route " : "", l->name,
+              o->count, (unsigned long long)o->plain_len, o->body.len);
     pub_batch_reset(b);
-    d->building_since_ms = 0;
-    (void)now;
+    l->since_ms = 0;
     pub_send_new(d, o);
 }
 
-/* One event into the building batch; a full batch is sealed on the way. */
-static void add_one(pub_daemon *d, const void *data, uint32_t len, uint64_t pos, uint64_t now)
+void pub_seal(pub_daemon *d, uint64_t now)
 {
-    int rc = pub_batch_add(&d->building, data, len);
+    (void)now;
+    for (int i = 0; i < d->nlanes; i++)
+        seal(d, &d->lanes[i]);
+}
+
+/* One event into lane l's building batch; a full batch is sealed on the way. */
+static void add_one(pub_daemon *d, pub_lane *l, const void *data, uint32_t len, uint64_t pos, uint64_t now)
+{
+    int rc = pub_batch_add(&l->building, data, len);
     if (rc == 1) {
-        pub_seal(d, now);
-        rc = pub_batch_add(&d->building, data, len);
+        seal(d, l);
+        rc = pub_batch_add(&l->building, data, len);
     }
     if (rc != 0) { /* larger than a whole batch can be: config check prevents it */
         pub_log(d, "event of %u bytes cannot fit in a batch; dropped", len);
         d->metrics.total.dropped++;
         return;
     }
-    if (d->building.count == 1)
-        d->first_pos = pos;
-    d->last_pos = pos;
-    if (!d->building_since_ms)
-        d->building_since_ms = now;
+    l->touched = 1;
+    if (l->building.count == 1)
+        l->first_pos = pos;
+    l->last_pos = pos;
+    if (!l->since_ms)
+        l->since_ms = now;
 }
 
-/* Run the processors on one event: into the batch, filtered, or into the
- * error stream. Returns 1 if it went into the batch. */
-static int process_one(pub_daemon *d, const rp_event *e, uint64_t now)
+/* Run the processors on one event: into a lane's batch, filtered, or into
+ * the error stream. */
+static void process_one(pub_daemon *d, const rp_event *e, uint64_t now)
 {
     const char *out, *which;
     size_t outlen;
-    int owned;
+    int owned, route;
     char why[300];
     int64_t wall = rp_now_ms();
     pub_proc_result r = pub_process(&d->procs, (const char *)e->data, e->len, wall, &out,
-                                    &outlen, &owned, &which, why, sizeof why);
+                                    &outlen, &owned, &route, &which, why, sizeof why);
     if (r == PROC_PASS)
-        add_one(d, out, (uint32_t)outlen, e->pos, now);
+        add_one(d, &d->lanes[1 + route], out, (uint32_t)outlen, e->pos, now);
     else if (r == PROC_FILTERED)
         d->metrics.total.filtered++;
     else if (pub_err_add(&d->errors, d->cfg.queue, which, why, e->data, e->len, wall) == 0)
@@ -148,28 +192,26 @@ static int process_one(pub_daemon *d, const rp_event *e, uint64_t now)
         d->errors_broken = 1;
     if (owned)
         free((void *)out);
-    return r == PROC_PASS;
 }
 
-/* Add the events of one poll. Returns how many went into the batch, or -1
- * if the error stream could not be written (the poll is not released). */
-static long add_events(pub_daemon *d, const rp_batch *b, uint64_t now)
+/* Add the events of one poll. Returns 0, or -1 if the error stream could
+ * not be written (the poll is not released). */
+static int add_events(pub_daemon *d, const rp_batch *b, uint64_t now)
 {
-    long added = 0;
+    for (int i = 0; i < d->nlanes; i++)
+        d->lanes[i].touched = 0;
     for (size_t i = 0; i < b->n; i++) {
-        if (d->procs.n == 0) {
-            add_one(d, b->events[i].data, b->events[i].len, b->events[i].pos, now);
-            added++;
-        } else {
-            added += process_one(d, &b->events[i], now);
-        }
+        if (d->procs.n == 0)
+            add_one(d, &d->lanes[0], b->events[i].data, b->events[i].len, b->events[i].pos, now);
+        else
+            process_one(d, &b->events[i], now);
     }
     if (d->errors_broken || pub_err_flush(&d->errors, d->cfg.errors_file) != 0) {
         pub_log(d, "cannot write the error stream %s: %s; stopping (the events stay in the ring)",
                 d->cfg.errors_file, d->errors_broken ? "out of memory" : strerror(errno));
         return -1;
     }
-    return added;
+    return 0;
 }
 
 /* The ring holds bytes that do not parse: keep them in the quarantine file
@@ -191,7 +233,9 @@ static int quarantine(pub_daemon *d)
         pub_log(d, "cannot write quarantine file %s: %s", d->cfg.quarantine_file, strerror(errno));
         return -1;
     }
-    if (push_chunk(d, &b, 1) != 0) {
+    for (int i = 0; i < d->nlanes; i++)
+        d->lanes[i].touched = 0;
+    if (push_chunk(d, &b) != 0) {
         pub_log(d, "out of memory tracking ring ranges");
         return -1;
     }
@@ -201,11 +245,37 @@ static int quarantine(pub_daemon *d)
     return 0;
 }
 
+/* Seal the batches that are old enough; ms until the next is due, or -1. */
+static int seal_old(pub_daemon *d, uint64_t now)
+{
+    int next = -1;
+    for (int i = 0; i < d->nlanes; i++) {
+        pub_lane *l = &d->lanes[i];
+        if (l->since_ms && now - l->since_ms >= d->cfg.batch_max_age_ms)
+            seal(d, l);
+        if (l->since_ms) {
+            int due = (int)(l->since_ms + d->cfg.batch_max_age_ms - now);
+            next = next < 0 || due < next ? due : next;
+        }
+    }
+    return next;
+}
+
+/* The fullest building batch's bytes: a poll takes at most what fits there. */
+static size_t most_used(const pub_daemon *d)
+{
+    size_t used = 0;
+    for (int i = 0; i < d->nlanes; i++)
+        if (d->lanes[i].building.buf.len > used)
+            used = d->lanes[i].building.buf.len;
+    return used;
+}
+
 int pub_drain(pub_daemon *d, uint64_t now)
 {
     for (int rounds = 0; rounds < 64 && pub_may_drain(d); rounds++) {
         rp_batch b = { d->events, d->max_events, 0, 0, 0, 0 };
-        size_t used = d->building.buf.len, room = d->cfg.batch_max_bytes;
+        size_t used = most_used(d), room = d->cfg.batch_max_bytes;
         room = room > used + b.max_events + 64 ? room - used - b.max_events - 64 : 1;
         int n = rp_consumer_poll(d->ring, &b, room);
         if (n < 0) {
@@ -219,23 +289,18 @@ int pub_drain(pub_daemon *d, uint64_t now)
         }
         if (n == 0)
             break;
-        long added = add_events(d, &b, now);
-        if (added < 0) {
+        if (add_events(d, &b, now) != 0) {
             d->exit_code = 1;
             d->stopping = 1;
             break;
         }
-        /* after adding: the chunk's last event is in the building batch */
-        if (push_chunk(d, &b, added == 0) != 0) { /* it stays in the ring: redelivered later */
+        /* after adding: the chunk's last events are in the building batches */
+        if (push_chunk(d, &b) != 0) { /* it stays in the ring: redelivered later */
             pub_log(d, "out of memory tracking ring ranges; stopping");
             d->exit_code = 1;
             d->stopping = 1;
             break;
         }
     }
-    if (d->building_since_ms && now - d->building_since_ms >= d->cfg.batch_max_age_ms)
-        pub_seal(d, now);
-    if (!d->building_since_ms)
-        return -1;
-    return (int)(d->building_since_ms + d->cfg.batch_max_age_ms - now);
+    return seal_old(d, now);
 }

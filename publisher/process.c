@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const names[] = { "validate", "set_meta_dt", "keep", "drop" };
+static const char *const names[] = { "validate", "set_meta_dt", "keep", "drop", "route" };
+#define NKINDS (int)(sizeof names / sizeof *names)
 
 const char *pub_proc_name(pub_proc_kind k)
 {
@@ -43,11 +44,11 @@ int pub_procs_parse(pub_procs *p, const char *chain, const char *required, const
     }
     for (int i = 0; i < n; i++) {
         int k = -1;
-        for (int j = 0; j < 4; j++)
+        for (int j = 0; j < NKINDS; j++)
             if (strcmp(items[i], names[j]) == 0)
                 k = j;
         if (k < 0) {
-            snprintf(err, errlen, "processors: unknown processor \"%.60s\" (validate, set_meta_dt, keep, drop)",
+            snprintf(err, errlen, "processors: unknown processor \"%.60s\" (validate, set_meta_dt, keep, drop, route)",
                      items[i]);
             return -1;
         }
@@ -58,6 +59,42 @@ int pub_procs_parse(pub_procs *p, const char *chain, const char *required, const
         split(drop, p->drop, PUB_MAX_PATTERNS, &p->ndrop) != 0) {
         snprintf(err, errlen, "validate.required, keep.match, drop.match: at most %d entries of < 128 chars",
                  PUB_MAX_PATTERNS);
+        return -1;
+    }
+    return 0;
+}
+
+static int has(const pub_procs *p, pub_proc_kind k)
+{
+    for (int i = 0; i < p->n; i++)
+        if (p->chain[i] == k)
+            return 1;
+    return 0;
+}
+
+int pub_procs_configure(pub_procs *p, const pub_config *c, size_t max_bytes, char *err, size_t errlen)
+{
+    if (pub_procs_parse(p, c->processors, c->validate_required, c->keep_match, c->drop_match,
+                        c->validate_max_depth, max_bytes, err, errlen) != 0)
+        return -1;
+    size_t by = strlen(c->route_by);
+    if (by >= sizeof p->route_by) {
+        snprintf(err, errlen, "route.by: at most %zu characters", sizeof p->route_by - 1);
+        return -1;
+    }
+    memcpy(p->route_by, c->route_by, by + 1);
+    for (int r = 0; r < c->nroutes; r++) {
+        if (split(c->routes[r].match, p->routes[r], PUB_MAX_PATTERNS, &p->nroute_pats[r]) != 0 ||
+            p->nroute_pats[r] == 0) {
+            snprintf(err, errlen, "route.%s.match: 1-%d patterns of < 128 chars", c->routes[r].name,
+                     PUB_MAX_PATTERNS);
+            return -1;
+        }
+    }
+    p->nroutes = c->nroutes;
+    if (has(p, PROC_ROUTE) != (p->nroutes > 0)) {
+        snprintf(err, errlen, p->nroutes ? "route.* keys are set but processors has no route"
+                                         : "the route processor needs at least one route.NAME.match");
         return -1;
     }
     return 0;
@@ -158,8 +195,21 @@ static int matches(const char pats[][128], int n, const char *name)
     return 0;
 }
 
+/* The first route matching the event, or -1 (the queue's own sink). */
+static int route_of(const pub_procs *p, json_t *ev)
+{
+    const char *v = p->route_by[0] ? json_string_value(get_path(ev, p->route_by)) : event_name(ev);
+    if (!v)
+        return -1;
+    for (int r = 0; r < p->nroutes; r++)
+        if (matches(p->routes[r], p->nroute_pats[r], v))
+            return r;
+    return -1;
+}
+
 pub_proc_result pub_process(const pub_procs *p, const char *ev, size_t len, int64_t now_ms, const char **out,
-                            size_t *outlen, int *owned, const char **which, char *why, size_t whylen)
+                            size_t *outlen, int *owned, int *route, const char **which, char *why,
+                            size_t whylen)
 {
     json_error_t e;
     json_t *j;
@@ -168,6 +218,7 @@ pub_proc_result pub_process(const pub_procs *p, const char *ev, size_t len, int6
     *out = ev;
     *outlen = len;
     *owned = 0;
+    *route = -1;
     *which = "";
     if (p->n == 0)
         return PROC_PASS;
@@ -195,6 +246,9 @@ pub_proc_result pub_process(const pub_procs *p, const char *ev, size_t len, int6
         case PROC_DROP:
             if (matches(p->drop, p->ndrop, event_name(j)))
                 r = PROC_FILTERED;
+            break;
+        case PROC_ROUTE:
+            *route = route_of(p, j);
             break;
         }
     }

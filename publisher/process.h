@@ -11,6 +11,9 @@
  *   keep / drop   keep only / drop the events whose name matches one of the
  *                 shell patterns in keep.match / drop.match; the name is the
  *                 first of meta.stream, name, event_type, event_topic
+ *   route         choose the event's sink: the first route whose
+ *                 route.R.match patterns match the event's name (or the
+ *                 string at route.by); no match: the queue's own sink
  *
  * An event that fails a processor is never dropped silently: the caller
  * writes it to the error stream (an error event with the reason, the
@@ -20,6 +23,8 @@
 #ifndef RINGPUB_PROCESS_H
 #define RINGPUB_PROCESS_H
 
+#include "config.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,7 +32,7 @@
 #define PUB_MAX_PATTERNS 16
 #define PUB_MAX_REQUIRED 16
 
-typedef enum { PROC_VALIDATE, PROC_SET_META_DT, PROC_KEEP, PROC_DROP } pub_proc_kind;
+typedef enum { PROC_VALIDATE, PROC_SET_META_DT, PROC_KEEP, PROC_DROP, PROC_ROUTE } pub_proc_kind;
 
 typedef struct pub_procs {
     pub_proc_kind chain[PUB_MAX_PROCS];
@@ -36,6 +41,9 @@ typedef struct pub_procs {
     int nrequired;
     char keep[PUB_MAX_PATTERNS][128], drop[PUB_MAX_PATTERNS][128];
     int nkeep, ndrop;
+    char routes[PUB_MAX_ROUTES][PUB_MAX_PATTERNS][128]; /* route.R.match, in route order */
+    int nroute_pats[PUB_MAX_ROUTES], nroutes;
+    char route_by[128];                                 /* "" = the event's name */
     uint32_t max_depth;
     size_t max_bytes;
 } pub_procs;
@@ -50,13 +58,23 @@ int pub_procs_parse(pub_procs *p, const char *chain, const char *required, const
                     uint32_t max_depth, size_t max_bytes, char *err, size_t errlen);
 
 /*
+ * pub_procs_configure — the chain of a queue's config: pub_procs_parse plus
+ * route.by and the routes' patterns; refuses a `route` processor without
+ * routes and routes without a `route` processor. max_bytes as for
+ * pub_procs_parse. 0, or -1 with one line in err.
+ */
+int pub_procs_configure(pub_procs *p, const pub_config *c, size_t max_bytes, char *err, size_t errlen);
+
+/*
  * pub_process — run the chain on ev[len]. PROC_PASS: the event goes on, as
- * *out and *outlen (ev itself, or a rewritten copy to free() when *owned);
- * PROC_FILTERED: keep/drop removed it; PROC_FAILED: *which names the
- * processor and why says what failed. now_ms stamps set_meta_dt.
+ * *out and *outlen (ev itself, or a rewritten copy to free() when *owned),
+ * to route *route (-1: the queue's own sink); PROC_FILTERED: keep/drop
+ * removed it; PROC_FAILED: *which names the processor and why says what
+ * failed. now_ms stamps set_meta_dt.
  */
 pub_proc_result pub_process(const pub_procs *p, const char *ev, size_t len, int64_t now_ms, const char **out,
-                            size_t *outlen, int *owned, const char **which, char *why, size_t whylen);
+                            size_t *outlen, int *owned, int *route, const char **which, char *why,
+                            size_t whylen);
 
 /* The name of a processor kind, as written in the config. */
 const char *pub_proc_name(pub_proc_kind k);

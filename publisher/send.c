@@ -39,9 +39,10 @@ static struct curl_slist *add(struct curl_slist *h, const char *fmt, const char 
 
 /* What describes a signed batch, as name/value pairs in h (NULL-terminated,
  * at most BATCH_HEADERS pairs): Content-Encoding (when compressed),
- * X-Signature, X-Batch-Id, X-Ringpub-Queue, X-Signature-Timestamp (when
- * signed). sig and ts hold the values made here. Returns the entries used. */
-#define BATCH_HEADERS 5
+ * X-Signature, X-Batch-Id, X-Ringpub-Queue, X-Ringpub-Route (a route's
+ * batch), X-Signature-Timestamp (when signed). sig and ts hold the values
+ * made here. Returns the entries used. */
+#define BATCH_HEADERS 6
 static int batch_headers(const pub_daemon *d, const pub_out *o, const char *h[2 * BATCH_HEADERS + 1],
                          char sig[400], char ts[32])
 {
@@ -53,6 +54,8 @@ static int batch_headers(const pub_daemon *d, const pub_out *o, const char *h[2 
     h[n++] = "X-Signature", h[n++] = sig;
     h[n++] = "X-Batch-Id", h[n++] = o->id;
     h[n++] = "X-Ringpub-Queue", h[n++] = d->cfg.queue;
+    if (o->lane->name[0])
+        h[n++] = "X-Ringpub-Route", h[n++] = o->lane->name;
     if (o->ts) {
         snprintf(ts, 32, "%lld", (long long)o->ts);
         h[n++] = "X-Signature-Timestamp", h[n++] = ts;
@@ -92,10 +95,10 @@ static void publish_batch(pub_daemon *d, pub_out *o)
     int n = batch_headers(d, o, h, sig, ts);
     if (!pub_codec_encoding((pub_compression)o->codec)) /* said outright on the stream */
         h[n++] = "Content-Encoding", h[n++] = "identity";
-    h[n++] = "X-Collector-Version", h[n++] = d->cfg.collector_version;
+    h[n++] = "X-Collector-Version", h[n++] = o->lane->version;
     h[n] = NULL;
     pub_js_msg m = { o->id, NULL, h, o->body.data, o->body.len };
-    pub_js_publish(&d->js, o->req, d->cfg.js_subject, &m, 1, (long)d->cfg.post_timeout_ms);
+    pub_js_publish(&d->js, o->req, o->lane->js_subject, &m, 1, (long)d->cfg.post_timeout_ms);
 }
 
 /* SUBJECT.STREAM for an event with a string meta.stream (jetstream.by_stream):
@@ -131,7 +134,7 @@ static void publish_events(pub_daemon *d, pub_out *o)
     const char *h[] = { "X-Batch-Id", o->id, "X-Ringpub-Queue", d->cfg.queue, NULL };
     pub_buf_init(&plain, o->plain_len + 1);
     if (pub_decompress((pub_compression)o->codec, o->body.data, o->body.len, &plain) == 0)
-        events = body_parse((const char *)plain.data, plain.len, strcmp(d->cfg.collector_version, "2j") == 0,
+        events = body_parse((const char *)plain.data, plain.len, strcmp(o->lane->version, "2j") == 0,
                             why, sizeof why);
     n = json_array_size(events);
     m = (pub_js_msg *)calloc(n ? n : 1, sizeof *m);
@@ -139,17 +142,17 @@ static void publish_events(pub_daemon *d, pub_out *o)
     ids = calloc(n ? n : 1, sizeof *ids);
     subj = calloc(n ? n : 1, sizeof *subj);
     if (!events || !m || !text || !ids || !subj) { /* our own body: only memory can fail here */
-        pub_js_publish(&d->js, o->req, d->cfg.js_subject, NULL, 0, 0);
+        pub_js_publish(&d->js, o->req, o->lane->js_subject, NULL, 0, 0);
     } else {
         for (size_t i = 0; i < n; i++) {
             text[i] = json_dumps(json_array_get(events, i), JSON_COMPACT);
             snprintf(ids[i], sizeof ids[i], "%s.%zu", o->id, i);
             if (d->cfg.js_by_stream)
-                stream_subject(d->cfg.js_subject, json_array_get(events, i), subj[i], sizeof subj[i]);
+                stream_subject(o->lane->js_subject, json_array_get(events, i), subj[i], sizeof subj[i]);
             m[i] = (pub_js_msg){ ids[i], d->cfg.js_by_stream ? subj[i] : NULL, h, text[i] ? text[i] : "",
                                  text[i] ? strlen(text[i]) : 0 };
         }
-        pub_js_publish(&d->js, o->req, d->cfg.js_subject, m, n, (long)d->cfg.post_timeout_ms);
+        pub_js_publish(&d->js, o->req, o->lane->js_subject, m, n, (long)d->cfg.post_timeout_ms);
     }
     for (size_t i = 0; text && i < n; i++)
         free(text[i]);
@@ -203,8 +206,9 @@ static void report_ready(pub_daemon *d)
 void *pub_find_out(void *ctx, uint64_t req)
 {
     pub_daemon *d = (pub_daemon *)ctx;
-    if (d->replay && d->replay->req == req)
-        return d->replay;
+    for (int i = 0; i < d->nlanes; i++)
+        if (d->lanes[i].replay && d->lanes[i].replay->req == req)
+            return d->lanes[i].replay;
     for (pub_out *o = d->outs; o; o = o->next)
         if (o->req == req && o->state == OUT_SENDING)
             return o;
@@ -216,14 +220,14 @@ static void post(pub_daemon *d, pub_out *o)
     o->state = OUT_SENDING;
     o->attempts++;
     o->req = ++d->next_req;
-    if (d->cfg.sink == PUB_SINK_FILE) {
+    if (o->lane->sink == PUB_SINK_FILE) {
         char why[400];
-        int rc = pub_file_sink_write(d->cfg.file_path, (pub_compression)o->codec, d->cfg.collector_version,
+        int rc = pub_file_sink_write(o->lane->file_path, (pub_compression)o->codec, o->lane->version,
                                      o->body.data, o->body.len, o->plain_len, why, sizeof why);
         complete_later(d, o->req, rc == 0 ? 200 : 0, rc == 0 ? NULL : why);
         return;
     }
-    if (d->cfg.sink == PUB_SINK_JETSTREAM) {
+    if (o->lane->sink == PUB_SINK_JETSTREAM) {
         if (d->cfg.js_per_event)
             publish_events(d, o);
         else
@@ -231,7 +235,7 @@ static void post(pub_daemon *d, pub_out *o)
         return;
     }
     build_headers(d, o);
-    if (pub_http_post(&d->http, o, d->url, o->headers, o->body.data, o->body.len,
+    if (pub_http_post(&d->http, o, o->lane->url, o->headers, o->body.data, o->body.len,
                       (long)d->cfg.post_timeout_ms) != 0) {
         pub_log(d, "batch %s: cannot start a request; will retry", o->id);
         o->state = OUT_WAITING;
@@ -270,11 +274,12 @@ static void spool_out(pub_daemon *d, pub_out *o)
 {
     spool_meta m;
     memset(&m, 0, sizeof m);
-    if (!spool_has_room(&d->spool, o->body.len)) {
+    pub_spool *sp = &o->lane->spool;
+    if (!spool_has_room(sp, o->body.len)) {
         if (o->state != OUT_WAITING)
             pub_log(d, "spool full (%llu of %llu bytes): holding batch %s, producers will see "
-                       "the queue fill", (unsigned long long)d->spool.used,
-                    (unsigned long long)d->spool.max_bytes, o->id);
+                       "the queue fill", (unsigned long long)sp->used,
+                    (unsigned long long)sp->max_bytes, o->id);
         o->state = OUT_WAITING;
         o->next_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
         return;
@@ -288,8 +293,8 @@ static void spool_out(pub_daemon *d, pub_out *o)
     m.body_len = o->body.len;
     o->sw.done = on_spooled;
     o->sw.ctx = d;
-    if (spool_write_start(&d->spool, &d->loop, &o->sw, &m, o->body.data) != 0) {
-        pub_log(d, "batch %s: cannot create a spool file in %s: %s", o->id, d->spool.path, strerror(errno));
+    if (spool_write_start(sp, &d->loop, &o->sw, &m, o->body.data) != 0) {
+        pub_log(d, "batch %s: cannot create a spool file in %s: %s", o->id, sp->path, strerror(errno));
         o->state = OUT_WAITING;
         o->next_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
         return;
@@ -348,10 +353,10 @@ static void failed(pub_daemon *d, pub_out *o, const pub_http_result *r)
         return;
     }
     if (r->status == 0) { /* no answer: the collector is down or unreachable */
-        if (!d->collector_down)
+        if (!o->lane->down)
             pub_log(d, "%s %s unreachable (%s): spooling until it is back",
-                    d->cfg.sink == PUB_SINK_JETSTREAM ? "sink" : "collector", d->url, r->errmsg);
-        d->collector_down = 1;
+                    o->lane->sink == PUB_SINK_HTTP ? "collector" : "sink", o->lane->where, r->errmsg);
+        o->lane->down = 1;
         spool_out(d, o);
     } else if (retryable(r->status)) {
         retry_later(d, o, r->retry_after);
@@ -367,21 +372,23 @@ static void failed(pub_daemon *d, pub_out *o, const pub_http_result *r)
 
 static void replay_finished(pub_daemon *d, pub_out *o, const pub_http_result *r)
 {
+    pub_lane *l = o->lane;
     uint64_t now = pub_now_ms();
     int ok = r->status >= 200 && r->status < 300;
     if (ok || (r->status >= 400 && !retryable(r->status) && deadletter(d, o, r->status, "refused on replay") == 0)) {
         if (ok) {
             d->metrics.total.sent += o->count;
             d->metrics.total.replayed++;
+            l->sent += o->count;
         }
-        spool_remove(&d->spool, o->spool_name);
-        d->collector_down = 0;
-        d->next_replay_ms = now;
+        spool_remove(&l->spool, o->spool_name);
+        l->down = 0;
+        l->next_replay_ms = now;
     } else {
         o->attempts++;
-        d->next_replay_ms = now + backoff_ms(d, o->attempts) + BACKOFF_BASE_MS;
+        l->next_replay_ms = now + backoff_ms(d, o->attempts) + BACKOFF_BASE_MS;
     }
-    d->replay = NULL;
+    l->replay = NULL;
     free_out(o);
 }
 
@@ -410,7 +417,7 @@ void pub_http_finished(void *ctx, void *req_ctx, const pub_http_result *r)
     pub_daemon *d = (pub_daemon *)ctx;
     pub_out *o = (pub_out *)req_ctx;
     pub_http_result handled;
-    if (d->cfg.sink == PUB_SINK_EVENTGATE && (r->status == 207 || r->status == 400) &&
+    if (o->lane->sink == PUB_SINK_EVENTGATE && (r->status == 207 || r->status == 400) &&
         eventgate_refusals(d, o, r)) {
         handled = *r;
         handled.status = 200;
@@ -429,7 +436,8 @@ void pub_http_finished(void *ctx, void *req_ctx, const pub_http_result *r)
     }
     if (r->status >= 200 && r->status < 300) {
         d->metrics.total.sent += o->count;
-        d->collector_down = 0;
+        o->lane->sent += o->count;
+        o->lane->down = 0;
         o->state = OUT_SAFE;
     } else {
         failed(d, o, r);
@@ -445,14 +453,14 @@ void pub_send_new(pub_daemon *d, pub_out *o)
         d->outs = o;
     d->outs_tail = o;
     d->n_outs++;
-    if (d->collector_down && d->cfg.delivery == PUB_GUARANTEED)
+    if (o->lane->down && d->cfg.delivery == PUB_GUARANTEED)
         spool_out(d, o);
     else
         post(d, o);
 }
 
-/* Start replaying the oldest spooled batch. */
-static void replay_next(pub_daemon *d)
+/* Start replaying lane l's oldest spooled batch. */
+static void replay_next(pub_daemon *d, pub_lane *l)
 {
     char name[64], why[300];
     spool_meta m;
@@ -461,21 +469,22 @@ static void replay_next(pub_daemon *d)
         return;
     pub_buf_init(&o->body, (size_t)1 << 31);
     for (;;) {
-        if (spool_oldest(&d->spool, name) != 0) {
+        if (spool_oldest(&l->spool, name) != 0) {
             free_out(o);
             return;
         }
-        int rc = spool_read(&d->spool, name, &m, &o->body, why, sizeof why);
+        int rc = spool_read(&l->spool, name, &m, &o->body, why, sizeof why);
         if (rc == 0)
             break;
         pub_log(d, "%s", why);
         if (rc == -1) {
             free_out(o);
-            d->next_replay_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
+            l->next_replay_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
             return;
         }
     }
     o->from_spool = 1;
+    o->lane = l;
     snprintf(o->spool_name, sizeof o->spool_name, "%s", name);
     snprintf(o->id, sizeof o->id, "%s", m.batch_id);
     memcpy(o->mac, m.mac, sizeof o->mac);
@@ -483,12 +492,24 @@ static void replay_next(pub_daemon *d)
     o->codec = (int)m.codec;
     o->count = m.count;
     o->plain_len = m.plain_len;
-    d->replay = o;
+    l->replay = o;
     post(d, o);
     if (o->state == OUT_WAITING) { /* could not even start */
-        d->replay = NULL;
+        l->replay = NULL;
         free_out(o);
     }
+}
+
+/* Replay lane l's spool, one batch at a time; ms until the next, or -1. */
+static int64_t replay_timer(pub_daemon *d, pub_lane *l, uint64_t now)
+{
+    if (l->replay || d->stopping || l->spool.files == 0)
+        return -1;
+    if (l->next_replay_ms <= now) {
+        replay_next(d, l);
+        return -1;
+    }
+    return (int64_t)(l->next_replay_ms - now);
 }
 
 int pub_send_timers(pub_daemon *d, uint64_t now)
@@ -501,7 +522,7 @@ int pub_send_timers(pub_daemon *d, uint64_t now)
             continue;
         if (o->next_ms <= now) {
             /* with the spool full, keep probing the collector instead */
-            if ((d->collector_down || d->stopping) && spool_has_room(&d->spool, o->body.len))
+            if ((o->lane->down || d->stopping) && spool_has_room(&o->lane->spool, o->body.len))
                 spool_out(d, o);
             else
                 post(d, o);
@@ -509,11 +530,10 @@ int pub_send_timers(pub_daemon *d, uint64_t now)
         if (o->state == OUT_WAITING && (next < 0 || (int64_t)(o->next_ms - now) < next))
             next = (int64_t)(o->next_ms > now ? o->next_ms - now : 0);
     }
-    if (!d->replay && !d->stopping && d->spool.files > 0) {
-        if (d->next_replay_ms <= now)
-            replay_next(d);
-        else if (next < 0 || (int64_t)(d->next_replay_ms - now) < next)
-            next = (int64_t)(d->next_replay_ms - now);
+    for (int i = 0; i < d->nlanes; i++) {
+        int64_t t = replay_timer(d, &d->lanes[i], now);
+        if (t >= 0 && (next < 0 || t < next))
+            next = t;
     }
     if (d->nready) /* finished meanwhile: report them on the next turn, at once */
         next = 0;
@@ -533,7 +553,7 @@ void pub_release_safe(pub_daemon *d)
     uint64_t pending = d->outs ? d->outs->seq : d->next_seq;
     while (d->chunk_n > 0) {
         ring_chunk *c = &d->chunks[d->chunk_head];
-        if (!c->no_batch && c->last_seq >= pending)
+        if (c->lanes || (!c->no_batch && c->last_seq >= pending))
             break;
         if (rp_consumer_release(d->ring, &c->b) != 0) {
             pub_log(d, "ring release out of order (a bug): stopping");
@@ -543,6 +563,7 @@ void pub_release_safe(pub_daemon *d)
         }
         d->chunk_head = (d->chunk_head + 1) % d->chunk_cap;
         d->chunk_n--;
+        d->chunk_base++;
     }
 }
 
@@ -557,8 +578,9 @@ void pub_spool_all(pub_daemon *d)
                 spool_out(d, o);
             }
         }
-    if (d->replay) { /* its file stays in the spool */
-        free_out(d->replay);
-        d->replay = NULL;
-    }
+    for (int i = 0; i < d->nlanes; i++)
+        if (d->lanes[i].replay) { /* its file stays in the spool */
+            free_out(d->lanes[i].replay);
+            d->lanes[i].replay = NULL;
+        }
 }

@@ -225,12 +225,10 @@ uint64_t sum(const uint64_t *a, int n)
 }
 
 
-int spool_files(void)
+int rig_files_in(const char *rel)
 {
-    char spool_dir[128];
-    snprintf(spool_dir, sizeof spool_dir, "spool/%s", rig_queue);
     int n = 0;
-    DIR *dir = opendir(path_in(spool_dir));
+    DIR *dir = opendir(path_in(rel));
     struct dirent *e;
     if (!dir)
         return 0;
@@ -238,6 +236,13 @@ int spool_files(void)
         n += strstr(e->d_name, ".rpb") != NULL;
     closedir(dir);
     return n;
+}
+
+int spool_files(void)
+{
+    char spool_dir[128];
+    snprintf(spool_dir, sizeof spool_dir, "spool/%s", rig_queue);
+    return rig_files_in(spool_dir);
 }
 
 /* Wait (bounded) until a batch is in the spool. */
@@ -262,5 +267,51 @@ int run_capture(char *const argv[], char *err, size_t errlen)
     if (f)
         fclose(f);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* ---- the usual e2e set-up: ringcollect, a config, ringpub ---------------- */
+
+pid_t rig_collector(int port, const char *extra1, const char *extra2)
+{
+    char listen[64];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    unlink(path_in("port"));
+    char *argv[] = { (char *)bin("ringcollect"), "--listen", listen, "--out", (char *)path_in("out"),
+                     "--port-file", (char *)path_in("port"), (char *)extra1, (char *)extra2, NULL };
+    pid_t p = spawn(argv, path_in("collect.log"));
+    await_file(path_in("port"));
+    return p;
+}
+
+void rig_config(int port, const char *extra)
+{
+    FILE *f = fopen(path_in("ringpub.ini"), "w");
+    cr_assert_not_null(f);
+    fprintf(f,
+            "[event-publisher:%s]\ncollector.hostname = 127.0.0.1:%d\nkey.name = ringpub-dev\n"
+            "key.secret = cmluZ3B1Yi1kZXZlbG9wbWVudC1zZWNyZXQtMDAwMDA=\nspool.dir = %s\n"
+            "ring.capacity = 8MiB\nring.max_event = 4KiB\nbatch.max_bytes = 64KiB\n"
+            "batch.max_age = 50ms\nretry.backoff_cap = 300ms\npost.timeout = 2s\n%s\n",
+            rig_queue, port, path_in("spool"), extra ? extra : "");
+    fclose(f);
+    cr_assert_eq(chmod(path_in("ringpub.ini"), 0600), 0, "it holds the secret");
+}
+
+pid_t rig_daemon(void)
+{
+    char *argv[] = { (char *)bin("ringpub"), "--queue", (char *)rig_queue, "--config",
+                     (char *)path_in("ringpub.ini"), NULL };
+    return spawn(argv, path_in("ringpub.log"));
+}
+
+rp_queue *rig_direct_queue(rp_queue_opts *o)
+{
+    rp_queue *q;
+    memset(o, 0, sizeof *o);
+    o->dir = th_dir();
+    o->capacity = 8 << 20;
+    o->max_event = 4096;
+    cr_assert_eq(rp_queue_open(&q, rig_queue, o), 0);
+    return q;
 }
 

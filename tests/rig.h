@@ -8,6 +8,7 @@
 #define RINGPUB_TEST_RIG_H
 
 #include "helpers.h"
+#include "ringpub.h"
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -57,6 +58,8 @@ void count_delivered(tally *t, int np, const uint64_t *accepted);
 void await_delivered(tally *t, int np, const uint64_t *accepted, uint64_t want);
 uint64_t sum(const uint64_t *a, int n);
 
+/* Spooled batches (*.rpb) in th_dir()/rel. */
+int rig_files_in(const char *rel);
 /* Batches in th_dir()/spool/rig_queue. */
 int spool_files(void);
 /* Wait (bounded) until a batch is in the spool, else fail with fail_msg. */
@@ -65,4 +68,15 @@ void await_spooled(const char *fail_msg);
  * err; the exit code. */
 int run_capture(char *const argv[], char *err, size_t errlen);
 
+
+/* ringcollect on 127.0.0.1:port writing th_dir()/out (extra1/2: more
+ * arguments, or NULL); waits until it listens. */
+pid_t rig_collector(int port, const char *extra1, const char *extra2);
+/* th_dir()/ringpub.ini (mode 0600) for queue rig_queue: collector on port,
+ * spool in th_dir()/spool, small ring and batches, then the extra lines. */
+void rig_config(int port, const char *extra);
+/* ringpub --queue rig_queue with that config, logging to ringpub.log. */
+pid_t rig_daemon(void);
+/* A producer handle on rig_queue in th_dir() (8 MiB ring, 4 KiB events). */
+rp_queue *rig_direct_queue(rp_queue_opts *o);
 #endif

@@ -218,3 +218,60 @@ Test(config, env_expansion)
     cr_assert_eq(ini_expand_env("$RP_T_A$RP_T_A$RP_T_A$RP_T_A", out, 12, err, sizeof err), -1);
     cr_assert_not_null(strstr(err, "longer than"));
 }
+
+/* route.R.* groups: created in order of first appearance, fields typed like
+ * the queue's own keys; `processors` must name route exactly when routes
+ * exist. */
+Test(config, routes_parse_in_order)
+{
+    pub_config c;
+    char err[512] = "";
+    int rc = load("[event-publisher:main]\nprocessors = validate, route\nroute.by = event_topic\n"
+                  "route.audit.match = audit.*, security.*\nroute.audit.sink = file\n"
+                  "route.audit.file.path = /var/log/audit.jsonl\n"
+                  "route.eg.sink = eventgate\nroute.eg.match = eg.*\n"
+                  "route.eg.eventgate.url = http://127.0.0.1:1/v1/events\n"
+                  "route.js-1.match = js.*\nroute.js-1.sink = jetstream\nroute.js-1.jetstream.subject = s.x\n"
+                  "route.c_2.match = *\nroute.c_2.collector.hostname = other:80\n",
+                  &c, err, sizeof err);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_eq(c.nroutes, 4);
+    cr_assert_str_eq(c.route_by, "event_topic");
+    cr_assert_str_eq(c.routes[0].name, "audit");
+    cr_assert_str_eq(c.routes[0].match, "audit.*, security.*");
+    cr_assert_eq(c.routes[0].sink, PUB_SINK_FILE);
+    cr_assert_str_eq(c.routes[0].file_path, "/var/log/audit.jsonl");
+    cr_assert_str_eq(c.routes[1].name, "eg");
+    cr_assert_eq(c.routes[1].sink, PUB_SINK_EVENTGATE);
+    cr_assert_str_eq(c.routes[1].eventgate_url, "http://127.0.0.1:1/v1/events");
+    cr_assert_eq(c.routes[2].sink, PUB_SINK_JETSTREAM);
+    cr_assert_str_eq(c.routes[2].js_subject, "s.x");
+    cr_assert_eq(c.routes[3].sink, PUB_SINK_HTTP, "http unless said");
+    cr_assert_str_eq(c.routes[3].collector_host, "other:80");
+}
+
+Test(config, route_errors_name_the_key)
+{
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        { "route.a.match = x\n", "processors has no route" },
+        { "processors = route\n", "needs at least one route" },
+        { "processors = route\nroute.a.sink = file\n", "route.a.match" },
+        { "processors = route\nroute.a/b.match = x\n", "route.a/b.match: route names are" },
+        { "processors = route\nroute.a.match = x\nroute.a.frob = 1\n", "route.a.frob: unknown key" },
+        { "processors = route\nroute.a.match = x\nroute.a.sink = kafka\n", "route.a.sink: \"kafka\" is not one of" },
+        { "processors = route\nroute.r1.match=x\nroute.r2.match=x\nroute.r3.match=x\nroute.r4.match=x\n"
+          "route.r5.match=x\nroute.r6.match=x\nroute.r7.match=x\nroute.r8.match=x\nroute.r9.match=x\n",
+          "route.r9.match: at most 8 routes" },
+        { "processors = route\nroute..match = x\n", "route names are" },
+        { "processors = route\nroute.abcdefghijabcdefghijabcdefghijabc.match = x\n", "route names are 1-32" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        pub_config c;
+        char err[512] = "", text[1024];
+        snprintf(text, sizeof text, "[event-publisher:main]\n%s", cases[i].text);
+        cr_assert_eq(load(text, &c, err, sizeof err), -1, "case %zu accepted", i);
+        cr_assert_not_null(strstr(err, cases[i].want), "case %zu: %s", i, err);
+    }
+}

@@ -16,45 +16,13 @@
 
 TestSuite(e2e, .fini = rig_fini);
 
-static pid_t start_collector(int port, const char *extra1, const char *extra2)
-{
-    char listen[64];
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-    unlink(path_in("port"));
-    char *argv[] = { (char *)bin("ringcollect"), "--listen", listen, "--out", (char *)path_in("out"),
-                     "--port-file", (char *)path_in("port"), (char *)extra1, (char *)extra2, NULL };
-    pid_t p = spawn(argv, path_in("collect.log"));
-    await_file(path_in("port"));
-    return p;
-}
-
-static void write_cfg(int port, const char *extra)
-{
-    FILE *f = fopen(path_in("ringpub.ini"), "w");
-    cr_assert_not_null(f);
-    fprintf(f,
-            "[event-publisher:e2e]\ncollector.hostname = 127.0.0.1:%d\nkey.name = ringpub-dev\n"
-            "key.secret = cmluZ3B1Yi1kZXZlbG9wbWVudC1zZWNyZXQtMDAwMDA=\nspool.dir = %s\n"
-            "ring.capacity = 8MiB\nring.max_event = 4KiB\nbatch.max_bytes = 64KiB\n"
-            "batch.max_age = 50ms\nretry.backoff_cap = 300ms\npost.timeout = 2s\n%s\n",
-            port, path_in("spool"), extra ? extra : "");
-    fclose(f);
-    cr_assert_eq(chmod(path_in("ringpub.ini"), 0600), 0, "it holds the secret");
-}
-
-static pid_t start_daemon(void)
-{
-    char *argv[] = { (char *)bin("ringpub"), "--queue", "e2e", "--config", (char *)path_in("ringpub.ini"), NULL };
-    return spawn(argv, path_in("ringpub.log"));
-}
-
 /* Collector and daemon on a fresh port. */
 static void rig_up(int *port, pid_t *col, pid_t *d)
 {
     *port = free_port();
-    *col = start_collector(*port, NULL, NULL);
-    write_cfg(*port, NULL);
-    *d = start_daemon();
+    *col = rig_collector(*port, NULL, NULL);
+    rig_config(*port, NULL);
+    *d = rig_daemon();
 }
 
 static void setup(void)
@@ -89,12 +57,12 @@ Test(e2e, collector_down_then_back_spools_and_replays, .init = setup)
     uint64_t acc[MAXP];
     producers p;
     tally t;
-    write_cfg(port, NULL);
-    pid_t d = start_daemon(); /* nothing listens on port yet */
+    rig_config(port, NULL);
+    pid_t d = rig_daemon(); /* nothing listens on port yet */
     start_producers(&p, 2, 5000, 30000);
     join_producers(&p, acc);
     await_spooled("nothing was spooled");
-    pid_t col = start_collector(port, NULL, NULL);
+    pid_t col = rig_collector(port, NULL, NULL);
     await_delivered(&t, 2, acc, sum(acc, 2));
     uint64_t until = th_now_ms() + 20000;
     while (spool_files() > 0 && th_now_ms() < until)
@@ -127,9 +95,9 @@ Test(e2e, https_collector_is_verified, .init = setup)
     cr_assert_eq(chmod(key, 0600), 0);
     snprintf(a1, sizeof a1, "--tls-cert=%s", cert);
     snprintf(a2, sizeof a2, "--tls-key=%s", key);
-    pid_t col = start_collector(port, a1, a2);
-    write_cfg(port, "collector.scheme = https\n");
-    pid_t d = start_daemon();
+    pid_t col = rig_collector(port, a1, a2);
+    rig_config(port, "collector.scheme = https\n");
+    pid_t d = rig_daemon();
     start_producers(&p, 1, 500, 30000);
     join_producers(&p, acc);
     await_spooled("an unverifiable collector got the batches");
@@ -138,8 +106,8 @@ Test(e2e, https_collector_is_verified, .init = setup)
     cr_assert_eq(t.unique, 0, "delivered to a collector that failed verification");
 
     snprintf(extra, sizeof extra, "collector.scheme = https\ntls.ca_file = %s\n", cert);
-    write_cfg(port, extra);
-    d = start_daemon();
+    rig_config(port, extra);
+    d = rig_daemon();
     await_delivered(&t, 1, acc, acc[0]);
     stop(d, SIGTERM);
     stop(col, SIGTERM);
@@ -177,9 +145,9 @@ Test(e2e, retry_after_is_honoured, .init = setup)
     uint64_t acc[MAXP];
     producers p;
     tally t;
-    pid_t col = start_collector(port, "--fail-rate=1", "--retry-after=2");
-    write_cfg(port, NULL);
-    pid_t d = start_daemon();
+    pid_t col = rig_collector(port, "--fail-rate=1", "--retry-after=2");
+    rig_config(port, NULL);
+    pid_t d = rig_daemon();
     start_producers(&p, 1, 10, 10000); /* one small batch */
     join_producers(&p, acc);
     uint64_t until = th_now_ms() + 10000;
@@ -192,7 +160,7 @@ Test(e2e, retry_after_is_honoured, .init = setup)
     /* honoured: ~2 per batch in 3 s; ignored (backoff capped at 300 ms): 10+ */
     cr_assert_leq(attempts, 6, "%ld attempts in ~3 s despite Retry-After: 2", attempts);
     stop(col, SIGTERM);
-    col = start_collector(port, NULL, NULL);
+    col = rig_collector(port, NULL, NULL);
     await_delivered(&t, 1, acc, 10);
     stop(d, SIGTERM);
     stop(col, SIGTERM);
@@ -208,9 +176,9 @@ static void dead_letter_case(const char *arg1, const char *arg2, const char *cfg
     tally t;
     char want[32];
     snprintf(want, sizeof want, "\"status\":%d", status);
-    pid_t col = start_collector(port, arg1, arg2);
-    write_cfg(port, cfg);
-    pid_t d = start_daemon();
+    pid_t col = rig_collector(port, arg1, arg2);
+    rig_config(port, cfg);
+    pid_t d = rig_daemon();
     start_producers(&p, 1, 100, 10000);
     join_producers(&p, acc);
     const char *dl = path_in("spool/e2e.deadletter.jsonl");
@@ -256,17 +224,6 @@ Test(e2e, bad_signature_401_goes_to_dead_letter, .init = setup)
 }
 
 /* Queue e2e opened directly by the test process (not a producer child). */
-static rp_queue *direct_queue(rp_queue_opts *o)
-{
-    rp_queue *q;
-    memset(o, 0, sizeof *o);
-    o->dir = th_dir();
-    o->capacity = 8 << 20;
-    o->max_event = 4096;
-    cr_assert_eq(rp_queue_open(&q, "e2e", o), 0);
-    return q;
-}
-
 /* The error stream's lines: how many, and how many contain needle. */
 static int error_lines(const char *needle, int *with)
 {
@@ -293,10 +250,10 @@ Test(e2e, processors_route_failures_to_the_error_stream, .init = setup)
     tally t;
     rp_queue_opts o;
     char ev[200];
-    pid_t col = start_collector(port, NULL, NULL);
-    write_cfg(port, "processors = validate, drop\nvalidate.required = p, s\ndrop.match = debug.*\n");
-    pid_t d = start_daemon();
-    rp_queue *q = direct_queue(&o);
+    pid_t col = rig_collector(port, NULL, NULL);
+    rig_config(port, "processors = validate, drop\nvalidate.required = p, s\ndrop.match = debug.*\n");
+    pid_t d = rig_daemon();
+    rp_queue *q = rig_direct_queue(&o);
     for (int i = 0; i < 300; i++) {
         int n = i % 3 == 0 ? snprintf(ev, sizeof ev, "{\"p\":0,\"s\":%llu,\"event_type\":\"app.x\"}",
                                       (unsigned long long)acc[0]++)
@@ -333,8 +290,8 @@ Test(e2e, file_sink_gets_every_event_once, .init = setup)
     uint64_t acc[MAXP];
     producers p;
     tally t;
-    write_cfg(1, "sink = file\n");
-    pid_t d = start_daemon();
+    rig_config(1, "sink = file\n");
+    pid_t d = rig_daemon();
     start_producers(&p, 2, 5000, 30000);
     join_producers(&p, acc);
     rig_out = "spool/e2e.events.jsonl";
@@ -356,11 +313,11 @@ Test(e2e, eventgate_sink_partial_success, .init = setup)
     tally t;
     rp_queue_opts o;
     char ev[200], extra[200];
-    pid_t col = start_collector(port, NULL, NULL);
+    pid_t col = rig_collector(port, NULL, NULL);
     snprintf(extra, sizeof extra, "sink = eventgate\neventgate.url = http://127.0.0.1:%d/v1/events\n", port);
-    write_cfg(port, extra);
-    pid_t d = start_daemon();
-    rp_queue *q = direct_queue(&o);
+    rig_config(port, extra);
+    pid_t d = rig_daemon();
+    rp_queue *q = rig_direct_queue(&o);
     for (int i = 0; i < 400; i++) {
         int n = i % 4 ? snprintf(ev, sizeof ev, "{\"p\":0,\"s\":%llu,\"$schema\":\"/t/1.0.0\",\"meta\":{\"stream\":\"t\"}}",
                                  (unsigned long long)acc[0]++)
@@ -387,9 +344,9 @@ Test(e2e, hasty_drops_and_counts, .init = setup)
     int port = free_port();
     uint64_t acc[MAXP];
     producers p;
-    pid_t col = start_collector(port, "--fail-rate=1", "--fail-status=503");
-    write_cfg(port, "delivery = hasty\n");
-    pid_t d = start_daemon();
+    pid_t col = rig_collector(port, "--fail-rate=1", "--fail-status=503");
+    rig_config(port, "delivery = hasty\n");
+    pid_t d = rig_daemon();
     start_producers(&p, 1, 500, 10000);
     join_producers(&p, acc);
     rp_stats st;
@@ -420,13 +377,13 @@ Test(e2e, spool_full_pushes_back_to_producers, .init = setup)
     uint64_t acc[MAXP];
     producers p;
     tally t;
-    write_cfg(port, "spool.max_bytes = 0\ninflight.max = 2\n");
-    pid_t d = start_daemon();
+    rig_config(port, "spool.max_bytes = 0\ninflight.max = 2\n");
+    pid_t d = rig_daemon();
     start_producers(&p, 1, 200000, 3000); /* gives up after 3 s of RP_EFULL */
     join_producers(&p, acc);
     cr_assert_lt(acc[0], 200000, "the ring never filled");
     cr_assert_gt(acc[0], 1000);
-    pid_t col = start_collector(port, NULL, NULL);
+    pid_t col = rig_collector(port, NULL, NULL);
     await_delivered(&t, 1, acc, acc[0]);
     stop(d, SIGTERM);
     stop(col, SIGTERM);
@@ -451,7 +408,7 @@ static void restart_under_load(int sig)
     cr_assert_eq(reap(d, &status), d);
     if (sig == SIGTERM)
         cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "ringpub exit status %#x", status);
-    d = start_daemon();
+    d = rig_daemon();
     join_producers(&p, acc);
     await_delivered(&t, 2, acc, sum(acc, 2));
     stop(d, SIGTERM);
@@ -513,7 +470,7 @@ Test(e2e, bad_config_one_line_exit_2, .init = setup)
     chmod(keys, 0600);
     cr_assert_eq(run_capture(a6, err, sizeof err), 2);
     cr_assert_not_null(strstr(err, "line 1: want NAME=BASE64"), "%s", err);
-    write_cfg(1, "");
+    rig_config(1, "");
     chmod(path_in("ringpub.ini"), 0644);
     char *a7[] = { (char *)bin("ringpub"), "--queue", "e2e", "--config", (char *)path_in("ringpub.ini"), NULL };
     cr_assert_eq(run_capture(a7, err, sizeof err), 2, "a config with the secret, readable by others");
@@ -537,9 +494,9 @@ Test(e2e, metrics_reach_statsd, .init = setup)
     struct timeval tv = { 10, 0 };
     setsockopt(udp, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     snprintf(extra, sizeof extra, "metrics.namespace = ev.test\nmetrics.endpoint = 127.0.0.1:%d\n", ntohs(a.sin_port));
-    pid_t col = start_collector(port, NULL, NULL);
-    write_cfg(port, extra);
-    pid_t d = start_daemon();
+    pid_t col = rig_collector(port, NULL, NULL);
+    rig_config(port, extra);
+    pid_t d = rig_daemon();
     start_producers(&p, 1, 1000, 10000);
     join_producers(&p, acc);
     await_delivered(&t, 1, acc, 1000);

@@ -25,7 +25,8 @@ static pub_proc_result run(const pub_procs *p, const char *ev, char *why, const 
     const char *o;
     size_t n;
     int owned;
-    pub_proc_result r = pub_process(p, ev, strlen(ev), 1700000000123, &o, &n, &owned, which, why, 300);
+    int route;
+    pub_proc_result r = pub_process(p, ev, strlen(ev), 1700000000123, &o, &n, &owned, &route, which, why, 300);
     *out = strndup(o, n);
     if (owned)
         free((void *)o);
@@ -149,4 +150,68 @@ Test(process, error_events_carry_reason_processor_queue_and_original)
     cr_assert_eq((size_t)st.st_size, len);
     cr_assert_eq(st.st_mode & 0777, 0600);
     pub_buf_free(&b);
+}
+
+static int route_of(const pub_procs *p, const char *ev)
+{
+    const char *o, *which;
+    size_t n;
+    int owned, route;
+    char why[300];
+    cr_assert_eq(pub_process(p, ev, strlen(ev), 0, &o, &n, &owned, &route, &which, why, sizeof why), PROC_PASS,
+                 "%s", why);
+    cr_assert_eq(owned, 0, "route does not rewrite the event");
+    return route;
+}
+
+/* route: the first route whose patterns match the event's name (or the
+ * string at route.by); no match, or no such string: -1, the queue's sink. */
+Test(process, route_picks_the_first_matching_route)
+{
+    pub_config c;
+    pub_procs p;
+    char err[300];
+    pub_config_defaults(&c, "q");
+    snprintf(c.processors, sizeof c.processors, "route");
+    c.nroutes = 2;
+    snprintf(c.routes[0].name, sizeof c.routes[0].name, "audit");
+    snprintf(c.routes[0].match, sizeof c.routes[0].match, "audit.*, security.login");
+    snprintf(c.routes[1].name, sizeof c.routes[1].name, "all");
+    snprintf(c.routes[1].match, sizeof c.routes[1].match, "*.*");
+    cr_assert_eq(pub_procs_configure(&p, &c, 0, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(route_of(&p, "{\"meta\":{\"stream\":\"audit.x\"}}"), 0);
+    cr_assert_eq(route_of(&p, "{\"event_type\":\"security.login\"}"), 0);
+    cr_assert_eq(route_of(&p, "{\"event_type\":\"security.logout\"}"), 1, "the later route catches the rest");
+    cr_assert_eq(route_of(&p, "{\"event_type\":\"plain\"}"), -1, "no match: the queue's own sink");
+    cr_assert_eq(route_of(&p, "{\"event_type\":7}"), -1, "not a string: the queue's own sink");
+
+    snprintf(c.route_by, sizeof c.route_by, "payload.topic");
+    cr_assert_eq(pub_procs_configure(&p, &c, 0, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(route_of(&p, "{\"event_type\":\"audit.x\",\"payload\":{\"topic\":\"none\"}}"), -1,
+                 "route.by replaces the name");
+    cr_assert_eq(route_of(&p, "{\"payload\":{\"topic\":\"audit.y\"}}"), 0);
+    cr_assert_eq(route_of(&p, "{\"event_type\":\"audit.x\"}"), -1, "route.by missing: the queue's own sink");
+}
+
+/* Processors after route still apply: a dropped event is filtered whatever
+ * its route. */
+Test(process, route_then_drop_filters)
+{
+    pub_config c;
+    pub_procs p;
+    char err[300], why[300];
+    const char *o, *which;
+    size_t n;
+    int owned, route;
+    pub_config_defaults(&c, "q");
+    snprintf(c.processors, sizeof c.processors, "route, drop");
+    snprintf(c.drop_match, sizeof c.drop_match, "audit.debug");
+    c.nroutes = 1;
+    snprintf(c.routes[0].name, sizeof c.routes[0].name, "audit");
+    snprintf(c.routes[0].match, sizeof c.routes[0].match, "audit.*");
+    cr_assert_eq(pub_procs_configure(&p, &c, 0, err, sizeof err), 0, "%s", err);
+    const char *ev = "{\"name\":\"audit.debug\"}";
+    cr_assert_eq(pub_process(&p, ev, strlen(ev), 0, &o, &n, &owned, &route, &which, why, sizeof why),
+                 PROC_FILTERED);
+    cr_assert_eq(route_of(&p, "{\"name\":\"audit.login\"}"), 0);
 }
