@@ -187,13 +187,9 @@ pub fn build(b: *std.Build) void {
             test_step.dependOn(&runInherit(b, testExe(b, t, target, optimize, true)).step);
     }
     // the Python drop-in, with pytest, against the installed library and ringctl
-    const pytest = b.addSystemCommand(&.{ "python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/python" });
-    pytest.stdio = .inherit;
-    pytest.has_side_effects = true;
-    pytest.step.dependOn(b.getInstallStep());
-    pytest.setEnvironmentVariable("RINGPUB_BIN_DIR", b.getInstallPath(.bin, ""));
-    pytest.setEnvironmentVariable("RINGPUB_LIB", b.getInstallPath(.lib, "libringpub_py.so"));
-    if (only == null) test_step.dependOn(&pytest.step);
+    if (only == null) test_step.dependOn(pytestRun(b, "python3", "tests/python"));
+    // side by side with the real baseplate.py, in its own pinned virtualenv
+    if (only == null or std.mem.eql(u8, only.?, "baseplate")) test_step.dependOn(pytestRun(b, "tools/baseplate-python", "tests/baseplate"));
 
     // the producer header as C++17, next to the C consumer library
     const cxx = b.addExecutable(.{ .name = "test_cxx", .root_module = cModule(b, target, optimize, false) });
@@ -205,6 +201,17 @@ pub fn build(b: *std.Build) void {
 }
 
 // ---- helpers ----------------------------------------------------------------
+
+/// pytest on `dir` with `python`, against the installed library and tools.
+fn pytestRun(b: *std.Build, python: []const u8, dir: []const u8) *std.Build.Step {
+    const run = b.addSystemCommand(&.{ python, "-m", "pytest", "-q", "-p", "no:cacheprovider", dir });
+    run.stdio = .inherit;
+    run.has_side_effects = true;
+    run.step.dependOn(b.getInstallStep());
+    run.setEnvironmentVariable("RINGPUB_BIN_DIR", b.getInstallPath(.bin, ""));
+    run.setEnvironmentVariable("RINGPUB_LIB", b.getInstallPath(.lib, "libringpub_py.so"));
+    return &run.step;
+}
 
 fn addShared(m: *std.Build.Module) void {
     m.addCSourceFiles(.{ .files = &pub_sources, .flags = &c_flags });
