@@ -51,6 +51,8 @@ const daemon_sources = [_][]const u8{
     "publisher/eventgate.c",
     "publisher/jetstream.c",
     "publisher/lane.c",
+    "publisher/contain.c",
+    "publisher/supervise.c",
     "publisher/daemon.c",
 };
 const pub_libs = [_][]const u8{ "sodium", "zstd", "z", "curl", "uring", "nats", "jansson", "m" };
@@ -90,6 +92,8 @@ const tests = [_]TestSpec{
     .{ .name = "ctl", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "jetstream", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "route", .e2e = true, .extra = &.{"tests/rig.c"} },
+    .{ .name = "contain", .publisher = true },
+    .{ .name = "supervise", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "bench", .e2e = true, .extra = &.{"bench/hist.c"}, .libs = &.{"jansson"} },
 };
 
@@ -140,6 +144,11 @@ pub fn build(b: *std.Build) void {
     const bench_run = runInherit(b, ringbench);
     bench_run.addArgs(if (b.args) |args| args else &.{ "--vs", "mq,unix", "--seconds", "1" });
     b.step("bench", "A short ringbench run (ring vs POSIX mq and a Unix socket); `-- ARGS` to choose").dependOn(&bench_run.step);
+
+    // a stand-in for a processor bug, LD_PRELOADed by tests/test_supervise.c
+    const crashy = b.addLibrary(.{ .name = "crashy", .linkage = .dynamic, .root_module = cModule(b, target, optimize, false) });
+    crashy.root_module.addCSourceFiles(.{ .files = &.{"tests/contain/crashy.c"}, .flags = &c_flags });
+    b.getInstallStep().dependOn(&b.addInstallArtifact(crashy, .{ .dest_dir = .{ .override = .{ .custom = "test" } } }).step);
 
     // ---- fault matrix (tests/faults/run) ----------------------------------------
     const fprod = b.addExecutable(.{ .name = "fproducer", .root_module = cModule(b, target, optimize, false) });

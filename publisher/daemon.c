@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -196,6 +197,23 @@ static int setup(pub_daemon *d)
         return -1;
     }
     pub_buf_init(&d->errors, 64u << 20);
+    if (d->procs.n > 0) {
+        char path[PUB_PATH];
+        snprintf(path, sizeof path, "%.3000s/%s.processing", d->cfg.spool_dir, d->cfg.queue);
+        if (mkdir(d->cfg.spool_dir, 0700) != 0 && errno != EEXIST) {
+            pub_log(d, "spool.dir %s: %s", d->cfg.spool_dir, strerror(errno));
+            return -1;
+        }
+        if (pub_contain_open(&d->contain, path, d->ring_created_ns, st.head, why, sizeof why) != 0) {
+            pub_log(d, "%s", why);
+            return -1;
+        }
+        d->procs.stage = &d->contain.mark->stage;
+        if (d->contain.last)
+            pub_log(d, "the last run crashed (%s) in a processor on the event at ring position %llu: that event "
+                       "goes to the error stream", strsignal(d->contain.last->sig),
+                    (unsigned long long)d->contain.last->pos1 - 1);
+    }
     if (!d->cfg.quarantine_file[0])
         snprintf(d->cfg.quarantine_file, sizeof d->cfg.quarantine_file, "%.3000s/%s.quarantine.jsonl",
                  d->cfg.spool_dir, d->cfg.queue);
@@ -296,6 +314,7 @@ static void cleanup(pub_daemon *d)
         free(o);
     }
     pub_lanes_close(d->lanes, d->nlanes);
+    pub_contain_close(&d->contain);
     pub_buf_free(&d->errors);
     free(d->ready);
     free(d->chunks);
@@ -349,13 +368,13 @@ int pub_daemon_run(pub_daemon *d)
     const pub_counters *t = &d->metrics.total;
     pub_log(d, "stopped: %llu events delivered in %llu batches (%llu bytes -> %llu), %llu retries, "
                "%llu batches spooled, %llu dead-lettered, %llu events dropped, %llu filtered, %llu to the error "
-               "stream, %llu bytes quarantined; "
+               "stream, %llu crashed a processor, %llu bytes quarantined; "
                "%llu ring bytes left",
             (unsigned long long)t->sent, (unsigned long long)t->batches, (unsigned long long)t->bytes_raw,
             (unsigned long long)t->bytes_compressed, (unsigned long long)t->retries,
             (unsigned long long)t->spooled, (unsigned long long)t->deadlettered,
             (unsigned long long)t->dropped, (unsigned long long)t->filtered, (unsigned long long)t->invalid,
-            (unsigned long long)t->quarantined_bytes,
+            (unsigned long long)t->crashed, (unsigned long long)t->quarantined_bytes,
             (unsigned long long)d->metrics.ring_depth);
     for (int i = 1; i < d->nlanes; i++)
         pub_log(d, "route %s: %llu events delivered to %s", d->lanes[i].name,

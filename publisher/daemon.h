@@ -21,6 +21,7 @@
 
 #include "batch.h"
 #include "config.h"
+#include "contain.h"
 #include "http.h"
 #include "jetstream.h"
 #include "lane.h"
@@ -79,6 +80,7 @@ typedef struct pub_daemon {
     uint64_t next_req;
     pub_metrics metrics;
     pub_procs procs;          /* processors, run before batching */
+    pub_contain contain;      /* an event that crashes a processor (contain.h) */
     pub_buf errors;           /* error events not yet written to errors.file */
     int errors_broken;        /* an error event could not even be built */
 

@@ -171,6 +171,26 @@ static void add_one(pub_daemon *d, pub_lane *l, const void *data, uint32_t len, 
         l->since_ms = now;
 }
 
+/* An event that crashed a processor in an earlier run: into the error
+ * stream, without running the chain on it again. */
+static void crashed_event(pub_daemon *d, const rp_event *e, const pub_crash *k, int64_t wall)
+{
+    const char *which = k->stage >= 0 && k->stage < d->procs.n ? pub_proc_name(d->procs.chain[k->stage])
+                                                                : "processors";
+    char why[200];
+    snprintf(why, sizeof why, "processor %s crashed on this event (%s) in an earlier run; not run on it again",
+             which, strsignal(k->sig));
+    pub_log(d, "event at ring position %llu: %s; it goes to the error stream", (unsigned long long)e->pos, why);
+    /* written at once: the next event may crash this run too */
+    if (pub_err_add(&d->errors, d->cfg.queue, which, why, e->data, e->len, wall) != 0 ||
+        pub_err_flush(&d->errors, d->cfg.errors_file) != 0) {
+        d->errors_broken = 1;
+        return;
+    }
+    pub_contain_reported(&d->contain);
+    d->metrics.total.crashed++;
+}
+
 /* Run the processors on one event: into a lane's batch, filtered, or into
  * the error stream. */
 static void process_one(pub_daemon *d, const rp_event *e, uint64_t now)
@@ -180,8 +200,16 @@ static void process_one(pub_daemon *d, const rp_event *e, uint64_t now)
     int owned, route;
     char why[300];
     int64_t wall = rp_now_ms();
+    const pub_crash *k;
+    int crashed = pub_contain_check(&d->contain, e->pos, &k);
+    if (crashed == 1)
+        crashed_event(d, e, k, wall);
+    if (crashed) /* 2: in the error stream already (a run before the last) */
+        return;
+    pub_contain_enter(&d->contain, e->pos);
     pub_proc_result r = pub_process(&d->procs, (const char *)e->data, e->len, wall, &out,
                                     &outlen, &owned, &route, &which, why, sizeof why);
+    pub_contain_leave(&d->contain);
     if (r == PROC_PASS)
         add_one(d, &d->lanes[1 + route], out, (uint32_t)outlen, e->pos, now);
     else if (r == PROC_FILTERED)
@@ -211,6 +239,7 @@ static int add_events(pub_daemon *d, const rp_batch *b, uint64_t now)
                 d->cfg.errors_file, d->errors_broken ? "out of memory" : strerror(errno));
         return -1;
     }
+    pub_contain_reported(&d->contain);
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "config.h"
 #include "daemon.h"
+#include "supervise.h"
 
 #include <getopt.h>
 #include <sodium.h>
@@ -71,5 +72,9 @@ int main(int argc, char **argv)
     if (!config)
         fprintf(stderr, "ringpub: no config file: using development defaults (collector %s, key %s)\n",
                 d.cfg.collector_host, d.cfg.key_name);
+    /* processors are code run on every event: a crash in one must not stop the queue */
+    int code;
+    if (d.cfg.processors[strspn(d.cfg.processors, " \t,")] && pub_supervise(&code))
+        return code;
     return pub_daemon_run(&d);
 }

@@ -89,6 +89,7 @@ void pub_metrics_flush(pub_metrics *m)
     C("quarantined_bytes", quarantined_bytes);
     C("filtered", filtered);
     C("invalid", invalid);
+    C("crashed", crashed);
 #undef C
     line(buf, sizeof buf, &len, m->ns, "ring.full", m->ring_full - m->ring_full_sent, "c");
     line(buf, sizeof buf, &len, m->ns, "ring.toobig", m->ring_toobig - m->ring_toobig_sent, "c");

@@ -4,6 +4,7 @@
  * names: sent, error.http, error.io, timer post; ringpub's: batches,
  * bytes.raw, bytes.compressed, retries, spooled, deadlettered, dropped,
  * quarantined_bytes, filtered (keep/drop), invalid (to the error stream),
+ * crashed (events that crashed a processor: in the error stream),
  * ring.depth (gauge), ring.full, ring.toobig, ring.recovered.
  */
 #ifndef RINGPUB_METRICS_H
@@ -14,7 +15,7 @@
 
 typedef struct pub_counters {
     uint64_t sent, error_http, error_io, batches, bytes_raw, bytes_compressed, retries, spooled,
-        deadlettered, dropped, replayed, quarantined_bytes, filtered, invalid;
+        deadlettered, dropped, replayed, quarantined_bytes, filtered, invalid, crashed;
 } pub_counters;
 
 typedef struct pub_metrics {

@@ -228,6 +228,8 @@ pub_proc_result pub_process(const pub_procs *p, const char *ev, size_t len, int6
         return PROC_FAILED;
     }
     for (int i = 0; i < p->n && r == PROC_PASS; i++) {
+        if (p->stage)
+            *p->stage = i;
         *which = pub_proc_name(p->chain[i]);
         switch (p->chain[i]) {
         case PROC_VALIDATE:

@@ -44,6 +44,7 @@ typedef struct pub_procs {
     char routes[PUB_MAX_ROUTES][PUB_MAX_PATTERNS][128]; /* route.R.match, in route order */
     int nroute_pats[PUB_MAX_ROUTES], nroutes;
     char route_by[128];                                 /* "" = the event's name */
+    volatile int32_t *stage; /* if set, the chain index of the running processor goes here */
     uint32_t max_depth;
     size_t max_bytes;
 } pub_procs;

@@ -25,7 +25,9 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 
 void th_cleanup(void)
 {
-    if (dir[0])
+    if (dir[0] && getenv("RINGPUB_TEST_KEEP")) /* debugging: keep the files, say where */
+        fprintf(stderr, "kept %s\n", dir);
+    else if (dir[0])
         nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
     dir[0] = '\0';
 }

@@ -315,3 +315,26 @@ rp_queue *rig_direct_queue(rp_queue_opts *o)
     return q;
 }
 
+int rig_lines_with(const char *rel, const char *needle)
+{
+    char line[4096];
+    int n = 0;
+    FILE *f = fopen(path_in(rel), "r");
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+uint64_t rig_ring_used(void)
+{
+    rp_stats st;
+    rp_queue_opts o;
+    char why[200];
+    memset(&o, 0, sizeof o);
+    o.dir = th_dir();
+    cr_assert_eq(rp_ring_stat(rig_queue, &o, &st, why, sizeof why), 0, "%s", why);
+    return st.used_bytes;
+}

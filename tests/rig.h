@@ -58,6 +58,10 @@ void count_delivered(tally *t, int np, const uint64_t *accepted);
 void await_delivered(tally *t, int np, const uint64_t *accepted, uint64_t want);
 uint64_t sum(const uint64_t *a, int n);
 
+/* Bytes of rig_queue's ring not yet released by its consumer. */
+uint64_t rig_ring_used(void);
+/* Lines of file th_dir()/rel that contain needle (0 if there is no file). */
+int rig_lines_with(const char *rel, const char *needle);
 /* Spooled batches (*.rpb) in th_dir()/rel. */
 int rig_files_in(const char *rel);
 /* Batches in th_dir()/spool/rig_queue. */
