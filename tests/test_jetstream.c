@@ -98,18 +98,12 @@ static void write_js_cfg(const char *extra)
     fclose(f);
 }
 
-static pid_t start_daemon(void)
-{
-    char *argv[] = { (char *)bin("ringpub"), "--queue", "e2e", "--config", (char *)path_in("ringpub.ini"), NULL };
-    return spawn(argv, path_in("ringpub.log"));
-}
-
 /* The cluster with stream EV, and ringpub publishing into it. */
 static pid_t js_rig_up(const char *extra)
 {
     cluster_up();
     write_js_cfg(extra);
-    return start_daemon();
+    return rig_daemon();
 }
 
 /* Read what the stream holds into rig_out (a durable consumer: each call
@@ -248,7 +242,7 @@ Test(jetstream, collector_forwards_and_answers_after_the_ack, .init = setup)
     FILE *f = fopen(path_in("ringpub.ini"), "w");
     fputs(cfg, f);
     fclose(f);
-    pid_t d = start_daemon(); /* the collector may still be starting: ringpub retries */
+    pid_t d = rig_daemon(); /* the collector may still be starting: ringpub retries */
     start_producers(&p, 2, 20000, 30000);
     join_producers(&p, acc);
     await_in_stream(&t, "EV", 2, acc, sum(acc, 2));
@@ -316,4 +310,48 @@ Test(jetstream, subject_without_stream_is_a_clear_error_and_waits, .init = setup
     await_in_stream(&t, "NS", 1, acc, acc[0]);
     stop(d, SIGTERM);
     cr_assert_eq(t.unique, 2000);
+}
+
+/* Producer p's users u-N with N = n * 7919 % 100000 (tests/rig.c): how
+ * many of the accepted events have a first digit 0-4. */
+static uint64_t low_users(int np, const uint64_t *acc)
+{
+    uint64_t low = 0;
+    for (int p = 0; p < np; p++)
+        for (uint64_t n = 0; n < acc[p]; n++) {
+            char u[24];
+            snprintf(u, sizeof u, "%llu", (unsigned long long)(n * 7919 % 100000));
+            low += u[0] <= '4';
+        }
+    return low;
+}
+
+/* A route into JetStream while the queue's own sink is a file: each event
+ * in exactly one of them, the stream holding exactly the route's. */
+Test(jetstream, a_route_publishes_its_events_the_rest_go_to_the_file, .init = setup)
+{
+    uint64_t acc[MAXP];
+    producers p;
+    tally t;
+    pid_t d = js_rig_up("sink = file\nprocessors = route\nroute.by = payload.user\nroute.js.match = u-[0-4]*\n"
+                        "route.js.sink = jetstream\nroute.js.jetstream.subject = events.e2e.low\n");
+    start_producers(&p, 2, 5000, 30000);
+    join_producers(&p, acc);
+    uint64_t low = low_users(2, acc);
+    cr_assert_gt(low, 0);
+    await_in_stream(&t, "EV", 2, acc, low);
+    rig_out = "spool/e2e.events.jsonl";
+    uint64_t until = th_now_ms() + E2E_WAIT_MS;
+    do
+        count_delivered(&t, 2, acc);
+    while (t.unique < sum(acc, 2) - low && th_now_ms() < until && usleep(20000) == 0);
+    stop(d, SIGTERM);
+    count_delivered(&t, 2, acc);
+    cr_assert_eq(t.unique, sum(acc, 2) - low, "the file holds the rest");
+    cr_assert_eq(t.dups, 0);
+    rig_out = "js.jsonl";
+    count_delivered(&t, 2, acc);
+    cr_assert_eq(t.unique, low, "the stream holds the route's events only");
+    cr_assert_eq(t.lines, low, "each once");
+    cr_assert(log_has("ringpub.log", "route js -> JetStream"), "the route is named at start");
 }

@@ -79,13 +79,7 @@ static void assert_split(const char *collector_out)
 
 static void assert_ring_released(void)
 {
-    rp_stats st;
-    rp_queue_opts o;
-    char why[200];
-    memset(&o, 0, sizeof o);
-    o.dir = th_dir();
-    cr_assert_eq(rp_ring_stat("e2e", &o, &st, why, sizeof why), 0, "%s", why);
-    cr_assert_eq(st.used_bytes, 0, "every ring byte released");
+    cr_assert_eq(rig_ring_used(), 0, "every ring byte released");
 }
 
 /* The collector, ringpub with route low; returns ringpub's pid. */
@@ -199,5 +193,54 @@ Test(route, a_dead_route_spools_alone_and_replays, .init = setup)
     cr_assert_eq(t.dups, 0);
     cr_assert_eq(far_unique + t.unique, sum(acc, 2), "lost %lld",
                  (long long)sum(acc, 2) - (long long)(far_unique + t.unique));
+    assert_ring_released();
+}
+
+/* A route to an EventGate-style endpoint (ringcollect's /v1/events) while
+ * the queue's own sink is a file: EventGate's partial success (207) is
+ * handled per route — its refusals land in the error stream — and every
+ * event ends up in exactly one place. */
+Test(route, eventgate_route_with_partial_success, .init = setup)
+{
+    int port = free_port();
+    uint64_t acc[MAXP] = { 0 };
+    rp_queue_opts o;
+    tally t;
+    char ev[200], extra[400];
+    pid_t col = rig_collector(port, NULL, NULL);
+    snprintf(extra, sizeof extra,
+             "sink = file\nprocessors = route\nroute.eg.match = eg.*\nroute.eg.sink = eventgate\n"
+             "route.eg.eventgate.url = http://127.0.0.1:%d/v1/events\n", port);
+    rig_config(port, extra);
+    pid_t d = rig_daemon();
+    rp_queue *q = rig_direct_queue(&o);
+    for (int i = 0; i < 300; i++) {
+        unsigned long long s = acc[0]++;
+        int n = i % 3 == 0 ? snprintf(ev, sizeof ev, "{\"p\":0,\"s\":%llu,\"$schema\":\"/t/1\","
+                                                     "\"meta\":{\"stream\":\"eg.click\"}}", s)
+              : i % 3 == 1 ? snprintf(ev, sizeof ev, "{\"p\":0,\"s\":%llu,\"meta\":{\"stream\":\"eg.bad\"}}", s)
+                           : snprintf(ev, sizeof ev, "{\"p\":0,\"s\":%llu,\"event_type\":\"app\"}", s);
+        cr_assert_eq(rp_queue_put(q, ev, (size_t)n), 0);
+    }
+    rp_queue_close(q);
+    rig_out = "out/e2e.jsonl";
+    await_delivered(&t, 1, acc, 100);
+    rig_out = "spool/e2e.events.jsonl";
+    await_delivered(&t, 1, acc, 100);
+    uint64_t until = th_now_ms() + E2E_WAIT_MS;
+    while (rig_lines_with("spool/e2e.errors.jsonl", "\"processor\":\"eventgate\"") < 100 && th_now_ms() < until)
+        usleep(20000);
+    stop(d, SIGTERM);
+    stop(col, SIGTERM);
+    count_delivered(&t, 1, acc);
+    cr_assert_eq(t.lines, 100, "the file holds the unrouted third");
+    cr_assert_eq(t.unique, 100);
+    rig_out = "out/e2e.jsonl";
+    count_delivered(&t, 1, acc);
+    cr_assert_eq(t.lines, 100, "EventGate stored the valid third");
+    cr_assert_eq(t.unique, 100);
+    cr_assert_eq(rig_lines_with("spool/e2e.errors.jsonl", "\"processor\":\"eventgate\""), 100,
+                 "EventGate's refusals are in the error stream");
+    cr_assert_eq(rig_lines_with("spool/e2e.errors.jsonl", "eg.bad"), 100, "the refused events themselves");
     assert_ring_released();
 }
