@@ -240,6 +240,10 @@ static int setup(pub_daemon *d)
     d->max_events = 4096;
     if (!(d->events = (rp_event *)calloc(d->max_events, sizeof *d->events)))
         return -1;
+    char orphans[2048], *save = NULL;
+    if (pub_lanes_orphans(d->lanes, d->nlanes, &d->cfg, orphans, sizeof orphans) > 0)
+        for (char *l = strtok_r(orphans, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+            pub_log(d, "WARNING: %s", l);
     if (pub_lanes_use(d->lanes, d->nlanes, PUB_SINK_JETSTREAM)) {
         if (pub_js_init(&d->js, &d->loop, d->cfg.js_url, pub_http_finished, pub_find_out, d, why, sizeof why) != 0) {
             pub_log(d, "%s", why);

@@ -1,6 +1,7 @@
 /* lane.c — see lane.h. */
 #include "lane.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -81,6 +82,58 @@ void pub_lanes_close(pub_lane *lanes, int n)
         pub_batch_free(&lanes[i].building);
         spool_close(&lanes[i].spool);
     }
+}
+
+static int configured(const pub_lane *lanes, int n, const char *name)
+{
+    for (int i = 1; i < n; i++)
+        if (strcmp(lanes[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+static int batches_in(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int k = 0;
+    if (!d)
+        return 0;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        k += l > 4 && strcmp(e->d_name + l - 4, ".rpb") == 0;
+    }
+    closedir(d);
+    return k;
+}
+
+int pub_lanes_orphans(const pub_lane *lanes, int n, const pub_config *c, char *lines, size_t len)
+{
+    DIR *d = opendir(c->spool_dir);
+    struct dirent *e;
+    size_t qlen = strlen(c->queue), used = 0;
+    int found = 0;
+    if (len)
+        lines[0] = '\0';
+    if (!d)
+        return 0;
+    while ((e = readdir(d))) {
+        char dir[PUB_PATH];
+        int k;
+        if (strncmp(e->d_name, c->queue, qlen) != 0 || e->d_name[qlen] != '@' ||
+            configured(lanes, n, e->d_name + qlen + 1))
+            continue;
+        snprintf(dir, sizeof dir, "%.3000s/%.255s", c->spool_dir, e->d_name);
+        if ((k = batches_in(dir)) == 0)
+            continue;
+        found++;
+        if (used < len)
+            used += (size_t)snprintf(lines + used, len - used, "%sspool %s holds %d batches of route %s, which is "
+                                     "no longer configured: they are not sent until the route is back",
+                                     used ? "\n" : "", dir, k, e->d_name + qlen + 1);
+    }
+    closedir(d);
+    return found;
 }
 
 int pub_lanes_use(const pub_lane *lanes, int n, pub_sink s)

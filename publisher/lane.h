@@ -56,6 +56,14 @@ int pub_lanes_open(pub_lane *lanes, const pub_config *c, char *why, size_t whyle
 /* pub_lanes_close — free what pub_lanes_open made (n lanes). */
 void pub_lanes_close(pub_lane *lanes, int n);
 
+/*
+ * pub_lanes_orphans — spool directories SPOOL_DIR/QUEUE@R of routes that
+ * are no longer configured but still hold batches: those are not sent until
+ * the route comes back. Writes one line per directory into lines (joined by
+ * '\n', truncated to len); returns how many directories.
+ */
+int pub_lanes_orphans(const pub_lane *lanes, int n, const pub_config *c, char *lines, size_t len);
+
 /* pub_lanes_use — 1 if one of the n lanes sends to sink s. */
 int pub_lanes_use(const pub_lane *lanes, int n, pub_sink s);
 

@@ -244,3 +244,27 @@ Test(route, eventgate_route_with_partial_success, .init = setup)
     cr_assert_eq(rig_lines_with("spool/e2e.errors.jsonl", "eg.bad"), 100, "the refused events themselves");
     assert_ring_released();
 }
+
+/* A route taken out of the config while its spool still holds batches:
+ * ringpub says so at start (one line per directory) and leaves them. */
+Test(route, a_removed_routes_spool_is_reported_not_dropped, .init = setup)
+{
+    int port = free_port();
+    char batch[600];
+    mkdir(path_in("spool"), 0700);
+    mkdir(path_in("spool/e2e@gone"), 0700);
+    snprintf(batch, sizeof batch, "%s", path_in("spool/e2e@gone/0000000000000001.rpb"));
+    FILE *f = fopen(batch, "w");
+    cr_assert_not_null(f);
+    fputs("a spooled batch", f);
+    fclose(f);
+    rig_config(port, NULL);
+    pid_t d = rig_daemon();
+    uint64_t until = th_now_ms() + 10000;
+    while (rig_lines_with("ringpub.log", "queue e2e ->") == 0 && th_now_ms() < until)
+        usleep(10000);
+    stop(d, SIGTERM);
+    cr_assert_eq(rig_lines_with("ringpub.log", "e2e@gone holds 1 batches of route gone, which is no longer configured"),
+                 1, "see %s", path_in("ringpub.log"));
+    cr_assert_eq(access(batch, F_OK), 0, "the batch is left where it was");
+}
