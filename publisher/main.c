@@ -27,7 +27,9 @@ static const char usage[] =
     "  --debug                           log every batch\n"
     "  --allow-insecure-config           only warn when FILE holds key.secret and\n"
     "                                    others may read it (default: refuse)\n"
-    "  --help, --version\n";
+    "  --help, --version\n"
+    "With processors configured, the daemon runs in a child process that is\n"
+    "restarted if a processor crashes (the crashing event goes to the error stream).\n";
 
 #define bad(fmt, arg) cli_fail("ringpub", fmt, arg)
 
