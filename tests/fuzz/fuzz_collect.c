@@ -9,6 +9,7 @@
  * EventGate endpoint's judge instead.
  */
 #include "buf.h"
+#include "cleanup.h"
 #include "codec.h"
 #include "config.h"
 #include "v1events.h"
@@ -56,6 +57,7 @@ static void setup(void)
     char why[300];
     if (sodium_init() < 0 || !mkdtemp(out))
         abort();
+    fuzz_remove_at_exit(out);
     memset(&c, 0, sizeof c);
     snprintf(c.host, sizeof c.host, "127.0.0.1");
     snprintf(c.out_dir, sizeof c.out_dir, "%s", out);

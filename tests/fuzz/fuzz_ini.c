@@ -2,6 +2,7 @@
  * fuzz_ini — the daemon's config file reader: INI syntax, environment
  * interpolation and every key's value parser, on arbitrary file contents.
  */
+#include "cleanup.h"
 #include "config.h"
 
 #include <fcntl.h>
@@ -19,6 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
     if (!path[0]) {
         snprintf(path, sizeof path, "/dev/shm/rp-fuzz-ini-%d", (int)getpid());
         setenv("RP_FUZZ_VAR", "value", 1);
+        fuzz_remove_at_exit(path);
     }
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0 || write(fd, in, n) != (ssize_t)n)

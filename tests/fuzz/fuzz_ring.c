@@ -4,6 +4,7 @@
  * reports corruption (then the bytes are stepped over with
  * rp_consumer_skip_corrupt) or returns views inside the ring.
  */
+#include "cleanup.h"
 #include "consumer_internal.h"
 
 #include <fcntl.h>
@@ -22,6 +23,7 @@ static void setup(void)
     rp_consumer *c;
     if (!mkdtemp(dir))
         abort();
+    fuzz_remove_at_exit(dir);
     setenv("RINGPUB_DIR", dir, 1);
     opts.capacity = CAP;
     opts.max_event = 1024;

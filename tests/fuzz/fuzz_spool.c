@@ -3,6 +3,7 @@
  * either reads back whole (header, length and checksum agree) or is
  * quarantined with a reason; never a crash or an over-read.
  */
+#include "cleanup.h"
 #include "spool.h"
 
 #include <dirent.h>
@@ -35,6 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
     if (!ready) {
         if (!mkdtemp(dir) || spool_open(&sp, dir, "q", 1u << 30, why, sizeof why) != 0)
             abort();
+        fuzz_remove_at_exit(dir);
         snprintf(qdir, sizeof qdir, "%s/q", dir);
         ready = 1;
     }
