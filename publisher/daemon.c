@@ -67,16 +67,18 @@ static void on_signal(void *ctx, pub_op *op, int res)
         io_uring_prep_read(pub_loop_sqe(&d->loop, &d->sig_op), d->sigfd, d->siginfo, sizeof d->siginfo, 0);
 }
 
-/* Sleep on the ring's futex when there is nothing to read and we may read. */
-static void arm_ring(pub_daemon *d)
+/* Sleep on the ring's futex when there is nothing to read and we may read.
+ * Returns 1 if the ring has events to read now (do not sleep at all). */
+static int arm_ring(pub_daemon *d)
 {
     uint32_t *addr, val;
     if (d->armed || !pub_may_drain(d) || !d->loop.has_futex)
-        return;
+        return 0;
     if (rp_consumer_arm(d->ring, &addr, &val) == 1)
-        return; /* events arrived meanwhile: poll again first */
+        return 1; /* events arrived meanwhile (or a drain stopped at its round limit) */
     pub_loop_futex_wait(&d->loop, &d->futex_op, addr, val);
     d->armed = 1;
+    return 0;
 }
 
 static int min_timeout(int a, int b)
@@ -355,7 +357,8 @@ int pub_daemon_run(pub_daemon *d)
         timeout = min_timeout(timeout, (int)(d->metrics.next_flush_ms - now));
         if (d->stopping && (!busy(d) || now >= d->stop_deadline_ms))
             break;
-        arm_ring(d);
+        if (arm_ring(d))
+            timeout = 0;
         if (!d->loop.has_futex && pub_may_drain(d))
             timeout = min_timeout(timeout, FALLBACK_TICK_MS);
         int rc = pub_loop_run(&d->loop, timeout);
