@@ -40,7 +40,7 @@
  *                     in the order the routes first appear in the file)
  *   route.R.sink      http (default), file, eventgate or jetstream; with
  *   route.R.collector.hostname (the queue's), route.R.file.path
- *                     (SPOOL_DIR/NAME.R.events.jsonl), route.R.eventgate.url
+ *                     (SPOOL_DIR/NAME@R.events.jsonl), route.R.eventgate.url
  *                     (the queue's), route.R.jetstream.subject (SUBJECT.R)
  *                     Unmatched events go to the queue's own sink. R is 1-32
  *                     of [A-Za-z0-9_-]; at most PUB_MAX_ROUTES routes.
