@@ -98,6 +98,10 @@ typedef struct pub_daemon {
     ring_chunk *chunks;
     size_t chunk_head, chunk_n, chunk_cap;
     uint64_t chunk_base;        /* absolute number of chunks[chunk_head] */
+    /* the poll being added: events [poll_from, n) are not in a chunk yet */
+    const rp_batch *poll;
+    size_t poll_i, poll_from;   /* the event being added; the first not in a chunk */
+    uint64_t poll_start, poll_cut_bytes;
     rp_event *events;
     size_t max_events;
 

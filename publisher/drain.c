@@ -150,12 +150,37 @@ void pub_seal(pub_daemon *d, uint64_t now)
         seal(d, &d->lanes[i]);
 }
 
+/* A batch was sealed in the middle of a poll, before the event at ring
+ * position pos: the part of the poll before it becomes a chunk of its own,
+ * so the ring is released up to exactly where the next batch starts. A
+ * daemon restarted after a crash then rebuilds that batch from the same
+ * first event — the same range, the same id — and the collector drops the
+ * copy. Not cutting (the error stream cannot be written, no memory) only
+ * costs that alignment. */
+static void cut(pub_daemon *d, uint64_t pos)
+{
+    const rp_batch *b = d->poll;
+    if (!b || d->poll_i == d->poll_from)
+        return;
+    rp_batch part = { NULL, 0, d->poll_i - d->poll_from, 0, d->poll_start, pos };
+    for (size_t k = d->poll_from; k < d->poll_i; k++)
+        part.bytes += b->events[k].len;
+    if (d->errors_broken || pub_err_flush(&d->errors, d->cfg.errors_file) != 0 || push_chunk(d, &part) != 0)
+        return; /* the part stays with the rest of the poll */
+    for (int i = 0; i < d->nlanes; i++)
+        d->lanes[i].touched = 0;
+    d->poll_from = d->poll_i;
+    d->poll_start = pos;
+    d->poll_cut_bytes += part.bytes;
+}
+
 /* One event into lane l's building batch; a full batch is sealed on the way. */
 static void add_one(pub_daemon *d, pub_lane *l, const void *data, uint32_t len, uint64_t pos, uint64_t now)
 {
     int rc = pub_batch_add(&l->building, data, len);
     if (rc == 1) {
         seal(d, l);
+        cut(d, pos);
         rc = pub_batch_add(&l->building, data, len);
     }
     if (rc != 0) { /* larger than a whole batch can be: config check prevents it */
@@ -229,6 +254,7 @@ static int add_events(pub_daemon *d, const rp_batch *b, uint64_t now)
     for (int i = 0; i < d->nlanes; i++)
         d->lanes[i].touched = 0;
     for (size_t i = 0; i < b->n; i++) {
+        d->poll_i = i;
         if (d->procs.n == 0)
             add_one(d, &d->lanes[0], b->events[i].data, b->events[i].len, b->events[i].pos, now);
         else
@@ -318,12 +344,21 @@ int pub_drain(pub_daemon *d, uint64_t now)
         }
         if (n == 0)
             break;
-        if (add_events(d, &b, now) != 0) {
+        d->poll = &b;
+        d->poll_from = 0;
+        d->poll_start = b.start;
+        d->poll_cut_bytes = 0;
+        int rc = add_events(d, &b, now);
+        d->poll = NULL;
+        if (rc != 0) {
             d->exit_code = 1;
             d->stopping = 1;
             break;
         }
-        /* after adding: the chunk's last events are in the building batches */
+        /* what was not cut off: its last events are in the building batches */
+        b.n -= d->poll_from;
+        b.bytes -= d->poll_cut_bytes;
+        b.start = d->poll_start;
         if (push_chunk(d, &b) != 0) { /* it stays in the ring: redelivered later */
             pub_log(d, "out of memory tracking ring ranges; stopping");
             d->exit_code = 1;
