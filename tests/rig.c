@@ -13,6 +13,7 @@
 
 const char *rig_queue = "e2e";
 const char *rig_out = "out/e2e.jsonl";
+const char *rig_out_also = NULL;
 
 /* Children started by a test; a failed assertion ends the test early, so
  * the suite's fini stops whatever is still running (by the PIDs we got). */
@@ -176,13 +177,10 @@ void join_producers(producers *p, uint64_t accepted[MAXP])
 }
 
 
-void count_delivered(tally *t, int np, const uint64_t *accepted)
+static void tally_file(tally *t, const char *rel, int np, const uint64_t *accepted, uint8_t seen[MAXP][MAXSEQ])
 {
-    static uint8_t seen[MAXP][MAXSEQ];
     char line[1024];
-    memset(seen, 0, sizeof seen);
-    memset(t, 0, sizeof *t);
-    FILE *f = fopen(path_in(rig_out), "r");
+    FILE *f = fopen(path_in(rel), "r");
     if (!f)
         return;
     while (fgets(line, sizeof line, f)) {
@@ -200,6 +198,16 @@ void count_delivered(tally *t, int np, const uint64_t *accepted)
             t->unique++;
     }
     fclose(f);
+}
+
+void count_delivered(tally *t, int np, const uint64_t *accepted)
+{
+    static uint8_t seen[MAXP][MAXSEQ];
+    memset(seen, 0, sizeof seen);
+    memset(t, 0, sizeof *t);
+    tally_file(t, rig_out, np, accepted, seen);
+    if (rig_out_also)
+        tally_file(t, rig_out_also, np, accepted, seen);
 }
 
 /* Wait until `want` unique events arrived (bounded). */

@@ -19,6 +19,7 @@
 
 extern const char *rig_queue; /* the producers' queue ("e2e") */
 extern const char *rig_out;   /* JSONL of delivered events, under th_dir() ("out/e2e.jsonl") */
+extern const char *rig_out_also; /* a second such file tallied with it (NULL: none) */
 
 /* Suite fini: SIGKILL and reap the children still running, then th_cleanup(). */
 void rig_fini(void);
@@ -48,7 +49,7 @@ void start_producers(producers *p, int n, uint64_t count, uint64_t for_ms);
 /* Wait for them; accepted[i] = events producer i put. */
 void join_producers(producers *p, uint64_t accepted[MAXP]);
 
-/* What arrived in rig_out. */
+/* What arrived in rig_out (and rig_out_also). */
 typedef struct {
     uint64_t lines, unique, dups, bad;
 } tally;

@@ -42,30 +42,6 @@ static uint64_t low_lines(const char *rel, uint64_t *all)
     return low;
 }
 
-/* Both sinks' lines in one file, tallied like one sink's. */
-static void count_both(tally *t, int np, const uint64_t *acc, const char *second)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "cat %s %s > %s 2>/dev/null", path_in(LOW_FILE), path_in(second),
-             path_in("both.jsonl"));
-    cr_assert_neq(system(cmd), -1);
-    rig_out = "both.jsonl";
-    count_delivered(t, np, acc);
-}
-
-static void await_both(tally *t, int np, const uint64_t *acc, const char *second, uint64_t want)
-{
-    uint64_t until = th_now_ms() + E2E_WAIT_MS;
-    do {
-        count_both(t, np, acc, second);
-        if (t->unique >= want)
-            return;
-        usleep(20000);
-    } while (th_now_ms() < until);
-    cr_assert_fail("only %llu of %llu events arrived (see %s)", (unsigned long long)t->unique,
-                   (unsigned long long)want, path_in("ringpub.log"));
-}
-
 static void assert_split(const char *collector_out)
 {
     uint64_t all, low = low_lines(LOW_FILE, &all);
@@ -86,6 +62,7 @@ static void assert_ring_released(void)
 static pid_t up_with_route_low(pid_t *col)
 {
     int port = free_port();
+    rig_out_also = LOW_FILE; /* both sinks' lines, tallied as one */
     *col = rig_collector(port, NULL, NULL);
     rig_config(port, ROUTE_LOW);
     return rig_daemon();
@@ -100,10 +77,10 @@ Test(route, each_event_reaches_its_route_exactly_once, .init = setup)
     start_producers(&p, 3, 20000, 30000);
     join_producers(&p, acc);
     cr_assert_eq(sum(acc, 3), 60000, "producers were refused (full ring?)");
-    await_both(&t, 3, acc, "out/e2e.jsonl", 60000);
+    await_delivered(&t, 3, acc, 60000);
     stop(d, SIGTERM);
     stop(col, SIGTERM);
-    count_both(&t, 3, acc, "out/e2e.jsonl");
+    count_delivered(&t, 3, acc);
     cr_assert_eq(t.bad, 0);
     cr_assert_eq(t.dups, 0);
     cr_assert_eq(t.unique, 60000);
@@ -121,14 +98,14 @@ Test(route, kill9_with_routes_loses_nothing, .init = setup)
     tally t;
     pid_t col, d = up_with_route_low(&col);
     start_producers(&p, 2, 40000, 30000);
-    await_both(&t, 2, NULL, "out/e2e.jsonl", 5000);
+    await_delivered(&t, 2, NULL, 5000);
     stop(d, SIGKILL);
     d = rig_daemon();
     join_producers(&p, acc);
-    await_both(&t, 2, acc, "out/e2e.jsonl", sum(acc, 2));
+    await_delivered(&t, 2, acc, sum(acc, 2));
     stop(d, SIGTERM);
     stop(col, SIGTERM);
-    count_both(&t, 2, acc, "out/e2e.jsonl");
+    count_delivered(&t, 2, acc);
     cr_assert_eq(t.bad, 0);
     cr_assert_eq(t.unique, sum(acc, 2), "lost %llu", (unsigned long long)(sum(acc, 2) - t.unique));
     assert_split("out/e2e.jsonl");
