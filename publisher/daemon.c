@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -158,6 +157,22 @@ static int group_id(const char *name, uint32_t *gid)
     return 0;
 }
 
+/* The processors' crash marker, in the spool directory (made by the lanes'
+ * spools); what the last run left is taken over (contain.h). */
+static int open_contain(pub_daemon *d, uint64_t released, char *why, size_t whylen)
+{
+    char path[PUB_PATH];
+    snprintf(path, sizeof path, "%.3000s/%s.processing", d->cfg.spool_dir, d->cfg.queue);
+    if (pub_contain_open(&d->contain, path, d->ring_created_ns, released, why, whylen) != 0)
+        return -1;
+    d->procs.stage = &d->contain.mark->stage;
+    if (d->contain.last)
+        pub_log(d, "the last run crashed (%s) in a processor on the event at ring position %llu: that event "
+                   "goes to the error stream", strsignal(d->contain.last->sig),
+                (unsigned long long)d->contain.last->pos1 - 1);
+    return 0;
+}
+
 static int setup(pub_daemon *d)
 {
     char why[600];
@@ -199,28 +214,12 @@ static int setup(pub_daemon *d)
         return -1;
     }
     pub_buf_init(&d->errors, 64u << 20);
-    if (d->procs.n > 0) {
-        char path[PUB_PATH];
-        snprintf(path, sizeof path, "%.3000s/%s.processing", d->cfg.spool_dir, d->cfg.queue);
-        if (mkdir(d->cfg.spool_dir, 0700) != 0 && errno != EEXIST) {
-            pub_log(d, "spool.dir %s: %s", d->cfg.spool_dir, strerror(errno));
-            return -1;
-        }
-        if (pub_contain_open(&d->contain, path, d->ring_created_ns, st.head, why, sizeof why) != 0) {
-            pub_log(d, "%s", why);
-            return -1;
-        }
-        d->procs.stage = &d->contain.mark->stage;
-        if (d->contain.last)
-            pub_log(d, "the last run crashed (%s) in a processor on the event at ring position %llu: that event "
-                       "goes to the error stream", strsignal(d->contain.last->sig),
-                    (unsigned long long)d->contain.last->pos1 - 1);
-    }
     if (!d->cfg.quarantine_file[0])
         snprintf(d->cfg.quarantine_file, sizeof d->cfg.quarantine_file, "%.3000s/%s.quarantine.jsonl",
                  d->cfg.spool_dir, d->cfg.queue);
     if ((d->nlanes = pub_lanes_open(d->lanes, &d->cfg, why, sizeof why)) < 0 ||
-        pub_metrics_open(&d->metrics, d->cfg.metrics_namespace, d->cfg.metrics_endpoint, why, sizeof why) != 0) {
+        pub_metrics_open(&d->metrics, d->cfg.metrics_namespace, d->cfg.metrics_endpoint, why, sizeof why) != 0 ||
+        (d->procs.n > 0 && open_contain(d, st.head, why, sizeof why) != 0)) {
         pub_log(d, "%s", why);
         return -1;
     }

@@ -101,7 +101,7 @@ typedef struct pub_daemon {
     /* the poll being added: events [poll_from, n) are not in a chunk yet */
     const rp_batch *poll;
     size_t poll_i, poll_from;   /* the event being added; the first not in a chunk */
-    uint64_t poll_start, poll_cut_bytes;
+    uint64_t poll_start;        /* ring position of events[poll_from] */
     rp_event *events;
     size_t max_events;
 

@@ -24,7 +24,8 @@ int pub_may_drain(const pub_daemon *d)
 
 /* Record a polled range. Its events sit in sealed batches (up to each
  * touched lane's sealed_seq) or in the building batches of the lanes still
- * marked; those marks are cleared as the lanes seal (tie_chunks). */
+ * marked; those marks are cleared as the lanes seal (tie_chunks). The
+ * lanes' touched flags are consumed: the next range starts unmarked. */
 static int push_chunk(pub_daemon *d, const rp_batch *b)
 {
     if (d->chunk_n == d->chunk_cap) {
@@ -54,6 +55,7 @@ static int push_chunk(pub_daemon *d, const rp_batch *b)
             c->last_seq = l->sealed_seq;
         if (l->building.count > 0)
             c->lanes |= 1u << i;
+        l->touched = 0;
     }
     return 0;
 }
@@ -157,21 +159,25 @@ void pub_seal(pub_daemon *d, uint64_t now)
  * first event — the same range, the same id — and the collector drops the
  * copy. Not cutting (the error stream cannot be written, no memory) only
  * costs that alignment. */
+static size_t payload_bytes(const rp_batch *b, size_t from, size_t to)
+{
+    size_t n = 0;
+    for (size_t k = from; k < to; k++)
+        n += b->events[k].len;
+    return n;
+}
+
 static void cut(pub_daemon *d, uint64_t pos)
 {
     const rp_batch *b = d->poll;
     if (!b || d->poll_i == d->poll_from)
         return;
-    rp_batch part = { NULL, 0, d->poll_i - d->poll_from, 0, d->poll_start, pos };
-    for (size_t k = d->poll_from; k < d->poll_i; k++)
-        part.bytes += b->events[k].len;
+    rp_batch part = { NULL, 0, d->poll_i - d->poll_from, payload_bytes(b, d->poll_from, d->poll_i),
+                      d->poll_start, pos };
     if (d->errors_broken || pub_err_flush(&d->errors, d->cfg.errors_file) != 0 || push_chunk(d, &part) != 0)
         return; /* the part stays with the rest of the poll */
-    for (int i = 0; i < d->nlanes; i++)
-        d->lanes[i].touched = 0;
     d->poll_from = d->poll_i;
     d->poll_start = pos;
-    d->poll_cut_bytes += part.bytes;
 }
 
 /* One event into lane l's building batch; a full batch is sealed on the way. */
@@ -251,8 +257,6 @@ static void process_one(pub_daemon *d, const rp_event *e, uint64_t now)
  * not be written (the poll is not released). */
 static int add_events(pub_daemon *d, const rp_batch *b, uint64_t now)
 {
-    for (int i = 0; i < d->nlanes; i++)
-        d->lanes[i].touched = 0;
     for (size_t i = 0; i < b->n; i++) {
         d->poll_i = i;
         if (d->procs.n == 0)
@@ -288,8 +292,6 @@ static int quarantine(pub_daemon *d)
         pub_log(d, "cannot write quarantine file %s: %s", d->cfg.quarantine_file, strerror(errno));
         return -1;
     }
-    for (int i = 0; i < d->nlanes; i++)
-        d->lanes[i].touched = 0;
     if (push_chunk(d, &b) != 0) {
         pub_log(d, "out of memory tracking ring ranges");
         return -1;
@@ -347,7 +349,6 @@ int pub_drain(pub_daemon *d, uint64_t now)
         d->poll = &b;
         d->poll_from = 0;
         d->poll_start = b.start;
-        d->poll_cut_bytes = 0;
         int rc = add_events(d, &b, now);
         d->poll = NULL;
         if (rc != 0) {
@@ -356,8 +357,8 @@ int pub_drain(pub_daemon *d, uint64_t now)
             break;
         }
         /* what was not cut off: its last events are in the building batches */
+        b.bytes = payload_bytes(&b, d->poll_from, b.n);
         b.n -= d->poll_from;
-        b.bytes -= d->poll_cut_bytes;
         b.start = d->poll_start;
         if (push_chunk(d, &b) != 0) { /* it stays in the ring: redelivered later */
             pub_log(d, "out of memory tracking ring ranges; stopping");
