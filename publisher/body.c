@@ -48,3 +48,17 @@ json_t *body_parse(const char *body, size_t len, int json, char *why, size_t why
     json_decref(root);
     return events;
 }
+
+json_t *body_unpack(pub_compression codec, const void *body, size_t len, size_t max_plain, const char *version,
+                    char *why, size_t whylen)
+{
+    pub_buf plain;
+    json_t *events = NULL;
+    pub_buf_init(&plain, max_plain);
+    if (pub_decompress(codec, body, len, &plain) != 0)
+        snprintf(why, whylen, "body does not decompress");
+    else
+        events = body_parse((const char *)plain.data, plain.len, strcmp(version, "2j") == 0, why, whylen);
+    pub_buf_free(&plain);
+    return events;
+}

@@ -8,11 +8,19 @@
 #ifndef RINGPUB_BODY_H
 #define RINGPUB_BODY_H
 
+#include "codec.h"
+
 #include <jansson.h>
 #include <stddef.h>
 
 /* body_parse — returns a new jansson array of the events, or NULL with one
  * line in why. json: 1 for the 2j form. */
 json_t *body_parse(const char *body, size_t len, int json, char *why, size_t whylen);
+
+/* body_unpack — decompress body[len] (codec; at most max_plain bytes) and
+ * parse it as body_parse does for collector version `version` ("2" or
+ * "2j"). The events, or NULL with one line in why. */
+json_t *body_unpack(pub_compression codec, const void *body, size_t len, size_t max_plain, const char *version,
+                    char *why, size_t whylen);
 
 #endif

@@ -14,15 +14,14 @@
 int pub_file_sink_write(const char *path, pub_compression codec, const char *version, const void *body, size_t len,
                         size_t plain_len, char *why, size_t whylen)
 {
-    pub_buf plain, lines;
-    json_t *events = NULL;
+    pub_buf lines;
+    char err[300];
     int rc = -1;
-    pub_buf_init(&plain, plain_len + 1);
+    json_t *events = body_unpack(codec, body, len, plain_len + 1, version, err, sizeof err);
     pub_buf_init(&lines, (size_t)1 << 31);
-    if (pub_decompress(codec, body, len, &plain) != 0) {
-        snprintf(why, whylen, "file sink: our own batch does not decompress");
-    } else if ((events = body_parse((const char *)plain.data, plain.len, strcmp(version, "2j") == 0, why,
-                                    whylen))) {
+    if (!events) {
+        snprintf(why, whylen, "file sink: our own batch: %s", err);
+    } else {
         rc = 0;
         for (size_t i = 0; rc == 0 && i < json_array_size(events); i++) {
             char *line = json_dumps(json_array_get(events, i), JSON_COMPACT);
@@ -39,7 +38,6 @@ int pub_file_sink_write(const char *path, pub_compression codec, const char *ver
         }
     }
     json_decref(events);
-    pub_buf_free(&plain);
     pub_buf_free(&lines);
     return rc;
 }

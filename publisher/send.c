@@ -126,16 +126,12 @@ static void stream_subject(const char *base, json_t *ev, char *out, size_t outle
 static void publish_events(pub_daemon *d, pub_out *o)
 {
     char why[200];
-    pub_buf plain;
-    json_t *events = NULL;
+    json_t *events = body_unpack((pub_compression)o->codec, o->body.data, o->body.len, o->plain_len + 1,
+                                 o->lane->version, why, sizeof why);
     pub_js_msg *m = NULL;
     char **text = NULL, (*ids)[SPOOL_ID_MAX + 24] = NULL, (*subj)[PUB_STR * 2] = NULL;
     size_t n = 0;
     const char *h[] = { "X-Batch-Id", o->id, "X-Ringpub-Queue", d->cfg.queue, NULL };
-    pub_buf_init(&plain, o->plain_len + 1);
-    if (pub_decompress((pub_compression)o->codec, o->body.data, o->body.len, &plain) == 0)
-        events = body_parse((const char *)plain.data, plain.len, strcmp(o->lane->version, "2j") == 0,
-                            why, sizeof why);
     n = json_array_size(events);
     m = (pub_js_msg *)calloc(n ? n : 1, sizeof *m);
     text = (char **)calloc(n ? n : 1, sizeof *text);
@@ -161,7 +157,6 @@ static void publish_events(pub_daemon *d, pub_out *o)
     free(subj);
     free(m);
     json_decref(events);
-    pub_buf_free(&plain);
 }
 
 struct pub_ready {

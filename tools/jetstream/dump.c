@@ -35,7 +35,6 @@ static const char *hdr(natsMsg *m, const char *key)
 static long write_batch(natsMsg *m, FILE *f, char *why, size_t whylen)
 {
     pub_compression codec;
-    pub_buf plain;
     const char *ver = hdr(m, "X-Collector-Version");
     long n = -1;
     if (!ver) {
@@ -47,24 +46,19 @@ static long write_batch(natsMsg *m, FILE *f, char *why, size_t whylen)
         snprintf(why, whylen, "unknown Content-Encoding");
         return -1;
     }
-    pub_buf_init(&plain, MAX_PLAIN);
-    if (pub_decompress(codec, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &plain) != 0) {
-        snprintf(why, whylen, "body does not decompress");
-    } else {
-        json_t *events = body_parse((const char *)plain.data, plain.len, ver && strcmp(ver, "2j") == 0, why, whylen);
-        for (size_t i = 0; events && i < json_array_size(events); i++) {
-            char *line = json_dumps(json_array_get(events, i), JSON_COMPACT);
-            if (line) {
-                fputs(line, f);
-                fputc('\n', f);
-                free(line);
-            }
+    json_t *events = body_unpack(codec, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), MAX_PLAIN, ver, why,
+                                 whylen);
+    for (size_t i = 0; events && i < json_array_size(events); i++) {
+        char *line = json_dumps(json_array_get(events, i), JSON_COMPACT);
+        if (line) {
+            fputs(line, f);
+            fputc('\n', f);
+            free(line);
         }
-        if (events)
-            n = (long)json_array_size(events);
-        json_decref(events);
     }
-    pub_buf_free(&plain);
+    if (events)
+        n = (long)json_array_size(events);
+    json_decref(events);
     return n;
 }
 
