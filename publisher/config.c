@@ -30,6 +30,7 @@ typedef struct {
     const char *choices;   /* K_ENUM: "a|b|c", value = index; K_STR: allowed set or NULL */
 } key_spec;
 
+#define SINKS "http|jetstream|file|eventgate" /* pub_sink, in order */
 #define F(field) offsetof(pub_config, field), sizeof(((pub_config *)0)->field)
 
 static const key_spec keys[] = {
@@ -59,7 +60,7 @@ static const key_spec keys[] = {
     { "ring.max_event", K_SIZE, F(ring_max_event), 16, 1u << 28, NULL },
     { "signature.timestamp", K_BOOL, F(sign_timestamp), 0, 1, NULL },
     { "ring.group", K_STR, F(ring_group), 1, 0, NULL },
-    { "sink", K_ENUM, F(sink), 0, 0, "http|jetstream|file|eventgate" },
+    { "sink", K_ENUM, F(sink), 0, 0, SINKS },
     { "eventgate.url", K_STR, F(eventgate_url), 1, 0, NULL },
     { "file.path", K_STR, F(file_path), 1, 0, NULL },
     { "jetstream.url", K_STR, F(js_url), 1, 0, NULL },
@@ -313,7 +314,7 @@ static int set_value(pub_config *c, const key_spec *k, const char *v, char *why,
 #define R(field) offsetof(pub_route_cfg, field), sizeof(((pub_route_cfg *)0)->field)
 static const key_spec route_keys[] = {
     { "match", K_STR, R(match), 1, 0, NULL },
-    { "sink", K_ENUM, R(sink), 0, 0, "http|jetstream|file|eventgate" },
+    { "sink", K_ENUM, R(sink), 0, 0, SINKS },
     { "collector.hostname", K_STR, R(collector_host), 1, 0, NULL },
     { "file.path", K_STR, R(file_path), 1, 0, NULL },
     { "eventgate.url", K_STR, R(eventgate_url), 1, 0, NULL },
