@@ -92,21 +92,6 @@ static int configured(const pub_lane *lanes, int n, const char *name)
     return 0;
 }
 
-static int batches_in(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int k = 0;
-    if (!d)
-        return 0;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        k += l > 4 && strcmp(e->d_name + l - 4, ".rpb") == 0;
-    }
-    closedir(d);
-    return k;
-}
-
 int pub_lanes_orphans(const pub_lane *lanes, int n, const pub_config *c, char *lines, size_t len)
 {
     DIR *d = opendir(c->spool_dir);
@@ -124,7 +109,7 @@ int pub_lanes_orphans(const pub_lane *lanes, int n, const pub_config *c, char *l
             configured(lanes, n, e->d_name + qlen + 1))
             continue;
         snprintf(dir, sizeof dir, "%.3000s/%.255s", c->spool_dir, e->d_name);
-        if ((k = batches_in(dir)) == 0)
+        if ((k = spool_count(dir)) == 0)
             continue;
         found++;
         if (used < len)

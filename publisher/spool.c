@@ -105,6 +105,20 @@ int spool_open(pub_spool *sp, const char *dir, const char *queue, uint64_t max_b
     return 0;
 }
 
+int spool_count(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    uint64_t seq;
+    int n = 0;
+    if (!d)
+        return 0;
+    while ((e = readdir(d)))
+        n += is_batch_name(e->d_name, &seq);
+    closedir(d);
+    return n;
+}
+
 void spool_close(pub_spool *sp)
 {
     if (sp->dirfd > 0)

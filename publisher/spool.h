@@ -57,6 +57,9 @@ int spool_open(pub_spool *sp, const char *dir, const char *queue, uint64_t max_b
                size_t whylen);
 void spool_close(pub_spool *sp);
 
+/* spool_count — the spooled batches in directory path (0 if there is none). */
+int spool_count(const char *path);
+
 /* spool_has_room — 1 if a body of len more bytes fits under the limit. */
 int spool_has_room(const pub_spool *sp, uint64_t len);
 
