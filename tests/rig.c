@@ -346,3 +346,12 @@ uint64_t rig_ring_used(void)
     cr_assert_eq(rp_ring_stat(rig_queue, &o, &st, why, sizeof why), 0, "%s", why);
     return st.used_bytes;
 }
+
+int rig_await_lines(const char *rel, const char *needle, int want, uint64_t ms)
+{
+    uint64_t until = th_now_ms() + ms;
+    int n;
+    while ((n = rig_lines_with(rel, needle)) < want && th_now_ms() < until)
+        usleep(10000);
+    return n;
+}

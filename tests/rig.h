@@ -59,6 +59,9 @@ void count_delivered(tally *t, int np, const uint64_t *accepted);
 void await_delivered(tally *t, int np, const uint64_t *accepted, uint64_t want);
 uint64_t sum(const uint64_t *a, int n);
 
+/* Wait (bounded by ms) until th_dir()/rel has `want` lines with needle;
+ * returns how many it has (the caller asserts). */
+int rig_await_lines(const char *rel, const char *needle, int want, uint64_t ms);
 /* Bytes of rig_queue's ring not yet released by its consumer. */
 uint64_t rig_ring_used(void);
 /* Lines of file th_dir()/rel that contain needle (0 if there is no file). */

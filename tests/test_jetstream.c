@@ -341,10 +341,7 @@ Test(jetstream, a_route_publishes_its_events_the_rest_go_to_the_file, .init = se
     cr_assert_gt(low, 0);
     await_in_stream(&t, "EV", 2, acc, low);
     rig_out = "spool/e2e.events.jsonl";
-    uint64_t until = th_now_ms() + E2E_WAIT_MS;
-    do
-        count_delivered(&t, 2, acc);
-    while (t.unique < sum(acc, 2) - low && th_now_ms() < until && usleep(20000) == 0);
+    await_delivered(&t, 2, acc, sum(acc, 2) - low);
     stop(d, SIGTERM);
     count_delivered(&t, 2, acc);
     cr_assert_eq(t.unique, sum(acc, 2) - low, "the file holds the rest");

@@ -204,9 +204,7 @@ Test(route, eventgate_route_with_partial_success, .init = setup)
     await_delivered(&t, 1, acc, 100);
     rig_out = "spool/e2e.events.jsonl";
     await_delivered(&t, 1, acc, 100);
-    uint64_t until = th_now_ms() + E2E_WAIT_MS;
-    while (rig_lines_with("spool/e2e.errors.jsonl", "\"processor\":\"eventgate\"") < 100 && th_now_ms() < until)
-        usleep(20000);
+    rig_await_lines("spool/e2e.errors.jsonl", "\"processor\":\"eventgate\"", 100, E2E_WAIT_MS);
     stop(d, SIGTERM);
     stop(col, SIGTERM);
     count_delivered(&t, 1, acc);
@@ -237,9 +235,7 @@ Test(route, a_removed_routes_spool_is_reported_not_dropped, .init = setup)
     fclose(f);
     rig_config(port, NULL);
     pid_t d = rig_daemon();
-    uint64_t until = th_now_ms() + 10000;
-    while (rig_lines_with("ringpub.log", "queue e2e ->") == 0 && th_now_ms() < until)
-        usleep(10000);
+    rig_await_lines("ringpub.log", "queue e2e ->", 1, 10000);
     stop(d, SIGTERM);
     cr_assert_eq(rig_lines_with("ringpub.log", "e2e@gone holds 1 batches of route gone, which is no longer configured"),
                  1, "see %s", path_in("ringpub.log"));

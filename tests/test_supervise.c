@@ -51,13 +51,6 @@ static void put_events(uint64_t *acc, int good, int every, int crashes)
     rp_queue_close(q);
 }
 
-static void await_lines(const char *rel, const char *needle, int want)
-{
-    uint64_t until = th_now_ms() + E2E_WAIT_MS;
-    while (rig_lines_with(rel, needle) < want && th_now_ms() < until)
-        usleep(20000);
-    cr_assert_eq(rig_lines_with(rel, needle), want, "%s: lines with %s (see ringpub.log)", rel, needle);
-}
 
 Test(supervise, a_crashing_processor_is_contained_and_counted, .init = setup)
 {
@@ -69,7 +62,8 @@ Test(supervise, a_crashing_processor_is_contained_and_counted, .init = setup)
     pid_t d = crashy_daemon();
     put_events(acc, 3000, 1000, 3);
     await_delivered(&t, 1, acc, 3000);
-    await_lines("spool/e2e.errors.jsonl", "crashed on this event (Segmentation fault)", 3);
+    cr_assert_eq(rig_await_lines("spool/e2e.errors.jsonl", "crashed on this event (Segmentation fault)", 3,
+                                 E2E_WAIT_MS), 3, "crash reports in the error stream (see ringpub.log)");
     cr_assert_eq(rig_lines_with("spool/e2e.errors.jsonl", "__crash_me__"), 3, "the original event is kept");
     cr_assert_eq(rig_lines_with("spool/e2e.errors.jsonl", "\"processor\":\"validate\""), 3);
     cr_assert_eq(kill(d, 0), 0, "ringpub stayed up");
