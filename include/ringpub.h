@@ -17,12 +17,17 @@
  *     rp_queue_close(q);
  *
  * WHAT IT DOES
- *   rp_queue_put() reserves space with one CAS on the ring's tail, copies the
- *   event and publishes it with one CAS on the record header. No lock, no
- *   syscall — except FUTEX_WAKE when the consumer is asleep, which it only is
- *   when it has drained everything. The ring lives in RINGPUB_DIR (default
- *   /dev/shm), one file per queue; the layout and its memory-ordering
- *   argument are in ringpub/layout.h.
+ *   rp_queue_put() names the space it is about to take in its thread's
+ *   producer slot, reserves it with one CAS on the ring's tail, copies the
+ *   event and publishes it with one store to the record header. No lock, no
+ *   syscall — except FUTEX_WAKE_OP when the consumer is asleep, which it only
+ *   is when it has drained everything, and a few on a thread's first put (it
+ *   takes a slot: an OFD lock the kernel drops when the process dies, which
+ *   is how the consumer knows a reservation is abandoned). A reservation is
+ *   never taken from a live producer, however long it stalls. The ring lives
+ *   in RINGPUB_DIR (default /dev/shm), one file per queue, allocated in full
+ *   when it is created; the layout and its memory-ordering argument are in
+ *   ringpub/layout.h.
  *
  * Include it before any system header (it defines _GNU_SOURCE), or build
  * with -D_GNU_SOURCE.
@@ -32,9 +37,14 @@
  *                         use it to stop a producer mid-reservation.
  *
  * THREADS AND PROCESSES
- *   One rp_queue handle may be shared by any number of threads. After fork()
- *   the child may keep using an inherited handle (its records carry the
- *   child's pid); a single-producer handle refuses that with RP_EBUSY.
+ *   One rp_queue handle may be shared by any number of threads; each thread
+ *   that puts holds one of the ring's RP_SLOTS (256) producer slots until it
+ *   exits or the handle is closed. After fork() the child may keep using an
+ *   inherited handle (it reopens the ring file for slots of its own). A
+ *   single-producer handle takes one thread only: a second thread, or a
+ *   forked child, gets RP_EBUSY. Do not close the ring's file descriptor
+ *   behind the library's back (a close-all-fds loop): that drops the lock
+ *   that proves to the consumer that this process is alive.
  */
 #ifndef RINGPUB_H
 #define RINGPUB_H
@@ -52,6 +62,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <pthread.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -70,20 +81,21 @@ extern "C" {
 #define RP_EIO        (-5)  /* a system call failed (open, mmap, ...) */
 #define RP_EPERM      (-6)  /* permission denied, or an unsafe ring file */
 #define RP_ENOENT     (-7)  /* no such queue (with RP_OPT_NO_CREATE) */
-#define RP_EBUSY      (-8)  /* the consumer or sole-producer role is taken */
+#define RP_EBUSY      (-8)  /* a role or every producer slot is taken */
 #define RP_ECORRUPT   (-9)  /* the ring file is not a valid ring */
 #define RP_EVERSION   (-10) /* the ring has a layout version we cannot read */
-#define RP_EABANDONED (-11) /* reservation recovered by the consumer: not sent */
+#define RP_EABANDONED (-11) /* not returned since layout 2: a live producer's
+                               reservation is never taken away */
 #define RP_ETIMEDOUT  (-12) /* nothing arrived before the timeout */
 #define RP_EAGAIN     (-13) /* nothing to do now; try again */
+#define RP_ENOSPC     (-14) /* the ring directory has no room for the ring */
 
 #define RP_NAME_MAX 64
-#define RP_DEFAULT_CAPACITY ((uint64_t)64 << 20) /* 64 MiB data area */
+#define RP_DEFAULT_CAPACITY ((uint64_t)16 << 20) /* 16 MiB: four fit in Docker's 64 MiB /dev/shm */
 #define RP_DEFAULT_MAX_EVENT 102400u             /* as baseplate.py */
-#define RP_DEFAULT_RECOVER_MS 1000u
 
 /* rp_queue_opts.flags */
-#define RP_OPT_SINGLE_PRODUCER 1u /* when creating: one producer, cheaper path */
+#define RP_OPT_SINGLE_PRODUCER 1u /* when creating: one producer thread, cheaper path */
 #define RP_OPT_NO_CREATE       2u /* attach only; RP_ENOENT if absent */
 #define RP_OPT_NO_POPULATE     4u /* do not pre-fault the mapping */
 #define RP_OPT_GROUP           8u /* share the ring with group `gid` (see below) */
@@ -92,9 +104,11 @@ extern "C" {
  * zero field means the default. Geometry fields apply only when this call
  * creates the ring: an attacher reads the geometry from the ring. */
 typedef struct rp_queue_opts {
-    uint64_t capacity;    /* data area bytes, rounded up to a power of two; 64 MiB */
+    uint64_t capacity;    /* data area bytes, rounded up to a power of two; 16 MiB.
+                             The file is allocated in full at creation: more than
+                             the ring directory has free is RP_ENOSPC. */
     uint32_t max_event;   /* largest event in bytes; 102400 */
-    uint32_t recover_ms;  /* consumer skips a stuck reservation after this; 1000 */
+    uint32_t reserved;    /* must be 0 */
     uint32_t mode;        /* file mode of a new ring; 0600, or 0660 with RP_OPT_GROUP;
                              any bit for others is refused */
     uint32_t flags;       /* RP_OPT_* */
@@ -109,27 +123,48 @@ typedef struct rp_claim {
     void *data;
     size_t len;
     uint64_t pos;   /* internal */
-    uint64_t word;  /* internal */
+    uint64_t word;  /* internal: slot << 32 | intent index */
 } rp_claim;
 
 /* Points inside a put where RP_TEST_HOOK(where) is called. */
-#define RP_HOOK_RESERVED 1 /* tail advanced, header not yet written */
-#define RP_HOOK_CLAIMED  2 /* header says BUSY, payload not written */
+#define RP_HOOK_INTENT   4 /* intent written, tail not yet moved */
+#define RP_HOOK_RESERVED 1 /* tail moved, nothing written in the record (header 0) */
+#define RP_HOOK_CLAIMED  2 /* CLAIM header written, payload not written */
 #define RP_HOOK_COPIED   3 /* payload written, not yet committed */
+#define RP_HOOK_WAKE     5 /* committed, the consumer sleeps, not yet woken */
 #ifndef RP_TEST_HOOK
 #define RP_TEST_HOOK(where) ((void)0)
 #endif
 
 #include "ringpub/attach.h"
 
+struct rp_queue;
+
+/* One producer thread's hold on a slot (process-local). */
+typedef struct rp__pslot {
+    struct rp__pslot *next;  /* the handle's list, under its mutex */
+    struct rp_queue *q;
+    rp_slot *s;              /* the slot in shared memory */
+    uint32_t idx;
+    uint32_t open;           /* bit k: a claim using intent k is open on this thread */
+    unsigned gen;            /* fork generation it was taken in */
+    uint32_t claim_len[RP_SLOT_INTENTS]; /* the open claims' lengths and positions */
+    uint64_t claim_pos[RP_SLOT_INTENTS];
+} rp__pslot;
+
 /* A producer's handle. Opaque: use the functions below. */
 typedef struct rp_queue {
     rp__map m;
     uint64_t cached_head;      /* last head seen; shared by threads (acq/rel) */
+    uint64_t serial;           /* tells this handle from a later one at the same address */
     const unsigned *fork_gen;  /* the opener's fork generation counter */
-    unsigned gen;
-    uint32_t pid;
-    int sp_lock_fd;
+    unsigned gen;              /* generation the descriptor and slots belong to */
+    unsigned fixing;           /* a thread is redoing them after fork() */
+    pthread_mutex_t mu;        /* guards slots (slow path only) */
+    pthread_key_t key;         /* this thread's rp__pslot */
+    rp__pslot *slots;          /* slots taken by this process's threads */
+    dev_t dev;
+    ino_t ino;
 } rp_queue;
 
 /* rp_strerror — a short English description of an RP_E* code (or "ok"). */
@@ -144,12 +179,13 @@ static inline const char *rp_strerror(int rc)
     case RP_EIO: return "system call failed";
     case RP_EPERM: return "permission denied or unsafe ring file";
     case RP_ENOENT: return "no such queue";
-    case RP_EBUSY: return "role already taken by another process";
+    case RP_EBUSY: return "role or every producer slot already taken";
     case RP_ECORRUPT: return "ring is corrupt";
     case RP_EVERSION: return "unsupported ring layout version";
     case RP_EABANDONED: return "reservation was recovered by the consumer; event not sent";
     case RP_ETIMEDOUT: return "timed out";
     case RP_EAGAIN: return "try again";
+    case RP_ENOSPC: return "no room for the ring in its directory";
     default: return "unknown error";
     }
 }
@@ -157,21 +193,55 @@ static inline const char *rp_strerror(int rc)
 /* Fork tracking: each translation unit counts forks it has seen; a handle
  * remembers the counter of the unit that opened it. */
 static unsigned rp__fork_gen_tu;
+static unsigned rp__serial_tu;
 static pthread_once_t rp__fork_once = PTHREAD_ONCE_INIT;
-static inline void rp__on_fork_child(void) { rp__fork_gen_tu++; }
+static inline void rp__on_fork_child(void) { __atomic_fetch_add(&rp__fork_gen_tu, 1, __ATOMIC_RELAXED); }
 static inline void rp__fork_register(void) { pthread_atfork(NULL, NULL, rp__on_fork_child); }
 
-/* Take the sole-producer role: an OFD lock on byte 1 of the ring file
- * (byte 0 is the consumer's), released by the kernel when we die. */
-static inline int rp__sp_lock(rp_queue *q)
+/* This thread's last handle and slot: the fast path's only lookup. */
+static __thread struct {
+    rp_queue *q;
+    uint64_t serial;
+    rp__pslot *ps;
+    unsigned gen;
+} rp__tls;
+
+/* An OFD lock on one byte of the ring file: F_WRLCK to take, F_UNLCK to drop. */
+static inline int rp__lock_byte(int fd, short type, off_t at)
 {
     struct flock fl;
     memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
+    fl.l_type = type;
     fl.l_whence = SEEK_SET;
-    fl.l_start = 1;
+    fl.l_start = at;
     fl.l_len = 1;
-    return fcntl(q->m.fd, F_OFD_SETLK, &fl) == 0 ? 0 : RP_EBUSY;
+    return fcntl(fd, F_OFD_SETLK, &fl) == 0 ? 0 : -1;
+}
+
+static inline rp_slot *rp__slot(const rp__map *m, uint32_t i)
+{
+    return (rp_slot *)(void *)((uint8_t *)m->hdr + RP_SLOT_OFF + (size_t)i * RP_SLOT_SIZE);
+}
+
+/* Give a slot back: no claim may be open (one is aborted first). */
+static inline void rp__slot_drop(rp__pslot *ps, int unlock);
+
+/* pthread key destructor: the thread exits; its slot goes back. */
+static inline void rp__slot_dtor(void *p)
+{
+    rp__pslot *ps = (rp__pslot *)p;
+    rp_queue *q = ps->q;
+    rp__pslot **pp;
+    pthread_mutex_lock(&q->mu);
+    for (pp = &q->slots; *pp; pp = &(*pp)->next)
+        if (*pp == ps) {
+            *pp = ps->next;
+            break;
+        }
+    pthread_mutex_unlock(&q->mu);
+    if (ps->gen == q->gen)
+        rp__slot_drop(ps, 1);
+    free(ps);
 }
 
 /*
@@ -182,28 +252,47 @@ static inline int rp_queue_open_why(rp_queue **qp, const char *name, const rp_qu
                                     char *why, size_t whylen)
 {
     rp_queue *q;
+    struct stat st;
+    struct timespec ts;
     int rc;
 
-    if (!qp)
+    if (!qp || !why || whylen == 0)
         return RP_EINVAL;
     *qp = NULL;
+    if (opts && opts->reserved) {
+        snprintf(why, whylen, "rp_queue_opts.reserved must be 0");
+        return RP_EINVAL;
+    }
     q = (rp_queue *)calloc(1, sizeof *q);
     if (!q)
         return RP_ENOMEM;
     rc = rp__attach(&q->m, name, opts, why, whylen);
-    if (rc == 0 && (q->m.flags & RP_RING_SINGLE_PRODUCER) && rp__sp_lock(q) != 0) {
+    if (rc == 0 && (q->m.flags & RP_RING_SINGLE_PRODUCER) && rp__lock_byte(q->m.fd, F_WRLCK, RP_LOCK_SOLE) != 0) {
         snprintf(why, whylen, "single-producer ring %s already has a producer", name);
         rc = RP_EBUSY;
+    }
+    if (rc == 0 && fstat(q->m.fd, &st) != 0) {
+        snprintf(why, whylen, "cannot stat ring %s: %s", name, strerror(errno));
+        rc = RP_EIO;
+    }
+    if (rc == 0 && pthread_key_create(&q->key, rp__slot_dtor) != 0) {
+        snprintf(why, whylen, "no thread-specific key left for ring %s", name);
+        rc = RP_ENOMEM;
     }
     if (rc) {
         rp__unmap(&q->m);
         free(q);
         return rc;
     }
+    pthread_mutex_init(&q->mu, NULL);
     pthread_once(&rp__fork_once, rp__fork_register);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    q->serial = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^
+                ((uint64_t)__atomic_add_fetch(&rp__serial_tu, 1, __ATOMIC_RELAXED) << 40);
     q->fork_gen = &rp__fork_gen_tu;
-    q->gen = rp__fork_gen_tu;
-    q->pid = (uint32_t)getpid();
+    q->gen = __atomic_load_n(&rp__fork_gen_tu, __ATOMIC_RELAXED);
+    q->dev = st.st_dev;
+    q->ino = st.st_ino;
     q->cached_head = __atomic_load_n(&q->m.hdr->head, __ATOMIC_ACQUIRE);
     *qp = q;
     return 0;
@@ -214,11 +303,11 @@ static inline int rp_queue_open_why(rp_queue **qp, const char *name, const rp_qu
  *
  * name: 1-64 chars of [A-Za-z0-9._-], not starting with '.'.
  * opts: NULL for defaults; see rp_queue_opts. The creator sets the geometry.
- * The ring file is created with O_EXCL|O_NOFOLLOW under a temporary name and
- * linked into place fully built; an existing file must be a regular file
- * that is not world-writable, with a valid header.
+ * The ring file is created with O_EXCL|O_NOFOLLOW under a temporary name,
+ * allocated in full and linked into place fully built; an existing file
+ * must be a regular file closed to others, with a valid header of layout 2.
  * Returns 0 and sets *q, or RP_EINVAL, RP_EPERM, RP_ENOENT, RP_EBUSY,
- * RP_ECORRUPT, RP_EVERSION, RP_ENOMEM, RP_EIO.
+ * RP_ECORRUPT, RP_EVERSION, RP_ENOSPC, RP_ENOMEM, RP_EIO.
  */
 static inline int rp_queue_open(rp_queue **q, const char *name, const rp_queue_opts *opts)
 {
@@ -226,12 +315,22 @@ static inline int rp_queue_open(rp_queue **q, const char *name, const rp_queue_o
     return rp_queue_open_why(q, name, opts, why, sizeof why);
 }
 
-/* rp_queue_close — unmap and free a handle. Pending claims must be
+/* rp_queue_close — give back this process's producer slots, unmap and free
+ * the handle. No other thread may be inside a put on it, and claims must be
  * committed or aborted first. NULL is allowed. */
 static inline void rp_queue_close(rp_queue *q)
 {
+    rp__pslot *ps, *next;
     if (!q)
         return;
+    pthread_key_delete(q->key);
+    for (ps = q->slots; ps; ps = next) {
+        next = ps->next;
+        if (ps->gen == q->gen)
+            rp__slot_drop(ps, 0); /* closing the descriptor drops every lock */
+        free(ps);
+    }
+    pthread_mutex_destroy(&q->mu);
     rp__unmap(&q->m);
     free(q);
 }
@@ -239,18 +338,117 @@ static inline void rp_queue_close(rp_queue *q)
 /* rp_queue_max_event — the largest event this queue accepts, in bytes. */
 static inline size_t rp_queue_max_event(const rp_queue *q) { return q->m.max_event; }
 
-/* The pid stamped into records; refreshed in a forked child. */
-static inline int rp__pid(rp_queue *q, uint32_t *pid)
+/* In a forked child: a descriptor of our own (a new open file description,
+ * so our slot locks are ours, not shared with the parent), and no slots
+ * yet. Falls back to the inherited descriptor (safe: the parent's locks
+ * then also cover us; only recovery after our death waits for the parent). */
+static inline void rp__after_fork(rp_queue *q, unsigned g)
 {
-    unsigned g = __atomic_load_n(q->fork_gen, __ATOMIC_RELAXED);
-    if (__builtin_expect(g != __atomic_load_n(&q->gen, __ATOMIC_RELAXED), 0)) {
-        if (q->m.flags & RP_RING_SINGLE_PRODUCER)
-            return RP_EBUSY;
-        __atomic_store_n(&q->pid, (uint32_t)getpid(), __ATOMIC_RELAXED);
-        __atomic_store_n(&q->gen, g, __ATOMIC_RELAXED);
+    char path[64];
+    struct stat st;
+    int fd;
+
+    snprintf(path, sizeof path, "/proc/self/fd/%d", q->m.fd);
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == q->dev && st.st_ino == q->ino)
+        dup3(fd, q->m.fd, O_CLOEXEC); /* drops our reference to the parent's description */
+    if (fd >= 0)
+        close(fd);
+    pthread_mutex_init(&q->mu, NULL); /* the parent's state of it means nothing here */
+    q->slots = NULL;                  /* the parent's threads' slots (their memory is left) */
+    __atomic_store_n(&q->gen, g, __ATOMIC_RELEASE);
+}
+
+/* Find and lock a free slot. Returns its index or RP_EBUSY. */
+static inline int rp__slot_find(rp_queue *q)
+{
+    uint32_t start = (uint32_t)syscall(SYS_gettid) * 2654435761u % RP_SLOTS;
+    for (uint32_t k = 0; k < RP_SLOTS; k++) {
+        uint32_t i = (start + k) % RP_SLOTS;
+        rp__pslot *ps;
+        int mine = 0;
+        for (ps = q->slots; ps; ps = ps->next)
+            mine |= ps->idx == i;
+        if (mine || rp__lock_byte(q->m.fd, F_WRLCK, RP_LOCK_SLOT0 + i) != 0)
+            continue; /* ours already (a lock of our description), or held */
+        uint64_t any = 0;
+        for (uint32_t k = 0; k < RP_SLOT_INTENTS; k++)
+            any |= __atomic_load_n(&rp__slot(&q->m, i)->intent[k], __ATOMIC_ACQUIRE);
+        if (any != 0) {
+            /* a dead owner's intent: may name a reservation; the consumer reaps it */
+            rp__lock_byte(q->m.fd, F_UNLCK, RP_LOCK_SLOT0 + i);
+            continue;
+        }
+        return (int)i;
     }
-    *pid = __atomic_load_n(&q->pid, __ATOMIC_RELAXED);
+    return RP_EBUSY;
+}
+
+/* Slow path: this thread has no slot for q in its cache. */
+static inline int rp__slot_slow(rp_queue *q, rp__pslot **out)
+{
+    unsigned g = __atomic_load_n(q->fork_gen, __ATOMIC_ACQUIRE);
+    rp__pslot *ps;
+    int i;
+
+    if (__atomic_load_n(&q->gen, __ATOMIC_ACQUIRE) != g) {
+        if (q->m.flags & RP_RING_SINGLE_PRODUCER)
+            return RP_EBUSY; /* the sole-producer lock is the parent's */
+        while (__atomic_load_n(&q->gen, __ATOMIC_ACQUIRE) != g) {
+            unsigned idle = 0;
+            if (__atomic_compare_exchange_n(&q->fixing, &idle, 1u, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+                if (__atomic_load_n(&q->gen, __ATOMIC_ACQUIRE) != g)
+                    rp__after_fork(q, g);
+                __atomic_store_n(&q->fixing, 0u, __ATOMIC_RELEASE);
+            } else {
+                sched_yield();
+            }
+        }
+    }
+    ps = (rp__pslot *)pthread_getspecific(q->key);
+    if (!ps || ps->gen != g) {
+        pthread_mutex_lock(&q->mu);
+        if ((q->m.flags & RP_RING_SINGLE_PRODUCER) && q->slots) {
+            pthread_mutex_unlock(&q->mu);
+            return RP_EBUSY; /* a single-producer ring takes one thread only */
+        }
+        ps = (rp__pslot *)calloc(1, sizeof *ps);
+        i = ps ? rp__slot_find(q) : RP_ENOMEM;
+        if (i < 0) {
+            pthread_mutex_unlock(&q->mu);
+            free(ps);
+            if (i == RP_EBUSY)
+                __atomic_fetch_add(&q->m.hdr->noslot, 1, __ATOMIC_RELAXED);
+            return i;
+        }
+        ps->q = q;
+        ps->idx = (uint32_t)i;
+        ps->s = rp__slot(&q->m, (uint32_t)i);
+        ps->gen = g;
+        __atomic_store_n(&ps->s->pid, (uint32_t)getpid(), __ATOMIC_RELAXED);
+        __atomic_store_n(&ps->s->tid, (uint32_t)syscall(SYS_gettid), __ATOMIC_RELAXED);
+        ps->next = q->slots;
+        q->slots = ps;
+        pthread_mutex_unlock(&q->mu);
+        pthread_setspecific(q->key, ps);
+    }
+    rp__tls.q = q;
+    rp__tls.serial = q->serial;
+    rp__tls.ps = ps;
+    rp__tls.gen = g;
+    *out = ps;
     return 0;
+}
+
+/* This thread's slot for q: one thread-local compare in steady state. */
+static inline int rp__slot_get(rp_queue *q, rp__pslot **out)
+{
+    if (__builtin_expect(rp__tls.q == q && rp__tls.serial == q->serial &&
+                         rp__tls.gen == __atomic_load_n(q->fork_gen, __ATOMIC_RELAXED), 1)) {
+        *out = rp__tls.ps;
+        return 0;
+    }
+    return rp__slot_slow(q, out);
 }
 
 /* Slow path of a reservation: the cached head says "full"; look at the real
@@ -277,9 +475,10 @@ static inline int rp__refresh_head(rp_queue *q, uint64_t *t, uint64_t need)
     return 0;
 }
 
-/* Reserve need bytes; on success *pos is the record's position. Many
- * producers: CAS on tail (exact "full"). Single producer: plain store. */
-static inline int rp__reserve(rp_queue *q, uint64_t need, uint64_t *pos)
+/* Reserve need bytes for slot ps; on success *pos is the record's position
+ * and ps's intent names it (layout.h, SLOTS). Many producers: CAS on tail
+ * (exact "full"). Single producer: plain store (one thread, enforced). */
+static inline int rp__reserve(rp_queue *q, rp__pslot *ps, unsigned k, uint64_t need, uint64_t *pos)
 {
     rp_ring_hdr *h = q->m.hdr;
     int single = (q->m.flags & RP_RING_SINGLE_PRODUCER) != 0;
@@ -291,113 +490,156 @@ static inline int rp__reserve(rp_queue *q, uint64_t need, uint64_t *pos)
             return RP_ECORRUPT; /* a record header must be 8-byte aligned */
         if (__builtin_expect(t - ch > q->m.capacity - need, 0)) {
             int rc = rp__refresh_head(q, &t, need);
-            if (rc < 0)
+            if (rc < 0) {
+                __atomic_store_n(&ps->s->intent[k], 0, __ATOMIC_RELEASE); /* no stale claimant */
                 return rc;
+            }
             continue;
         }
+        /* the intent first: from the tail move on, it names our record */
+        __atomic_store_n(&ps->s->intent[k], rp__intent(t, need), __ATOMIC_RELEASE);
+        RP_TEST_HOOK(RP_HOOK_INTENT);
         if (single) {
-            __atomic_store_n(&h->tail, t + need, __ATOMIC_RELEASE);
+            __atomic_store_n(&h->tail, t + need, __ATOMIC_SEQ_CST);
             break;
         }
-        if (__atomic_compare_exchange_n(&h->tail, &t, t + need, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        if (__atomic_compare_exchange_n(&h->tail, &t, t + need, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
             break;
     }
     *pos = t;
     return 0;
 }
 
-/* Wake the consumer if, and only if, it went to sleep. */
+/* Wake the consumer if, and only if, it sleeps: FUTEX_WAKE_OP sets
+ * sleeping to 0 and wakes it in one system call (layout.h, rule 4). */
 static inline void rp__wake(rp_ring_hdr *h)
 {
-    if (__builtin_expect(__atomic_load_n(&h->sleeping, __ATOMIC_SEQ_CST) != 0, 0) &&
-        __atomic_exchange_n(&h->sleeping, 0, __ATOMIC_SEQ_CST) != 0) {
-        __atomic_fetch_add(&h->wake_seq, 1, __ATOMIC_SEQ_CST);
-        __atomic_fetch_add(&h->wakeups, 1, __ATOMIC_RELAXED);
-        syscall(SYS_futex, &h->wake_seq, FUTEX_WAKE, 1, NULL, NULL, 0);
+    if (__builtin_expect(__atomic_load_n(&h->sleeping, __ATOMIC_SEQ_CST) != 0, 0)) {
+        RP_TEST_HOOK(RP_HOOK_WAKE);
+        if (syscall(SYS_futex, &h->wake_spare, FUTEX_WAKE_OP, 0, (void *)(uintptr_t)1, &h->sleeping,
+                    FUTEX_OP(FUTEX_OP_SET, 0, FUTEX_OP_CMP_GT, 0)) > 0)
+            __atomic_fetch_add(&h->wakeups, 1, __ATOMIC_RELAXED);
     }
 }
 
 /*
  * rp_queue_claim — reserve room for an event of up to len bytes and return
  * where to write it (c->data, c->len). Finish with rp_queue_commit() or
- * rp_queue_abort(), promptly: a claim held longer than the ring's recovery
- * time may be recovered by the consumer (commit then says RP_EABANDONED).
- * Returns 0, RP_EFULL, RP_ETOOBIG, RP_EBUSY (single-producer handle used
- * after fork), RP_ECORRUPT (the ring's positions are invalid), RP_EABANDONED
- * (this thread stalled past the recovery time between reserving and
- * claiming; nothing was enqueued).
+ * rp_queue_abort(), from the same thread (at most RP_SLOT_INTENTS, 8, open
+ * at once per thread and queue). A claim is never taken away, however long
+ * it is held, but
+ * while it is open the ring space from it onwards cannot be reused (the
+ * consumer delivers the events after it meanwhile).
+ * Returns 0, RP_EFULL, RP_ETOOBIG, RP_EINVAL (8 claims are already open on
+ * this thread), RP_EBUSY (every producer slot is taken, or a
+ * single-producer queue used from a second thread or after fork),
+ * RP_ENOMEM, RP_ECORRUPT (the ring's positions are invalid).
  */
 static inline int rp_queue_claim(rp_queue *q, size_t len, rp_claim *c)
 {
-    uint64_t pos, word, free_w, *hw;
-    uint32_t pid;
+    rp__pslot *ps;
+    uint64_t pos;
+    unsigned k;
     int rc;
 
     if (__builtin_expect(len > q->m.max_event, 0)) {
         __atomic_fetch_add(&q->m.hdr->toobig, 1, __ATOMIC_RELAXED);
         return RP_ETOOBIG;
     }
-    if ((rc = rp__pid(q, &pid)) != 0 || (rc = rp__reserve(q, rp__rec_size(len), &pos)) != 0)
+    if ((rc = rp__slot_get(q, &ps)) != 0)
+        return rc;
+    k = (unsigned)__builtin_ctz(~ps->open | (1u << RP_SLOT_INTENTS)); /* first free intent */
+    if (__builtin_expect(k == RP_SLOT_INTENTS, 0))
+        return RP_EINVAL;
+    if ((rc = rp__reserve(q, ps, k, rp__rec_size(len), &pos)) != 0)
         return rc;
     RP_TEST_HOOK(RP_HOOK_RESERVED);
-    hw = (uint64_t *)(void *)(q->m.data + (pos & q->m.mask));
-    word = rp__rec_word(RP_REC_BUSY, (uint32_t)len, pid);
-    /* CAS, not a store: if we stalled here past recover_ms, the consumer
-     * has covered our space with SKIP, or even recycled it (layout.h, 4). */
-    free_w = rp__free_word(pos, q->m.shift);
-    if (!__atomic_compare_exchange_n(hw, &free_w, word, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-        return RP_EABANDONED;
-    RP_TEST_HOOK(RP_HOOK_CLAIMED);
-    c->data = hw + 1;
+    /* before any payload byte: a 0 header then proves an untouched reservation */
+    __atomic_store_n((uint64_t *)(void *)(q->m.data + (pos & q->m.mask)),
+                     rp__rec_word(RP_REC_CLAIM, (uint32_t)len, ps->idx), __ATOMIC_RELAXED);
+    ps->open |= 1u << k;
+    ps->claim_pos[k] = pos;
+    ps->claim_len[k] = (uint32_t)len;
+    c->data = q->m.data + (pos & q->m.mask) + RP_REC_HDR;
     c->len = len;
     c->pos = pos;
-    c->word = word;
+    c->word = (uint64_t)ps->idx << 32 | k;
+    RP_TEST_HOOK(RP_HOOK_CLAIMED);
     return 0;
+}
+
+/* The calling thread's slot, if it holds claim c open (NULL if not). */
+static inline rp__pslot *rp__claim_slot(rp_queue *q, const rp_claim *c)
+{
+    rp__pslot *ps;
+    unsigned k = (unsigned)(c->word & 0xffu);
+    if (k >= RP_SLOT_INTENTS || rp__slot_get(q, &ps) != 0 || !(ps->open & (1u << k)) ||
+        ps->claim_pos[k] != c->pos || (uint64_t)ps->idx != c->word >> 32)
+        return NULL;
+    return ps;
 }
 
 /*
  * rp_queue_commit — publish the first len bytes (len <= c->len) of a claim.
  * The rest of the claimed space is turned into padding the consumer skips.
- * Returns 0, RP_EINVAL (len > c->len), or RP_EABANDONED (the consumer gave
- * up on this claim: the event was NOT enqueued).
+ * Returns 0 (the event will reach the consumer), or RP_EINVAL (len > c->len,
+ * or c is not a claim this thread holds open).
  */
 static inline int rp_queue_commit(rp_queue *q, rp_claim *c, size_t len)
 {
     uint64_t *hw = (uint64_t *)c->data - 1;
-    uint64_t expect = c->word, used = rp__rec_size(len), room = rp__rec_size(c->len);
-    uint32_t pid = (uint32_t)(c->word >> 32);
+    uint64_t used = rp__rec_size(len), room = rp__rec_size(c->len);
+    rp__pslot *ps = rp__claim_slot(q, c);
 
-    if (len > c->len)
+    if (len > c->len || !ps)
         return RP_EINVAL;
     RP_TEST_HOOK(RP_HOOK_COPIED);
     if (used < room) /* padding first: the consumer reaches it only after our commit */
         __atomic_store_n((uint64_t *)(void *)((uint8_t *)hw + used),
-                         rp__rec_word(RP_REC_SKIP, (uint32_t)(room - used - RP_REC_HDR), pid),
+                         rp__rec_word(RP_REC_SKIP, (uint32_t)(room - used - RP_REC_HDR), ps->idx),
                          __ATOMIC_RELAXED);
-    if (!__atomic_compare_exchange_n(hw, &expect, rp__rec_word(0, (uint32_t)len, pid), 0,
-                                     __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
-        return RP_EABANDONED;
+    __atomic_store_n(hw, rp__rec_word(RP_REC_COMMIT, (uint32_t)len, ps->idx), __ATOMIC_SEQ_CST);
+    ps->open &= ~(1u << (c->word & 0xffu));
     rp__wake(q->m.hdr);
     return 0;
 }
 
-/* rp_queue_abort — discard a claim; the consumer steps over its space. */
+/* rp_queue_abort — discard a claim (same thread); the consumer steps over
+ * its space. */
 static inline void rp_queue_abort(rp_queue *q, rp_claim *c)
 {
     uint64_t *hw = (uint64_t *)c->data - 1;
-    uint64_t expect = c->word;
-    uint64_t skip = rp__rec_word(RP_REC_SKIP, (uint32_t)c->len, (uint32_t)(c->word >> 32));
-    if (__atomic_compare_exchange_n(hw, &expect, skip, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
-        rp__wake(q->m.hdr);
+    rp__pslot *ps = rp__claim_slot(q, c);
+    if (!ps)
+        return;
+    __atomic_store_n(hw, rp__rec_word(RP_REC_SKIP, (uint32_t)c->len, ps->idx), __ATOMIC_SEQ_CST);
+    ps->open &= ~(1u << (c->word & 0xffu));
+    rp__wake(q->m.hdr);
+}
+
+static inline void rp__slot_drop(rp__pslot *ps, int unlock)
+{
+    rp_queue *q = ps->q;
+    for (unsigned k = 0; k < RP_SLOT_INTENTS; k++) {
+        if (ps->open & (1u << k)) { /* the thread ended inside a claim: abort it */
+            uint64_t *hw = (uint64_t *)(void *)(q->m.data + (ps->claim_pos[k] & q->m.mask));
+            __atomic_store_n(hw, rp__rec_word(RP_REC_SKIP, ps->claim_len[k], ps->idx), __ATOMIC_SEQ_CST);
+        }
+        __atomic_store_n(&ps->s->intent[k], 0, __ATOMIC_RELEASE);
+    }
+    ps->open = 0;
+    if (unlock)
+        rp__lock_byte(q->m.fd, F_UNLCK, RP_LOCK_SLOT0 + ps->idx);
 }
 
 /*
  * rp_queue_put — copy one event of len bytes into the queue.
- * Thread-safe; never blocks; no syscall unless the consumer sleeps.
- * Returns 0 (the event is in the ring and will reach the consumer),
+ * Thread-safe; never blocks; no syscall unless the consumer sleeps (and a
+ * few on a thread's first put, to take a producer slot).
+ * Returns 0 (the event is in the ring and will reach the consumer intact),
  * RP_EFULL (no room now), RP_ETOOBIG (len > rp_queue_max_event(q)),
- * RP_EABANDONED (this thread stalled past the recovery time mid-put; the
- * event was not enqueued), RP_EBUSY, RP_ECORRUPT.
+ * RP_EBUSY (no producer slot free; or a single-producer queue used from a
+ * second thread or after fork), RP_ENOMEM, RP_ECORRUPT.
  */
 static inline int rp_queue_put(rp_queue *q, const void *event, size_t len)
 {

@@ -22,8 +22,8 @@
  *     }
  *     rp_consumer_close(c);
  *
- * A consumer that restarts resumes at the last released position: events
- * it had polled but not released are read again (at-least-once).
+ * A consumer that restarts resumes at head: events it had polled but not
+ * released are read again (at-least-once); released events are not.
  */
 #ifndef RINGPUB_CONSUMER_H
 #define RINGPUB_CONSUMER_H
@@ -60,10 +60,14 @@ typedef struct rp_stats {
     uint64_t capacity, max_event, head, tail, used_bytes;
     uint64_t events_out, bytes_out;     /* released by the consumer */
     uint64_t full, toobig;              /* puts rejected */
-    uint64_t recovered, recovered_bytes; /* abandoned reservations skipped */
-    uint64_t wakeups;                   /* FUTEX_WAKEs producers made */
+    uint64_t recovered, recovered_bytes; /* dead producers' reservations skipped */
+    uint64_t wakeups;                   /* consumer wake-ups producers made */
+    uint64_t noslot;                    /* puts refused: every producer slot taken */
+    uint64_t stalled;                   /* live reservations not committed (> 1 ms) */
+    uint64_t stalled_since_unix_ns;     /* since when the oldest waits, or 0 */
+    uint64_t stalled_pos;               /* its ring position */
     uint64_t created_unix_ns;
-    uint32_t creator_pid, consumer_pid, flags, recover_ms;
+    uint32_t creator_pid, consumer_pid, flags;
     int consumer_attached;              /* a consumer holds the ring now */
 } rp_stats;
 
@@ -85,18 +89,23 @@ void rp_consumer_close(rp_consumer *c);
  * rp_consumer_poll — read the next committed events, without waiting.
  * Fills b->events (at most b->max_events) with events whose payloads add up
  * to at most max_bytes (a single larger event is still returned alone).
- * Steps over aborted and recovered reservations; recovers abandoned ones
- * (dead owner, or stuck past the ring's recovery time).
+ * Steps over aborted claims; covers the reservations of producers that are
+ * provably dead (their slot lock is free) and steps over them. A live
+ * producer's reservation that stays uncommitted for more than a millisecond
+ * (a stalled producer) is stepped past and remembered: the events after it
+ * are returned now, and its event later, alone in a batch of its own (whose
+ * [start, end) lies before the read position) once it commits.
  * Returns the number of events (0: nothing committed yet), or RP_ECORRUPT
- * (see rp_consumer_why()); batches must be released in the order polled.
+ * (see rp_consumer_why()).
  */
 int rp_consumer_poll(rp_consumer *c, rp_batch *b, size_t max_bytes);
 
 /*
- * rp_consumer_release — give a polled batch's space back to producers.
- * Batches are released in the order they were polled; each release zeroes
- * the space and moves the persisted head. Returns 0 or RP_EINVAL (out of
- * order, or not a batch of this consumer).
+ * rp_consumer_release — the events of a polled batch are delivered: mark
+ * them released (a restarted consumer never returns them again) and give
+ * back to producers the space from head up to the first record that is not
+ * released yet. Batches may be released in any order. Returns 0, or
+ * RP_EINVAL (not a batch this consumer returned since the last rewind).
  */
 int rp_consumer_release(rp_consumer *c, const rp_batch *b);
 
@@ -130,6 +139,15 @@ int rp_consumer_wait(rp_consumer *c, int timeout_ms);
  * waking (or timing out), call rp_consumer_disarm().
  */
 int rp_consumer_arm(rp_consumer *c, uint32_t **addr, uint32_t *val);
+
+/*
+ * rp_consumer_recheck_ms — for an external event loop: -1 if nothing is in
+ * flight, else how many ms (at most 10) until the consumer should poll
+ * again without being woken: a reservation below the tail is not committed
+ * yet (its producer may have died: only a poll finds out) or a stalled
+ * producer's record is awaited. rp_consumer_wait() does this itself.
+ */
+int rp_consumer_recheck_ms(rp_consumer *c);
 
 /* rp_consumer_disarm — leave the sleeping state entered by rp_consumer_arm. */
 void rp_consumer_disarm(rp_consumer *c);

@@ -3,8 +3,8 @@
  * records, release them.
  *
  * Everything read from shared memory is hostile: each header word is loaded
- * once into a local, then checked (LIVE bit, length within max_event, record
- * within tail) before any byte it describes is touched.
+ * once into a local, then checked (flags, tag, length within max_event,
+ * record within tail) before any byte it describes is touched.
  */
 #include "consumer_internal.h"
 
@@ -17,6 +17,13 @@ uint64_t rp__now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t rp__rt_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 int rp__corrupt(rp_consumer *c, const char *fmt, ...)
 {
     va_list ap;
@@ -26,19 +33,7 @@ int rp__corrupt(rp_consumer *c, const char *fmt, ...)
     return RP_ECORRUPT;
 }
 
-/* The consumer role is an OFD write lock on byte 0 of the ring file. */
-static int take_consumer_lock(int fd)
-{
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = 0;
-    fl.l_len = 1;
-    return fcntl(fd, F_OFD_SETLK, &fl) == 0 ? 0 : RP_EBUSY;
-}
-
-static void release_to(rp_consumer *c, uint64_t end, size_t events, size_t bytes);
+static void release_to(rp_consumer *c, uint64_t end);
 
 static int check_positions(rp_consumer *c)
 {
@@ -52,7 +47,7 @@ static int check_positions(rp_consumer *c)
     c->head = c->read_pos = head;
     /* the previous consumer died while releasing [head, releasing): finish it */
     if (releasing != head && (releasing & 7u) == 0 && releasing - head <= tail - head) {
-        release_to(c, releasing, 0, 0);
+        release_to(c, releasing);
         c->read_pos = releasing;
     }
     return 0;
@@ -77,8 +72,10 @@ int rp_consumer_open(rp_consumer **cp, const char *name, const rp_queue_opts *op
     c->stuck_pos = UINT64_MAX;
     c->bad_pos = UINT64_MAX;
     rc = rp__attach(&c->m, name, opts, why, whylen);
-    if (rc == 0 && (rc = take_consumer_lock(c->m.fd)) != 0)
+    if (rc == 0 && rp__lock_byte(c->m.fd, F_WRLCK, RP_LOCK_CONSUMER) != 0) {
         snprintf(why, whylen, "queue %s already has a consumer", name);
+        rc = RP_EBUSY;
+    }
     if (rc == 0 && (rc = check_positions(c)) != 0)
         snprintf(why, whylen, "queue %s: %s", name, c->why);
     if (rc) {
@@ -88,6 +85,7 @@ int rp_consumer_open(rp_consumer **cp, const char *name, const rp_queue_opts *op
     }
     __atomic_store_n(&c->m.hdr->consumer_pid, (uint64_t)getpid(), __ATOMIC_RELAXED);
     __atomic_store_n(&c->m.hdr->sleeping, 0, __ATOMIC_SEQ_CST);
+    rp__report_stalls(c);
     *cp = c;
     return 0;
 }
@@ -111,14 +109,19 @@ void rp_consumer_rewind(rp_consumer *c)
     c->read_pos = c->head;
     c->stuck_pos = UINT64_MAX;
     c->bad_pos = UINT64_MAX;
+    c->nholes = 0; /* found again by the next walk; DONE events are not handed out again */
+    c->nquar = 0;
 }
 
 uint64_t rp__checked_size(rp_consumer *c, uint64_t pos, uint64_t avail, uint64_t word)
 {
-    uint32_t lw = (uint32_t)word;
+    uint32_t lw = (uint32_t)word, hi = (uint32_t)(word >> 32);
     uint64_t len = lw & RP_REC_LEN_MASK, size = rp__rec_size(len);
+    uint32_t flags = lw & ~RP_REC_LEN_MASK;
+    int ok_flags = flags == RP_REC_COMMIT || flags == (RP_REC_COMMIT | RP_REC_DONE) || flags == RP_REC_SKIP ||
+                   flags == RP_REC_CLAIM;
 
-    if (!(lw & RP_REC_LIVE) || ((lw & RP_REC_BUSY) && (lw & RP_REC_SKIP)))
+    if (!ok_flags || (hi & 0xffff0000u) != RP_REC_TAG || (hi & 0xffffu) >= RP_SLOTS)
         rp__corrupt(c, "record at position %llu has an invalid header %#llx",
                     (unsigned long long)pos, (unsigned long long)word);
     else if (!(lw & RP_REC_SKIP) && len > c->m.max_event)
@@ -132,64 +135,72 @@ uint64_t rp__checked_size(rp_consumer *c, uint64_t pos, uint64_t avail, uint64_t
     return 0;
 }
 
-/* Fill n bytes at p (a multiple of 8) with one 64-bit word. */
-static void fill_words(uint8_t *p, uint64_t word, uint64_t n)
-{
-    uint64_t *w = (uint64_t *)(void *)p;
-    for (uint64_t i = 0; i < n / 8; i++)
-        w[i] = word;
-}
-
-/* Give the space [c->head, end) back to producers: fill it with the FREE
- * words of the lap that will reuse it, then publish head (release), so a
- * producer that sees the new head sees those words (layout.h). */
-static void release_to(rp_consumer *c, uint64_t end, size_t events, size_t bytes)
+/* Give the space [c->head, end) back to producers: zero it, then publish
+ * head (release), so a producer that sees the new head sees zeroes
+ * (layout.h, rule 3). Holes behind the new head are final: forget them. */
+static void release_to(rp_consumer *c, uint64_t end)
 {
     rp_ring_hdr *h = c->m.hdr;
     uint64_t off = c->head & c->m.mask, len = end - c->head;
     uint64_t first = len < c->m.capacity - off ? len : c->m.capacity - off;
-    uint64_t next_lap = c->head + c->m.capacity;
     __atomic_store_n(&h->releasing, end, __ATOMIC_RELEASE); /* crash-safe: see layout.h */
     /* through the first mapping only: one address per byte keeps
      * ThreadSanitizer's view of the memory exact */
-    fill_words(c->m.data + off, rp__free_word(next_lap, c->m.shift), first);
-    fill_words(c->m.data, rp__free_word(next_lap + first, c->m.shift), len - first);
-    __atomic_fetch_add(&h->events_out, events, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&h->bytes_out, bytes, __ATOMIC_RELAXED);
+    memset(c->m.data + off, 0, first);
+    memset(c->m.data, 0, len - first);
     __atomic_store_n(&h->head, end, __ATOMIC_RELEASE);
     c->head = end;
+    while (c->nholes > 0 && (int64_t)(c->head - c->holes[0].pos) > 0)
+        rp__hole_drop(c, &c->holes[0]);
 }
 
-int rp_consumer_poll(rp_consumer *c, rp_batch *b, size_t max_bytes)
+/* Move head over every released (DONE) or skipped record from head on. */
+static void advance_head(rp_consumer *c)
 {
-    uint64_t tail = __atomic_load_n(&c->m.hdr->tail, __ATOMIC_ACQUIRE);
-    uint64_t pos = c->read_pos;
+    uint64_t p = c->head;
+    while (p != c->read_pos) {
+        uint64_t w = rp__load_word(c, p), size;
+        uint32_t lw = (uint32_t)w;
+        if (w == 0 || !((lw & RP_REC_SKIP) || (lw & RP_REC_DONE)) ||
+            (size = rp__checked_size(c, p, c->read_pos - p, w)) == 0)
+            break;
+        p += size;
+    }
+    if (p != c->head)
+        release_to(c, p);
+}
 
-    b->n = b->bytes = 0;
-    b->start = b->end = pos;
-    if (!rp__positions_ok(c->head, tail, c->m.capacity) || tail - c->head < pos - c->head)
-        return rp__corrupt(c, "ring tail %llu is invalid (head %llu, read position %llu)",
-                           (unsigned long long)tail, (unsigned long long)c->head,
-                           (unsigned long long)pos);
+/* Hand out records from read_pos on; see THE CONSUMER'S WALK in layout.h. */
+static int walk(rp_consumer *c, rp_batch *b, size_t max_bytes, uint64_t tail)
+{
+    uint64_t pos = c->read_pos;
     while (pos != tail && b->n < b->max_events) {
         uint64_t word = rp__load_word(c, pos), size;
         uint32_t lw = (uint32_t)word;
-        int is_free = word == rp__free_word(pos, c->m.shift);
-        if (!is_free && (size = rp__checked_size(c, pos, tail - pos, word)) == 0) {
+        if (word == 0 || (lw & ~RP_REC_LEN_MASK) == RP_REC_CLAIM) {
+            int rc = rp__recover(c, pos, tail, word, &size);
+            if (rc == 2)
+                continue;
+            if (rc < 0) {
+                c->bad_pos = pos;
+                if (b->n > 0)
+                    break;
+                c->read_pos = pos;
+                return rc;
+            }
+            if (rc == 0)
+                break;
+            pos += size;
+            continue;
+        }
+        if ((size = rp__checked_size(c, pos, tail - pos, word)) == 0) {
             c->bad_pos = pos;
             if (b->n > 0)
                 break; /* hand out the good events first; the next poll reports it */
+            c->read_pos = pos;
             return RP_ECORRUPT;
         }
-        if (is_free || (lw & RP_REC_BUSY)) {
-            int rc = rp__recover(c, pos, tail, word);
-            if (rc < 0)
-                return rc;
-            if (rc == 0)
-                break;
-            continue;
-        }
-        if (!(lw & RP_REC_SKIP)) {
+        if ((lw & RP_REC_COMMIT) && !(lw & RP_REC_DONE)) {
             uint32_t len = lw & RP_REC_LEN_MASK;
             if (b->n > 0 && b->bytes + len > max_bytes)
                 break;
@@ -201,23 +212,107 @@ int rp_consumer_poll(rp_consumer *c, rp_batch *b, size_t max_bytes)
         }
         pos += size;
     }
-    if (b->n == 0 && pos != b->start && b->start == c->head) {
-        release_to(c, pos, 0, 0); /* only skipped space, nothing outstanding */
-        b->start = c->read_pos = pos;
+    c->read_pos = pos;
+    return 0;
+}
+
+int rp_consumer_poll(rp_consumer *c, rp_batch *b, size_t max_bytes)
+{
+    uint64_t tail = __atomic_load_n(&c->m.hdr->tail, __ATOMIC_ACQUIRE);
+    int rc;
+
+    b->n = b->bytes = 0;
+    b->start = b->end = c->read_pos;
+    if (!rp__positions_ok(c->head, tail, c->m.capacity) || tail - c->head < c->read_pos - c->head)
+        return rp__corrupt(c, "ring tail %llu is invalid (head %llu, read position %llu)",
+                           (unsigned long long)tail, (unsigned long long)c->head,
+                           (unsigned long long)c->read_pos);
+    if (b->max_events == 0)
+        return RP_EINVAL;
+    rp__reap(c, tail);
+    if ((rc = rp__holes_poll(c, b, tail)) == 0) {
+        b->start = c->read_pos;
+        rc = walk(c, b, max_bytes, tail);
+        b->end = c->read_pos;
+        if (rc == 0 && b->n == 0) { /* only skipped space: nothing for the caller to release */
+            b->start = b->end;
+            advance_head(c);
+        }
     }
-    if (b->n > 0)
-        c->read_pos = pos;
-    else
-        pos = b->start;
-    b->end = pos;
-    return (int)b->n;
+    rp__report_stalls(c);
+    return rc < 0 ? rc : (int)b->n;
+}
+
+/* Mark every event handed out in [start, end) DONE. The events of holes
+ * are released by their own batch, exactly [hole, hole end). */
+static int mark_done(rp_consumer *c, uint64_t start, uint64_t end)
+{
+    uint64_t p = start;
+    while (p != end) {
+        rp__hole *h = rp__hole_at(c, p);
+        uint64_t w = rp__load_word(c, p), size;
+        if (h) {
+            size = h->size;
+            if (h->delivered && start == h->pos && end == h->pos + h->size) {
+                __atomic_store_n(rp__word_at(c, p), w | RP_REC_DONE, __ATOMIC_RELEASE);
+                rp__hole_drop(c, h);
+            }
+            p += size;
+            continue;
+        }
+        if (w == 0 || (size = rp__checked_size(c, p, end - p, w)) == 0)
+            return RP_EINVAL; /* not a range this consumer handed out */
+        if (((uint32_t)w & RP_REC_COMMIT) && !((uint32_t)w & RP_REC_DONE))
+            __atomic_store_n(rp__word_at(c, p), w | RP_REC_DONE, __ATOMIC_RELEASE);
+        p += size;
+    }
+    return 0;
+}
+
+/* 1 if [start, end) is a range handed out by rp_consumer_skip_corrupt. */
+static int rp__quarantined(const rp_consumer *c, uint64_t start, uint64_t end)
+{
+    for (int i = 0; i < c->nquar; i++)
+        if (c->quar[i][0] == start && c->quar[i][1] == end)
+            return 1;
+    return 0;
+}
+
+/* A quarantined range (rp_consumer_skip_corrupt) is released: its bytes
+ * were saved, so one SKIP header now covers them. 1 if [start, end) was one. */
+static int release_quarantine(rp_consumer *c, uint64_t start, uint64_t end)
+{
+    for (int i = 0; i < c->nquar; i++)
+        if (c->quar[i][0] == start && c->quar[i][1] == end) {
+            __atomic_store_n(rp__word_at(c, start), rp__rec_word(RP_REC_SKIP, (uint32_t)(end - start - RP_REC_HDR), 0),
+                             __ATOMIC_RELEASE);
+            memmove(c->quar[i], c->quar[i + 1], (size_t)(c->nquar - i - 1) * sizeof c->quar[0]);
+            c->nquar--;
+            return 1;
+        }
+    return 0;
 }
 
 int rp_consumer_release(rp_consumer *c, const rp_batch *b)
 {
-    if (b->start != c->head || b->end - c->head > c->read_pos - c->head)
+    uint64_t start = b->start, end = b->end;
+    int rc;
+    if (end == start)
+        return 0;
+    if (((start | end) & 7u) || end - start > c->m.capacity)
         return RP_EINVAL;
-    if (b->end != b->start)
-        release_to(c, b->end, b->n, b->bytes);
+    /* A batch that began at a stalled record whose own batch was released
+     * first: head moved past that record, and everything behind head is
+     * released or padding, so the rest of the range is what is left. */
+    if ((int64_t)(c->head - start) > 0 && (int64_t)(end - c->head) > 0 && !rp__quarantined(c, start, end))
+        start = c->head;
+    if (start - c->head > c->read_pos - c->head || end - start > c->read_pos - start)
+        return RP_EINVAL;
+    if (!release_quarantine(c, start, end) && (rc = mark_done(c, start, end)) != 0)
+        return rc;
+    __atomic_fetch_add(&c->m.hdr->events_out, b->n, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&c->m.hdr->bytes_out, b->bytes, __ATOMIC_RELAXED);
+    advance_head(c);
+    rp__report_stalls(c);
     return 0;
 }

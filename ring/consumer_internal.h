@@ -1,28 +1,46 @@
 /*
  * consumer_internal.h — the consumer's private state, shared by the files
- * of ring/ (consumer.c: open/poll/release; recover.c: abandoned
- * reservations; wait.c: sleeping; stats.c: counters).
+ * of ring/ (consumer.c: open/poll/release; recover.c: reservations in
+ * progress, stalled or abandoned; wait.c: sleeping; stats.c: counters).
  */
 #ifndef RINGPUB_CONSUMER_INTERNAL_H
 #define RINGPUB_CONSUMER_INTERNAL_H
 
 #include "ringpub_consumer.h"
 
+#define RP_HOLES_MAX 64
+
+/* A live producer's reservation the consumer stepped past (layout.h, THE
+ * CONSUMER'S WALK). Its event is handed out alone once it commits. */
+typedef struct rp__hole {
+    uint64_t pos, size;
+    uint64_t since_rt_ns;   /* CLOCK_REALTIME when first seen, for the stall report */
+    uint64_t next_check_ns; /* next liveness probe of its owner */
+    uint32_t slot;
+    int delivered;          /* handed out, not yet released */
+} rp__hole;
+
 struct rp_consumer {
     rp__map m;
     uint64_t head;        /* our copy of hdr->head: we are its only writer */
     uint64_t read_pos;    /* next record to read; head <= read_pos <= tail */
-    /* a record that is not committed yet, and since when we have seen it so */
+    /* a 0 header at a position, and when we first saw it there */
     uint64_t stuck_pos;
-    uint64_t stuck_tail;
     uint64_t stuck_since_ns;
-    uint64_t next_pid_check_ns;
+    uint64_t stuck_since_rt_ns;
+    uint64_t next_check_ns;
+    uint64_t next_reap_ns;
     uint64_t bad_pos;     /* the unparsable record poll last stopped at, or UINT64_MAX */
+    rp__hole holes[RP_HOLES_MAX]; /* in position order */
+    int nholes;
+    uint64_t quar[8][2];  /* ranges handed out by rp_consumer_skip_corrupt, not yet released */
+    int nquar;
     char why[256];
 };
 
-/* Monotonic clock in nanoseconds. */
+/* Monotonic clock in nanoseconds; realtime clock in nanoseconds. */
 uint64_t rp__now_ns(void);
+uint64_t rp__rt_ns(void);
 
 /* Load a record header word at a ring position. */
 static inline uint64_t rp__load_word(const rp_consumer *c, uint64_t pos)
@@ -35,22 +53,48 @@ static inline uint64_t *rp__word_at(const rp_consumer *c, uint64_t pos)
     return (uint64_t *)(void *)(c->m.data + (pos & c->m.mask));
 }
 
-/* Validate a loaded header word for a record at pos with avail bytes before
- * tail. Returns the record's size, or 0 after recording corruption in c->why. */
+/* Validate a non-zero header word for a record at pos with avail bytes
+ * before tail. Returns the record's size, or 0 after recording corruption
+ * in c->why. */
 uint64_t rp__checked_size(rp_consumer *c, uint64_t pos, uint64_t avail, uint64_t word);
 
 /* Mark corruption: records one line and returns RP_ECORRUPT. */
 int rp__corrupt(rp_consumer *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
- * Deal with a record at pos that is not committed (word is 0 or BUSY).
- * Returns 1 if the header changed (re-read it), 0 if we must keep waiting,
- * or RP_ECORRUPT.
+ * A reservation in progress at pos: its header `word` is 0 or CLAIM.
+ * Returns 1 with *size set (step over: a live producer's hole, now
+ * tracked, or a dead producer's reservation, now covered by SKIP), 2 (the
+ * header changed: re-read it), 0 (wait), or RP_ECORRUPT.
  */
-int rp__recover(rp_consumer *c, uint64_t pos, uint64_t tail, uint64_t word);
+int rp__recover(rp_consumer *c, uint64_t pos, uint64_t tail, uint64_t word, uint64_t *size);
 
-/* 1 if a committed (or skippable) record is at read_pos, or a stuck one is
- * due for recovery. */
+/* 1 if header word w is final: an event (released or not) or padding. */
+static inline int rp__final(uint64_t w)
+{
+    uint32_t f = (uint32_t)w & ~RP_REC_LEN_MASK;
+    return w != 0 && f != RP_REC_CLAIM;
+}
+
+/* Holes: hand out one whose event committed (1, b filled), drop those
+ * aborted or recovered, 0 if none is ready. */
+int rp__holes_poll(rp_consumer *c, rp_batch *b, uint64_t tail);
+
+/* The hole at pos, or NULL. */
+rp__hole *rp__hole_at(rp_consumer *c, uint64_t pos);
+
+/* Forget hole h (its record is final, or behind head). */
+void rp__hole_drop(rp_consumer *c, rp__hole *h);
+
+/* Clear the intents of dead producers' slots that name nothing below the
+ * tail (so new threads can take those slots); at most once a second. */
+void rp__reap(rp_consumer *c, uint64_t tail);
+
+/* Publish the stall report (stalled, since, position) in the header. */
+void rp__report_stalls(rp_consumer *c);
+
+/* 1 if a committed record is at read_pos, a hole committed, or a
+ * reservation in progress is due for a liveness check. */
 int rp__ready(rp_consumer *c);
 
 #endif

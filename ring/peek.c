@@ -4,7 +4,8 @@
  * copied, then its header and the head are read again, and the copy is
  * kept only if the record was not released or changed meanwhile. The walk
  * from head stops at the first record whose length is unknown (a
- * reservation without a header yet) or that does not parse.
+ * reservation not committed yet) or that does not parse; released (DONE)
+ * events between head and there are shown too.
  */
 #include "consumer_internal.h"
 
@@ -14,7 +15,15 @@
 
 static int committed(uint32_t lw)
 {
-    return (lw & RP_REC_LIVE) && !(lw & (RP_REC_BUSY | RP_REC_SKIP));
+    return (lw & RP_REC_COMMIT) != 0;
+}
+
+/* A header word that parses: the flags of layout 2 and our tag. */
+static int parses(uint64_t w)
+{
+    uint32_t flags = (uint32_t)w & ~RP_REC_LEN_MASK;
+    return (flags == RP_REC_COMMIT || flags == (RP_REC_COMMIT | RP_REC_DONE) || flags == RP_REC_SKIP) &&
+           ((uint32_t)(w >> 32) & 0xffff0000u) == RP_REC_TAG;
 }
 
 int rp_ring_peek(const char *name, const rp_queue_opts *opts, size_t last_n, rp_peek_fn fn, void *ctx, char *why,
@@ -51,8 +60,7 @@ int rp_ring_peek(const char *name, const rp_queue_opts *opts, size_t last_n, rp_
         uint64_t w = __atomic_load_n((uint64_t *)(void *)(m.data + (p & m.mask)), __ATOMIC_ACQUIRE);
         uint32_t lw = (uint32_t)w, len = lw & RP_REC_LEN_MASK;
         uint64_t size = rp__rec_size(len);
-        if (!(lw & RP_REC_LIVE) || ((lw & RP_REC_BUSY) && (lw & RP_REC_SKIP)) || size > tail - p ||
-            (!(lw & RP_REC_SKIP) && len > m.max_event))
+        if (!parses(w) || size > tail - p || (!(lw & RP_REC_SKIP) && len > m.max_event))
             break; /* not written yet, or not ours to judge: stop here */
         if (committed(lw))
             pos[n++ % last_n] = p;

@@ -1,51 +1,46 @@
 /*
- * recover.c — abandoned reservations.
+ * recover.c — reservations in progress: stalled (holes) or abandoned.
  *
- * A producer can die (or stall) after reserving space. Two cases:
- *   BUSY header: we know its length and owner. We skip it as soon as the
- *     owner is dead, or after recover_ms. The skip is CAS(BUSY -> SKIP): if
- *     the owner commits first we lose the CAS and read its event; if we win,
- *     its commit CAS fails and its put returns RP_EABANDONED. Either way
- *     nothing put() returned 0 for is lost.
- *   FREE header: the producer died (or stalls) between the tail CAS and
- *     the header CAS. Its length is unknown, but its payload is never written
- *     before its header, so after recover_ms the first word after pos that
- *     is not FREE is the next header. Every word of the gap up to it is
- *     turned into an 8-byte SKIP record by CAS(FREE -> SKIP): where a slow
- *     producer's header CAS won first, we stop there and read its record;
- *     where we won, its header CAS fails and it gets RP_EABANDONED
- *     (layout.h, rule 4). The gap can include the reservations of other
- *     producers that are a few instructions from their header CAS; they are
- *     told RP_EABANDONED too, never a false success.
+ * A 0 header below the tail is a reservation whose owner has not committed
+ * yet. Its owner's slot intent names it (layout.h, SLOTS). The consumer
+ * waits a moment (a put takes nanoseconds), then looks at the claimants:
+ *   - one, alive: a stalled producer. We step past its record and keep
+ *     delivering what follows; its event is handed out when it commits.
+ *   - all dead (their slot locks are free): we take their locks, check
+ *     again and cover the record with a SKIP header. Nothing else can
+ *     prove a producer dead: PIDs mean nothing across PID namespaces and a
+ *     timer cannot stop a stalled thread's stores.
  */
 #include "consumer_internal.h"
 
-#include <signal.h>
+#define GRACE_NS 1000000u          /* a 0 header younger than this is just a put in flight */
+#define CHECK_NS 1000000u          /* at most one liveness probe a millisecond per position */
+#define HOLE_CHECK_NS 10000000u    /* a stalled hole's owner: probed every 10 ms */
+#define REAP_NS 1000000000u        /* dead slots' intents: cleared at most once a second */
+#define MAX_CLAIMANTS 8
 
-#define PID_CHECK_INTERVAL_NS 1000000u /* at most one liveness probe per ms */
-#define PID_MAX_LIMIT 4194304u
+typedef struct claimant {
+    uint32_t slot, k;
+    uint64_t intent, need;
+} claimant;
 
-/* 1 if pid is certainly gone (no such process, or a zombie). */
-static int pid_dead(uint32_t pid)
+static uint64_t *intent_word(rp_consumer *c, uint32_t slot, uint32_t k)
 {
-    char path[64], buf[512], *p;
-    ssize_t n;
-    int fd;
+    return &rp__slot(&c->m, slot)->intent[k];
+}
 
-    if (pid == 0 || pid > PID_MAX_LIMIT)
-        return 0; /* unknown owner: only the timeout applies */
-    if (kill((pid_t)pid, 0) != 0)
-        return errno == ESRCH;
-    snprintf(path, sizeof path, "/proc/%u/stat", (unsigned)pid);
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        return errno == ENOENT;
-    n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    p = strrchr(buf, ')');
-    return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+/* 1 if some other open file description holds slot i's lock: its owner lives. */
+static int slot_alive(rp_consumer *c, uint32_t i)
+{
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = RP_LOCK_SLOT0 + i;
+    fl.l_len = 1;
+    if (fcntl(c->m.fd, F_OFD_GETLK, &fl) != 0)
+        return 1; /* cannot tell: assume alive */
+    return fl.l_type != F_UNLCK;
 }
 
 static void count_recovered(rp_consumer *c, uint64_t bytes)
@@ -54,72 +49,293 @@ static void count_recovered(rp_consumer *c, uint64_t bytes)
     __atomic_fetch_add(&c->m.hdr->recovered_bytes, bytes, __ATOMIC_RELAXED);
 }
 
-static int skip_busy(rp_consumer *c, uint64_t pos, uint64_t tail, uint64_t word)
+/* The slots whose intent names pos with a size that fits below tail. */
+static int claimants_of(rp_consumer *c, uint64_t pos, uint64_t tail, claimant *cl)
 {
-    uint32_t len = (uint32_t)word & RP_REC_LEN_MASK;
-    uint64_t size = rp__rec_size(len);
-    uint64_t skip = rp__rec_word(RP_REC_SKIP, len, (uint32_t)(word >> 32));
-
-    if (len > c->m.max_event || size > tail - pos)
-        return rp__corrupt(c, "reservation at position %llu claims %u bytes (max %u, %llu left)",
-                           (unsigned long long)pos, (unsigned)len, (unsigned)c->m.max_event,
-                           (unsigned long long)(tail - pos));
-    if (__atomic_compare_exchange_n(rp__word_at(c, pos), &word, skip, 0, __ATOMIC_SEQ_CST,
-                                    __ATOMIC_RELAXED))
-        count_recovered(c, size);
-    return 1;
+    uint64_t max_need = rp__rec_size(c->m.max_event);
+    int n = 0;
+    for (uint32_t i = 0; i < RP_SLOTS; i++)
+        for (uint32_t k = 0; k < RP_SLOT_INTENTS; k++) {
+            uint64_t w = __atomic_load_n(intent_word(c, i, k), __ATOMIC_ACQUIRE), need;
+            if (!w || !rp__intent_names(w, pos, &need) || need < RP_REC_HDR || need > max_need ||
+                need > tail - pos)
+                continue;
+            if (n == MAX_CLAIMANTS)
+                return n + 1;
+            cl[n].slot = i;
+            cl[n].k = k;
+            cl[n].intent = w;
+            cl[n].need = need;
+            n++;
+        }
+    return n;
 }
 
-/* Cover [pos, end) with 8-byte SKIP records, one CAS per word. */
-static int skip_gap(rp_consumer *c, uint64_t pos, uint64_t end)
+/* 1 if e is a record boundary: the tail, a written word, or an intent's
+ * position. Inside a dead reservation none of these holds (layout.h). */
+static int boundary(rp_consumer *c, uint64_t e, uint64_t tail)
 {
-    const uint64_t skip = rp__rec_word(RP_REC_SKIP, 0, 0);
-    uint64_t p = pos;
-    for (; p < end; p += RP_REC_HDR) {
-        uint64_t free_w = rp__free_word(p, c->m.shift);
-        if (!__atomic_compare_exchange_n(rp__word_at(c, p), &free_w, skip, 0, __ATOMIC_SEQ_CST,
-                                         __ATOMIC_RELAXED))
-            break; /* a producer's header CAS won here: its record starts at p */
-    }
-    if (p > pos)
-        count_recovered(c, p - pos);
-    return 1;
+    uint64_t need;
+    if (e == tail || rp__load_word(c, e) != 0)
+        return 1;
+    for (uint32_t i = 0; i < RP_SLOTS; i++)
+        for (uint32_t k = 0; k < RP_SLOT_INTENTS; k++)
+            if (rp__intent_names(__atomic_load_n(intent_word(c, i, k), __ATOMIC_ACQUIRE), e, &need))
+                return 1;
+    return 0;
 }
 
-/* Find the end of a header-less reservation at pos: the first word that is
- * not FREE. */
-static int skip_headerless(rp_consumer *c, uint64_t pos, uint64_t tail)
+/* Take (or drop) the locks of cl[0..n): a slot may appear more than once. */
+static int lock_all(rp_consumer *c, const claimant *cl, int n, short type)
 {
-    uint64_t p = pos + RP_REC_HDR;
-    while (p != tail && rp__load_word(c, p) == rp__free_word(p, c->m.shift))
-        p += RP_REC_HDR;
-    if (p == tail && tail != c->stuck_tail) {
-        /* producers are still arriving: give them a full period too */
-        c->stuck_tail = tail;
-        c->stuck_since_ns = rp__now_ns();
+    for (int k = 0; k < n; k++)
+        if (rp__lock_byte(c->m.fd, type, RP_LOCK_SLOT0 + cl[k].slot) != 0) {
+            if (type == F_WRLCK)
+                lock_all(c, cl, k, F_UNLCK);
+            return -1;
+        }
+    return 0;
+}
+
+/* Every claimant of pos is dead: cover its record with SKIP. Returns 1
+ * with *size, or 0 (a lock was taken meanwhile: later). */
+static int bury(rp_consumer *c, uint64_t pos, uint64_t tail, claimant *cl, int n, uint64_t *size)
+{
+    uint64_t end = 0;
+    int k;
+    if (lock_all(c, cl, n, F_WRLCK) != 0)
         return 0;
+    for (k = 0; k < n; k++)
+        if (__atomic_load_n(intent_word(c, cl[k].slot, cl[k].k), __ATOMIC_ACQUIRE) != cl[k].intent)
+            break;
+    if (k == n && rp__load_word(c, pos) == 0) {
+        /* the smallest claimant end that is a boundary is the record's end */
+        for (k = 0; k < n; k++)
+            if ((end == 0 || pos + cl[k].need < end) && boundary(c, pos + cl[k].need, tail))
+                end = pos + cl[k].need;
     }
-    return skip_gap(c, pos, p);
+    if (end) {
+        __atomic_store_n(rp__word_at(c, pos), rp__rec_word(RP_REC_SKIP, (uint32_t)(end - pos - RP_REC_HDR),
+                                                           cl[0].slot), __ATOMIC_RELEASE);
+        for (k = 0; k < n; k++)
+            __atomic_store_n(intent_word(c, cl[k].slot, cl[k].k), 0, __ATOMIC_RELEASE);
+        count_recovered(c, end - pos);
+        *size = end - pos;
+    }
+    lock_all(c, cl, n, F_UNLCK);
+    return end ? 1 : 0;
 }
 
-int rp__recover(rp_consumer *c, uint64_t pos, uint64_t tail, uint64_t word)
+/* The CLAIM header `word` at pos names a dead owner: take its slot lock,
+ * check the header again, cover the record with SKIP. 1 with *size, or 0. */
+static int bury_claimed(rp_consumer *c, uint64_t pos, uint64_t word, uint64_t *size)
 {
+    uint32_t slot = (uint32_t)(word >> 32) & 0xffffu, len = (uint32_t)word & RP_REC_LEN_MASK;
+    uint64_t need;
+    int done = 0;
+    if (rp__lock_byte(c->m.fd, F_WRLCK, RP_LOCK_SLOT0 + slot) != 0)
+        return 0;
+    if (rp__load_word(c, pos) == word) {
+        __atomic_store_n(rp__word_at(c, pos), rp__rec_word(RP_REC_SKIP, len, slot), __ATOMIC_RELEASE);
+        for (uint32_t k = 0; k < RP_SLOT_INTENTS; k++)
+            if (rp__intent_names(__atomic_load_n(intent_word(c, slot, k), __ATOMIC_ACQUIRE), pos, &need))
+                __atomic_store_n(intent_word(c, slot, k), 0, __ATOMIC_RELEASE);
+        *size = rp__rec_size(len);
+        count_recovered(c, *size);
+        done = 1;
+    }
+    rp__lock_byte(c->m.fd, F_UNLCK, RP_LOCK_SLOT0 + slot);
+    return done;
+}
+
+static int add_hole(rp_consumer *c, uint64_t pos, uint64_t size, uint32_t slot)
+{
+    rp__hole *h;
+    if (c->nholes == RP_HOLES_MAX)
+        return 0;
+    h = &c->holes[c->nholes++];
+    h->pos = pos;
+    h->size = size;
+    h->since_rt_ns = c->stuck_since_rt_ns;
+    h->next_check_ns = rp__now_ns() + HOLE_CHECK_NS;
+    h->slot = slot;
+    h->delivered = 0;
+    return 1;
+}
+
+/* A CLAIM header: its owner and size are known. */
+static int recover_claimed(rp_consumer *c, uint64_t pos, uint64_t tail, uint64_t word, uint64_t *size)
+{
+    uint32_t slot = (uint32_t)(word >> 32) & 0xffffu;
+    uint64_t need = rp__rec_size((uint32_t)word & RP_REC_LEN_MASK);
+    if (slot >= RP_SLOTS || ((uint32_t)(word >> 32) & 0xffff0000u) != RP_REC_TAG ||
+        ((uint32_t)word & RP_REC_LEN_MASK) > c->m.max_event || need > tail - pos)
+        return rp__corrupt(c, "reservation at position %llu has an invalid header %#llx", (unsigned long long)pos,
+                           (unsigned long long)word);
+    if (slot_alive(c, slot)) {
+        if (!add_hole(c, pos, need, slot))
+            return 0;
+        *size = need;
+        return 1;
+    }
+    return bury_claimed(c, pos, word, size);
+}
+
+int rp__recover(rp_consumer *c, uint64_t pos, uint64_t tail, uint64_t word, uint64_t *size)
+{
+    claimant cl[MAX_CLAIMANTS];
     uint64_t now = rp__now_ns();
-    int overdue;
+    int n, alive = 0;
 
     if (c->stuck_pos != pos) {
         c->stuck_pos = pos;
-        c->stuck_tail = tail;
         c->stuck_since_ns = now;
-        c->next_pid_check_ns = now;
+        c->stuck_since_rt_ns = rp__rt_ns();
+        c->next_check_ns = now + GRACE_NS;
+        return 0;
     }
-    overdue = now - c->stuck_since_ns >= (uint64_t)c->m.recover_ms * 1000000u;
-    if ((uint32_t)word & RP_REC_BUSY) {
-        if (!overdue && now >= c->next_pid_check_ns) {
-            c->next_pid_check_ns = now + PID_CHECK_INTERVAL_NS;
-            overdue = pid_dead((uint32_t)(word >> 32));
+    if (now < c->next_check_ns)
+        return 0;
+    c->next_check_ns = now + CHECK_NS;
+    if (word != 0)
+        return recover_claimed(c, pos, tail, word, size);
+    n = claimants_of(c, pos, tail, cl);
+    if (rp__load_word(c, pos) != 0)
+        return 2; /* committed meanwhile (layout.h, rule 2) */
+    if (n == 0)
+        return rp__corrupt(c, "record at position %llu has no header and no producer claims it",
+                           (unsigned long long)pos);
+    if (n > MAX_CLAIMANTS)
+        return 0;
+    for (int k = 0; k < n; k++)
+        alive += slot_alive(c, cl[k].slot);
+    if (alive) {
+        if (n != 1 || !add_hole(c, pos, cl[0].need, cl[0].slot))
+            return 0; /* a tail-CAS loser still names pos: it moves on at once */
+        *size = cl[0].need;
+        return 1;
+    }
+    return bury(c, pos, tail, cl, n, size);
+}
+
+rp__hole *rp__hole_at(rp_consumer *c, uint64_t pos)
+{
+    for (int i = 0; i < c->nholes; i++)
+        if (c->holes[i].pos == pos)
+            return &c->holes[i];
+    return NULL;
+}
+
+void rp__hole_drop(rp_consumer *c, rp__hole *h)
+{
+    int i = (int)(h - c->holes);
+    memmove(&c->holes[i], &c->holes[i + 1], (size_t)(c->nholes - i - 1) * sizeof *h);
+    c->nholes--;
+}
+
+int rp__holes_poll(rp_consumer *c, rp_batch *b, uint64_t tail)
+{
+    uint64_t now = 0;
+    for (int i = 0; i < c->nholes; i++) {
+        rp__hole *h = &c->holes[i];
+        uint64_t w, size;
+        if (h->delivered)
+            continue;
+        w = rp__load_word(c, h->pos);
+        if (!rp__final(w)) {
+            claimant cl[MAX_CLAIMANTS];
+            int n;
+            now = now ? now : rp__now_ns();
+            if (now < h->next_check_ns)
+                continue;
+            h->next_check_ns = now + HOLE_CHECK_NS;
+            if (w != 0) { /* CLAIM: its owner is known */
+                if (!slot_alive(c, (uint32_t)(w >> 32) & 0xffffu) && bury_claimed(c, h->pos, w, &size) == 1) {
+                    rp__hole_drop(c, h);
+                    i--;
+                }
+                continue;
+            }
+            n = claimants_of(c, h->pos, tail, cl);
+            if (n == 0 || n > MAX_CLAIMANTS || rp__load_word(c, h->pos) != 0)
+                continue; /* committed meanwhile: seen next time */
+            for (int k = 0; k < n; k++)
+                if (slot_alive(c, cl[k].slot))
+                    n = -1;
+            if (n > 0 && bury(c, h->pos, tail, cl, n, &size) == 1) {
+                rp__hole_drop(c, h);
+                i--;
+            }
+            continue;
         }
-        return overdue ? skip_busy(c, pos, tail, word) : 0;
+        if ((size = rp__checked_size(c, h->pos, h->size, w)) == 0) {
+            c->bad_pos = UINT64_MAX;
+            return RP_ECORRUPT;
+        }
+        if ((uint32_t)w & RP_REC_SKIP) { /* aborted: nothing to hand out */
+            rp__hole_drop(c, h);
+            i--;
+            continue;
+        }
+        b->events[0].data = c->m.data + (h->pos & c->m.mask) + RP_REC_HDR;
+        b->events[0].len = (uint32_t)w & RP_REC_LEN_MASK;
+        b->events[0].pos = h->pos;
+        b->n = 1;
+        b->bytes = b->events[0].len;
+        b->start = h->pos;
+        b->end = h->pos + h->size;
+        h->delivered = 1;
+        return 1;
     }
-    return overdue ? skip_headerless(c, pos, tail) : 0;
+    return 0;
+}
+
+void rp__reap(rp_consumer *c, uint64_t tail)
+{
+    const uint64_t pmask = ((uint64_t)1 << RP_INTENT_POS_BITS) - 1;
+    uint64_t now = rp__now_ns();
+    if (now < c->next_reap_ns)
+        return;
+    c->next_reap_ns = now + REAP_NS;
+    for (uint32_t i = 0; i < RP_SLOTS; i++) {
+        uint64_t any = 0;
+        for (uint32_t k = 0; k < RP_SLOT_INTENTS; k++)
+            any |= __atomic_load_n(intent_word(c, i, k), __ATOMIC_ACQUIRE);
+        if (!any || slot_alive(c, i) || rp__lock_byte(c->m.fd, F_WRLCK, RP_LOCK_SLOT0 + i) != 0)
+            continue;
+        for (uint32_t k = 0; k < RP_SLOT_INTENTS; k++) {
+            uint64_t w = __atomic_load_n(intent_word(c, i, k), __ATOMIC_ACQUIRE);
+            /* the one position in [head, tail) it could name, if any */
+            uint64_t p = (c->head / 8 + (((w & pmask) - c->head / 8) & pmask)) * 8;
+            if (w && (p - c->head >= tail - c->head || rp__final(rp__load_word(c, p))))
+                __atomic_store_n(intent_word(c, i, k), 0, __ATOMIC_RELEASE); /* names nothing open */
+        }
+        rp__lock_byte(c->m.fd, F_UNLCK, RP_LOCK_SLOT0 + i);
+    }
+}
+
+void rp__report_stalls(rp_consumer *c)
+{
+    rp_ring_hdr *hd = c->m.hdr;
+    uint64_t n = 0, since = 0, pos = 0;
+    for (int i = 0; i < c->nholes; i++)
+        if (!c->holes[i].delivered && !rp__final(rp__load_word(c, c->holes[i].pos))) {
+            if (n++ == 0) {
+                since = c->holes[i].since_rt_ns;
+                pos = c->holes[i].pos;
+            }
+        }
+    if (c->stuck_pos == c->read_pos && rp__now_ns() - c->stuck_since_ns >= GRACE_NS &&
+        __atomic_load_n(&hd->tail, __ATOMIC_RELAXED) != c->read_pos && !rp__final(rp__load_word(c, c->read_pos))) {
+        if (n++ == 0) {
+            since = c->stuck_since_rt_ns;
+            pos = c->read_pos;
+        }
+    }
+    if (__atomic_load_n(&hd->stalled, __ATOMIC_RELAXED) != n)
+        __atomic_store_n(&hd->stalled, n, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&hd->stalled_since_ns, __ATOMIC_RELAXED) != since)
+        __atomic_store_n(&hd->stalled_since_ns, since, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&hd->stalled_pos, __ATOMIC_RELAXED) != pos)
+        __atomic_store_n(&hd->stalled_pos, pos, __ATOMIC_RELAXED);
 }

@@ -16,7 +16,7 @@ static int consumer_attached(int fd)
     memset(&fl, 0, sizeof fl);
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;
-    fl.l_start = 0;
+    fl.l_start = RP_LOCK_CONSUMER;
     fl.l_len = 1;
     if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
         return 0;
@@ -30,7 +30,6 @@ static void fill(const rp__map *m, rp_stats *s)
     s->capacity = m->capacity;
     s->max_event = m->max_event;
     s->flags = m->flags;
-    s->recover_ms = m->recover_ms;
     s->head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
     s->tail = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
     s->used_bytes = rp__positions_ok(s->head, s->tail, m->capacity) ? s->tail - s->head : 0;
@@ -41,6 +40,10 @@ static void fill(const rp__map *m, rp_stats *s)
     s->recovered = ld(&h->recovered);
     s->recovered_bytes = ld(&h->recovered_bytes);
     s->wakeups = ld(&h->wakeups);
+    s->noslot = ld(&h->noslot);
+    s->stalled = ld(&h->stalled);
+    s->stalled_since_unix_ns = ld(&h->stalled_since_ns);
+    s->stalled_pos = ld(&h->stalled_pos);
     s->created_unix_ns = h->created_unix_ns;
     s->creator_pid = h->creator_pid;
     s->consumer_pid = (uint32_t)ld(&h->consumer_pid);

@@ -2,9 +2,11 @@
  * wait.c — the consumer's sleep.
  *
  * Producers pay for a wake-up only when the consumer sleeps (layout.h, rule
- * 3): the consumer sets `sleeping`, re-checks for data, then FUTEX_WAITs on
- * wake_seq; a producer that commits and sees `sleeping` clears it, bumps
- * wake_seq and FUTEX_WAKEs. On 2 vCPUs a consumer that spins starves the
+ * 4): the consumer sets `sleeping` to 1, re-checks for data, then
+ * FUTEX_WAITs on `sleeping` itself (value 1); a producer that commits and
+ * sees 1 calls FUTEX_WAKE_OP, which sets it to 0 and wakes us in one step
+ * in the kernel, so a producer killed at any point cannot leave us asleep
+ * with `sleeping` cleared. On 2 vCPUs a consumer that spins starves the
  * producers, so it spins only briefly, then yields, then sleeps.
  */
 #include "consumer_internal.h"
@@ -24,22 +26,33 @@
 int rp__ready(rp_consumer *c)
 {
     uint64_t tail = __atomic_load_n(&c->m.hdr->tail, __ATOMIC_SEQ_CST);
-    uint64_t word;
-
+    for (int i = 0; i < c->nholes; i++)
+        if (!c->holes[i].delivered && rp__final(__atomic_load_n(rp__word_at(c, c->holes[i].pos), __ATOMIC_SEQ_CST)))
+            return 1;
     if (tail == c->read_pos)
         return 0;
-    word = __atomic_load_n(rp__word_at(c, c->read_pos), __ATOMIC_SEQ_CST);
-    if (word != rp__free_word(c->read_pos, c->m.shift) && !((uint32_t)word & RP_REC_BUSY))
+    if (rp__final(__atomic_load_n(rp__word_at(c, c->read_pos), __ATOMIC_SEQ_CST)))
         return 1;
-    return c->stuck_pos == c->read_pos &&
-           rp__now_ns() - c->stuck_since_ns >= (uint64_t)c->m.recover_ms * 1000000u;
+    return c->stuck_pos == c->read_pos && rp__now_ns() >= c->next_check_ns;
+}
+
+/* Something is in flight (a reservation below the tail, a stalled hole):
+ * wake up soon to look at it again even if no producer wakes us. */
+static int in_flight(rp_consumer *c)
+{
+    return c->nholes > 0 || __atomic_load_n(&c->m.hdr->tail, __ATOMIC_ACQUIRE) != c->read_pos;
+}
+
+int rp_consumer_recheck_ms(rp_consumer *c)
+{
+    return in_flight(c) ? STUCK_POLL_MS : -1;
 }
 
 int rp_consumer_arm(rp_consumer *c, uint32_t **addr, uint32_t *val)
 {
     rp_ring_hdr *h = c->m.hdr;
-    *addr = &h->wake_seq;
-    *val = __atomic_load_n(&h->wake_seq, __ATOMIC_SEQ_CST);
+    *addr = &h->sleeping;
+    *val = 1;
     __atomic_store_n(&h->sleeping, 1, __ATOMIC_SEQ_CST);
     if (rp__ready(c)) {
         rp_consumer_disarm(c);
@@ -78,7 +91,7 @@ int rp_consumer_wait(rp_consumer *c, int timeout_ms)
         return RP_ETIMEDOUT;
     if (rp_consumer_arm(c, &addr, &val))
         return 0;
-    if (__atomic_load_n(&c->m.hdr->tail, __ATOMIC_ACQUIRE) != c->read_pos && timeout_ms > STUCK_POLL_MS)
+    if (in_flight(c) && timeout_ms > STUCK_POLL_MS)
         timeout_ms = STUCK_POLL_MS;
     futex_wait(addr, val, timeout_ms);
     rp_consumer_disarm(c);

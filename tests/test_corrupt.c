@@ -72,7 +72,7 @@ Test(corrupt, future_major_version)
 {
     const char *p = make_ring("ver", 0);
     poke64(p, offsetof(rp_ring_hdr, ident), rp__ident() + ((uint64_t)1 << 32));
-    expect_open_fails("ver", RP_EVERSION, "major version 2");
+    expect_open_fails("ver", RP_EVERSION, "this build reads only version 2");
 }
 
 Test(corrupt, capacity_not_power_of_two)
@@ -157,7 +157,7 @@ static void expect_poll_fails(const char *name, uint64_t word, const char *needl
 
 Test(corrupt, record_longer_than_max_event)
 {
-    expect_poll_fails("len", rp__rec_word(0, CAP / 2, 1), "over the max event");
+    expect_poll_fails("len", rp__rec_word(RP_REC_COMMIT, CAP / 2, 1), "over the max event");
 }
 
 Test(corrupt, record_past_tail)
@@ -165,14 +165,14 @@ Test(corrupt, record_past_tail)
     expect_poll_fails("past", rp__rec_word(RP_REC_SKIP, CAP / 2, 1), "runs past the tail");
 }
 
-Test(corrupt, record_header_without_live_bit)
+Test(corrupt, record_header_without_tag)
 {
     expect_poll_fails("live", 0x1234, "invalid header");
 }
 
-Test(corrupt, record_busy_and_skip)
+Test(corrupt, record_commit_and_skip)
 {
-    expect_poll_fails("flags", rp__rec_word(RP_REC_BUSY | RP_REC_SKIP, 8, 1), "invalid header");
+    expect_poll_fails("flags", rp__rec_word(RP_REC_COMMIT | RP_REC_SKIP, 8, 1), "invalid header");
 }
 
 /* Poll, releasing each batch, until it reports corruption or runs dry;
@@ -254,7 +254,6 @@ Test(corrupt, random_garbage_never_escapes)
     static uint64_t junk[CAP / 8];
     uint64_t rng = 7;
     rp_queue_opts o = opts();
-    o.recover_ms = 1;
     int corrupt = 0, events = 0, skipped = 0;
 
     for (int round = 0; round < 300; round++) {
@@ -262,9 +261,9 @@ Test(corrupt, random_garbage_never_escapes)
             uint64_t r = th_rand(&rng);
             switch (r % 4) { /* mostly plausible headers, some noise */
             case 0: junk[i] = r; break;
-            case 1: junk[i] = rp__rec_word(0, (uint32_t)(r >> 8) % 200, (uint32_t)(r >> 40)); break;
+            case 1: junk[i] = rp__rec_word(RP_REC_COMMIT, (uint32_t)(r >> 8) % 200, (uint32_t)(r >> 40)); break;
             case 2: junk[i] = rp__rec_word(RP_REC_SKIP, (uint32_t)(r >> 8) % 5000, 0); break;
-            default: junk[i] = rp__rec_word(RP_REC_BUSY, (uint32_t)(r >> 8) % 300, 0); break;
+            default: junk[i] = rp__rec_word(RP_REC_COMMIT | RP_REC_DONE, (uint32_t)(r >> 8) % 300, 0); break;
             }
         }
         uint64_t head = (th_rand(&rng) % (1u << 30)) & ~(uint64_t)7;

@@ -45,26 +45,57 @@ Test(procs, two_producer_processes_one_consumer)
     rp_queue_close(q);
 }
 
-/* Records carry the pid of the process that wrote them, also through an
- * inherited handle: that is what dead-owner recovery relies on. */
-Test(procs, forked_child_stamps_its_own_pid)
+/* A forked child that puts through an inherited handle takes a slot of its
+ * own, locked through a descriptor of its own: the parent's lock does not
+ * cover it, so its death is visible while the parent lives (pre-fork
+ * servers: open in the master, put in the workers). */
+Test(procs, forked_child_holds_its_own_slot_lock)
 {
     rp_queue_opts o = th_opts(1 << 16);
     rp_queue *q;
     rp_claim cl;
+    int rel[2], go[2];
+    char x = 0;
 
     cr_assert_eq(rp_queue_open(&q, "pid", &o), 0);
+    cr_assert_eq(rp_queue_claim(q, 16, &cl), 0);
+    uint32_t parent_slot = (uint32_t)(cl.word >> 32);
+    rp_queue_abort(q, &cl);
+    cr_assert_eq(pipe(rel), 0);
+    cr_assert_eq(pipe(go), 0);
     pid_t child = fork();
     cr_assert_neq(child, -1);
     if (child == 0) {
         if (rp_queue_claim(q, 16, &cl) != 0)
             _exit(2);
-        _exit((pid_t)(cl.word >> 32) == getpid() ? 0 : 1);
+        x = (char)(cl.word >> 32);
+        if (write(rel[1], &x, 1) != 1 || read(go[0], &x, 1) != 1) /* hold the claim until told */
+            _exit(3);
+        _exit((uint32_t)(cl.word >> 32) != parent_slot ? 0 : 1);
     }
+    cr_assert_eq(read(rel[0], &x, 1), 1);
+    uint32_t child_slot = (uint8_t)x;
+    cr_assert_neq(child_slot, parent_slot, "the child has a slot of its own");
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_start = RP_LOCK_SLOT0 + child_slot;
+    fl.l_len = 1;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", q->m.fd);
+    int fd = open(path, O_RDWR | O_CLOEXEC); /* a description of our own, as the consumer has */
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(fcntl(fd, F_OFD_GETLK, &fl), 0);
+    cr_assert_neq(fl.l_type, F_UNLCK, "the child's slot is locked while it lives");
+    cr_assert_eq(write(go[1], &x, 1), 1);
     th_reap_ok(child, "child");
-    cr_assert_eq(rp_queue_claim(q, 16, &cl), 0);
-    cr_assert_eq((pid_t)(cl.word >> 32), getpid());
-    rp_queue_abort(q, &cl);
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_start = RP_LOCK_SLOT0 + child_slot;
+    fl.l_len = 1;
+    cr_assert_eq(fcntl(fd, F_OFD_GETLK, &fl), 0);
+    cr_assert_eq(fl.l_type, F_UNLCK, "and free once it died, though its parent lives");
+    close(fd);
     rp_queue_close(q);
 }
 

@@ -143,7 +143,8 @@ Test(put_drain, claim_commit_abort)
 }
 
 /* An empty ring polls as 0 events; release of an empty batch is harmless;
- * releasing out of order is refused. */
+ * batches may be released in any order, and space comes back up to the
+ * first event not released; a range never handed out is refused. */
 Test(put_drain, empty_poll_and_release_order)
 {
     rp_queue_opts o = th_opts(1 << 16);
@@ -159,9 +160,17 @@ Test(put_drain, empty_poll_and_release_order)
     cr_assert_eq(rp_consumer_poll(c, &b1, 100), 1);
     cr_assert_eq(rp_consumer_poll(c, &b2, 100), 1);
     cr_assert_eq(memcmp(b2.events[0].data, "two", 3), 0);
-    cr_assert_eq(rp_consumer_release(c, &b2), RP_EINVAL, "second batch before the first");
+    rp_batch never = b2;
+    never.start = b2.end;
+    never.end = b2.end + 8;
+    cr_assert_eq(rp_consumer_release(c, &never), RP_EINVAL, "beyond what was handed out");
+    rp_stats st;
+    cr_assert_eq(rp_consumer_release(c, &b2), 0, "second batch before the first");
+    rp_consumer_stats(c, &st);
+    cr_assert_eq(st.head, b1.start, "the first batch still holds its space");
     cr_assert_eq(rp_consumer_release(c, &b1), 0);
-    cr_assert_eq(rp_consumer_release(c, &b2), 0);
+    rp_consumer_stats(c, &st);
+    cr_assert_eq(st.head, b2.end, "both released: head moves past both");
     cr_assert_eq(rp_consumer_poll(c, &b1, 100), 0);
     rp_consumer_close(c);
     rp_queue_close(q);

@@ -73,3 +73,40 @@ Test(threads, four_producers_tiny_ring_mostly_full)
 {
     run_producers(4, 20000, TH_EV_MIN, 64, 4096);
 }
+
+/* A single-producer handle takes one thread: a second thread is refused
+ * with RP_EBUSY (layout 1 let it race on the plain tail store, which left
+ * the tail behind the head and the queue dead for good). */
+static void *second_thread_put(void *p)
+{
+    rp_queue *q = (rp_queue *)p;
+    uint8_t ev[32];
+    th_ev_fill(ev, 2, 0, sizeof ev);
+    return (void *)(intptr_t)rp_queue_put(q, ev, sizeof ev);
+}
+
+Test(threads, single_producer_handle_refuses_a_second_thread)
+{
+    rp_queue_opts o = th_opts(1 << 16);
+    o.flags = RP_OPT_SINGLE_PRODUCER;
+    rp_queue *q;
+    pthread_t t;
+    void *rc;
+    th_sink s;
+
+    cr_assert_eq(rp_queue_open(&q, "sp2", &o), 0);
+    rp_consumer *c = th_consumer("sp2", &o);
+    th_tsan_share_mapping(c, q);
+    cr_assert_eq(th_produce(q, 1, 0, 100, TH_EV_MIN, 200, 1), 100);
+    cr_assert_eq(pthread_create(&t, NULL, second_thread_put, q), 0);
+    pthread_join(t, &rc);
+    cr_assert_eq((int)(intptr_t)rc, RP_EBUSY, "second thread: %s", rp_strerror((int)(intptr_t)rc));
+    cr_assert_eq(th_produce(q, 1, 100, 100, TH_EV_MIN, 200, 2), 100, "the first thread goes on");
+    memset(&s, 0, sizeof s);
+    cr_assert_eq(th_drain(c, &s, 200, TH_DEADLINE_MS), 0, "poll: %s", rp_consumer_why(c));
+    cr_assert_eq(s.next[1], 200);
+    cr_assert_eq(s.next[2], 0);
+    cr_assert_eq(s.bad, 0, "%s", s.first_bad);
+    rp_consumer_close(c);
+    rp_queue_close(q);
+}

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,7 +35,6 @@ typedef struct rp__map {
     unsigned shift;    /* log2(capacity): pos >> shift is the lap */
     uint32_t max_event;
     uint32_t flags;
-    uint32_t recover_ms;
     int fd;
     size_t map_len;    /* RP_HDR_SIZE + 2 * capacity of address space */
 } rp__map;
@@ -78,12 +78,13 @@ static inline int rp__validate(const rp_ring_hdr *h, uint64_t file_size, char *w
         return RP_ECORRUPT;
     }
     if (((h->ident >> 32) & 0xffff) != RP_LAYOUT_MAJOR) {
-        snprintf(why, whylen, "ring layout major version %u, this build reads %u",
-                 (unsigned)((h->ident >> 32) & 0xffff), RP_LAYOUT_MAJOR);
+        snprintf(why, whylen, "ring layout version %u, this build reads only version %u: drain it with the "
+                 "ringpub that made it, then remove the file", (unsigned)((h->ident >> 32) & 0xffff),
+                 RP_LAYOUT_MAJOR);
         return RP_EVERSION;
     }
-    if (h->hdr_size != RP_HDR_SIZE || cap < RP_MIN_CAPACITY || cap > RP_MAX_CAPACITY ||
-        (cap & (cap - 1)) != 0) {
+    if (h->hdr_size != RP_HDR_SIZE || h->nslots != RP_SLOTS || cap < RP_MIN_CAPACITY ||
+        cap > RP_MAX_CAPACITY || (cap & (cap - 1)) != 0) {
         snprintf(why, whylen, "bad geometry (header %u bytes, capacity %llu)",
                  (unsigned)h->hdr_size, (unsigned long long)cap);
         return RP_ECORRUPT;
@@ -99,9 +100,8 @@ static inline int rp__validate(const rp_ring_hdr *h, uint64_t file_size, char *w
                  (unsigned)h->max_event, (unsigned long long)cap);
         return RP_ECORRUPT;
     }
-    if ((h->flags & ~RP_RING_SINGLE_PRODUCER) != 0 || h->recover_ms == 0) {
-        snprintf(why, whylen, "bad flags %#x or recovery time %u", (unsigned)h->flags,
-                 (unsigned)h->recover_ms);
+    if ((h->flags & ~RP_RING_SINGLE_PRODUCER) != 0) {
+        snprintf(why, whylen, "bad flags %#x", (unsigned)h->flags);
         return RP_ECORRUPT;
     }
     return 0;
@@ -149,7 +149,8 @@ static inline int rp__errno_rc(int e)
     switch (e) {
     case ENOENT: return RP_ENOENT;
     case EACCES: case EPERM: case ELOOP: return RP_EPERM;
-    case ENOMEM: case ENOSPC: return RP_ENOMEM;
+    case ENOMEM: return RP_ENOMEM;
+    case ENOSPC: case EDQUOT: return RP_ENOSPC;
     default: return RP_EIO;
     }
 }
@@ -159,11 +160,42 @@ static inline void rp__geometry(const rp_queue_opts *o, rp_ring_hdr *h)
     uint64_t cap = (o && o->capacity) ? o->capacity : RP_DEFAULT_CAPACITY;
     memset(h, 0, sizeof *h);
     h->hdr_size = RP_HDR_SIZE;
-    h->capacity = rp__pow2_at_least(cap);
+    h->nslots = RP_SLOTS;
+    h->capacity = cap > RP_MAX_CAPACITY ? cap : rp__pow2_at_least(cap);
     h->max_event = (o && o->max_event) ? o->max_event : RP_DEFAULT_MAX_EVENT;
-    h->recover_ms = (o && o->recover_ms) ? o->recover_ms : RP_DEFAULT_RECOVER_MS;
     h->flags = (o && (o->flags & RP_OPT_SINGLE_PRODUCER)) ? RP_RING_SINGLE_PRODUCER : 0;
     h->creator_pid = (uint32_t)getpid();
+}
+
+/* Refuse a ring larger than what the directory's filesystem has free. */
+static inline int rp__room_for(int dirfd, uint64_t size, const char *dir, char *why, size_t whylen)
+{
+    struct statvfs sv;
+    uint64_t avail;
+    if (fstatvfs(dirfd, &sv) != 0)
+        return 0; /* unknown: posix_fallocate decides */
+    avail = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+    if (size <= avail)
+        return 0;
+    snprintf(why, whylen, "a ring of %llu MiB does not fit in %s: %llu MiB free there (choose a smaller "
+             "capacity, or give RINGPUB_DIR more room)", (unsigned long long)(size >> 20), dir,
+             (unsigned long long)(avail >> 20));
+    return RP_ENOSPC;
+}
+
+/* Reserve every byte of the ring file now, so that a full memory
+ * filesystem is an error at open, never a SIGBUS inside a put later. */
+static inline int rp__allocate(int fd, uint64_t size, const char *dir, char *why, size_t whylen)
+{
+    int e = posix_fallocate(fd, 0, (off_t)size);
+    if (e == 0)
+        return 0;
+    if (e == ENOSPC || e == EDQUOT)
+        snprintf(why, whylen, "no room for a ring of %llu MiB in %s (choose a smaller capacity, or give "
+                 "RINGPUB_DIR more room)", (unsigned long long)(size >> 20), dir);
+    else
+        snprintf(why, whylen, "cannot allocate the ring file in %s: %s", dir, strerror(e));
+    return rp__errno_rc(e);
 }
 
 /* Build a complete ring under a temporary name and link it into place.
@@ -179,6 +211,13 @@ static inline int rp__create(int dirfd, const char *name, const rp_queue_opts *o
     mode_t mode = (o && o->mode) ? (mode_t)o->mode : group ? 0660 : 0600;
 
     rp__geometry(o, &g);
+    if ((rc = rp__room_for(dirfd, RP_HDR_SIZE + g.capacity, rp__dir(o), why, whylen)) != 0)
+        return rc;
+    if (g.capacity > RP_MAX_CAPACITY) {
+        snprintf(why, whylen, "capacity %llu bytes is over the limit of %llu", (unsigned long long)g.capacity,
+                 (unsigned long long)RP_MAX_CAPACITY);
+        return RP_EINVAL;
+    }
     if (g.capacity > RP_MAX_CAPACITY || g.max_event > RP_MAX_EVENT_LIMIT ||
         rp__rec_size(g.max_event) > g.capacity || (mode & ~(mode_t)0770)) {
         snprintf(why, whylen, "bad options: capacity %llu, max event %u, mode %o",
@@ -193,10 +232,11 @@ static inline int rp__create(int dirfd, const char *name, const rp_queue_opts *o
         return rp__errno_rc(errno);
     }
     m.capacity = g.capacity;
-    if ((group && fchown(m.fd, (uid_t)-1, (gid_t)o->gid) != 0) || fchmod(m.fd, mode) != 0 ||
-        ftruncate(m.fd, (off_t)(RP_HDR_SIZE + g.capacity)) != 0) {
-        snprintf(why, whylen, "cannot size %s: %s", tmp, strerror(errno));
+    if ((group && fchown(m.fd, (uid_t)-1, (gid_t)o->gid) != 0) || fchmod(m.fd, mode) != 0) {
+        snprintf(why, whylen, "cannot set the owner or mode of %s: %s", tmp, strerror(errno));
         rc = rp__errno_rc(errno);
+    } else if ((rc = rp__allocate(m.fd, RP_HDR_SIZE + g.capacity, rp__dir(o), why, whylen)) != 0) {
+        /* why says it */
     } else if ((rc = rp__mmap(&m, 0)) != 0) {
         snprintf(why, whylen, "cannot map %s", tmp);
     } else {
@@ -277,9 +317,13 @@ static inline int rp__attach_existing(int dirfd, const char *name, const rp_queu
         m->shift = (unsigned)__builtin_ctzll(h.capacity);
         m->max_event = h.max_event;
         m->flags = h.flags;
-        m->recover_ms = h.recover_ms;
-        rc = rp__mmap(m, populate);
-        if (rc)
+        /* a file not fully allocated (a sparse copy, a punched hole) would
+         * SIGBUS on a full filesystem: allocate it now or refuse it */
+        if ((uint64_t)st.st_blocks * 512u < (uint64_t)st.st_size)
+            rc = rp__allocate(m->fd, (uint64_t)st.st_size, rp__dir(o), why, whylen);
+        if (rc == 0)
+            rc = rp__mmap(m, populate);
+        if (rc == RP_ENOMEM)
             snprintf(why, whylen, "cannot map ring %s (%llu bytes)", name,
                      (unsigned long long)m->capacity);
     }

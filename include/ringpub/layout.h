@@ -1,82 +1,153 @@
 /*
- * ringpub/layout.h — the shared-memory layout of one ringpub queue.
+ * ringpub/layout.h — the shared-memory layout of one ringpub queue (layout 2).
  *
  * This file is the contract between producers (include/ringpub.h), the
  * consumer (ring/consumer.c) and any tool that reads a ring file. It is
  * included by ringpub.h; users never include it directly.
  *
  * FILE
- *   [ header: RP_HDR_SIZE bytes ][ data area: capacity bytes, a power of two ]
- *   The data area is mapped twice, back to back, so every record is
- *   contiguous in virtual memory even when it wraps (the BPF ring-buffer
- *   trick): a record at position p lives at data + (p & (capacity - 1)) and
- *   may run past data + capacity into the second mapping.
+ *   [ header: RP_HDR_SIZE bytes: 6 blocks, then RP_SLOTS producer slots ]
+ *   [ data area: capacity bytes, a power of two ]
+ *   The file is fully allocated at creation (posix_fallocate): a memory
+ *   filesystem without room fails the open with RP_ENOSPC, never a SIGBUS
+ *   later. The data area is mapped twice, back to back, so every record is
+ *   contiguous in virtual memory even when it wraps: a record at position p
+ *   lives at data + (p & (capacity - 1)) and may run into the second mapping.
  *
  * POSITIONS
  *   head and tail are 64-bit byte counts that only grow; the offset in the
- *   data area is pos & (capacity - 1). Differences are taken with unsigned,
- *   wrap-safe arithmetic. Invariants: head <= tail, tail - head <= capacity,
- *   both multiples of 8.
+ *   data area is pos & (capacity - 1). Differences are unsigned and
+ *   wrap-safe. Invariants: head <= tail, tail - head <= capacity, both
+ *   multiples of 8. Positions are never truncated in shared memory except in
+ *   a slot's intent (39 bits; see SLOTS), which is compared only with
+ *   positions inside [head, tail), a window < 2^36 bytes wide.
  *
  * RECORDS
- *   Each record is an 8-byte header word followed by the payload, padded to a
- *   multiple of 8. The header word is also the commit flag:
- *     FREE(lap)             not written yet (reserved, or free space)
- *     LIVE|BUSY|len, pid    reserved by process pid, payload being written
- *     LIVE|len, pid         committed: the consumer may read it
- *     LIVE|SKIP|len, pid    aborted or recovered: the consumer steps over it
- *   len is the payload length; the record occupies rp__rec_size(len) bytes.
- *   FREE(lap) = lap << 32 (low half zero: no LIVE bit), where the lap of a
- *   position is pos >> log2(capacity). Every word of free space holds the
- *   FREE word of the lap that will next use it: a new file is all zero (lap
- *   0), and the consumer refills what it releases with FREE(lap + 1). So a
- *   producer can tell "my reservation, untouched" from "recovered and
- *   recycled while I was stalled" (see CRASH SAFETY).
+ *   An 8-byte header word, then the payload, padded to a multiple of 8.
+ *     0                    nothing written yet: a reservation just made
+ *     CLAIM|len, tag       reserved by slot `tag & 0xffff`, payload being
+ *                          written (stored right after the tail CAS, before
+ *                          any payload byte: a 0 header means an untouched
+ *                          reservation)
+ *     COMMIT|len, tag      an event: the consumer may read it
+ *     COMMIT|DONE|len, tag an event the consumer has released (delivered)
+ *     SKIP|len, tag        padding: an aborted claim, the unused end of a
+ *                          short commit, or a dead producer's reservation
+ *   The record occupies rp__rec_size(len) bytes. tag = RP_REC_TAG | slot.
+ *   All free space reads as zero: a new file is zero, and the consumer
+ *   zero-fills everything it gives back before it moves head past it. The
+ *   consumer reads header words only at record boundaries, which it learns
+ *   from committed headers and from slot intents, never from payload bytes,
+ *   so no payload can be taken for a header, whatever its bytes.
+ *
+ * SLOTS (who is writing, and the proof that a writer is gone)
+ *   Every producer thread holds one of RP_SLOTS slots. It holds the slot by
+ *   an OFD write lock on byte RP_LOCK_SLOT0 + i of the ring file, taken
+ *   with its handle's own open file description; the kernel drops the lock
+ *   when the last descriptor of that description closes, i.e. when every
+ *   process that could write through it is gone (a forked child reopens the
+ *   file, so it gets a description, and locks, of its own). This is the
+ *   only proof of death the consumer accepts: a free lock (F_OFD_GETLK
+ *   through the consumer's own description), then taken by the consumer
+ *   itself before it touches the slot's reservation. PIDs are never probed:
+ *   they mean nothing across PID namespaces. There is no timer either: a
+ *   live producer's reservation is never taken away from it.
+ *   A slot has RP_SLOT_INTENTS intent words, one per claim its thread holds
+ *   open (a put uses the first); each says which reservation it is making:
+ *     OPEN | (need / 8) << 36 | (pos / 8) mod 2^36        (0: none)
+ *   written (release) before the tail CAS of each attempt, and left in place
+ *   until that reservation is committed or aborted: while a record's header
+ *   is 0, its owner's intent names it, with its exact size.
  *
  * WHO WRITES WHAT
  *   creator   the identity block, once, ident word last (release store);
- *   producers tail (CAS, or plain store in single-producer mode), record
- *             headers and payloads inside their own reservation, the
- *             full/too-big counters;
- *   consumer  head, releasing, the consumer counters, the sleeping flag's
- *             reset, the FREE words of the space it releases (before moving
- *             head past it), and SKIP words over reservations it recovers.
- *             A release is: releasing = end; refill [head, end); head = end.
- *             A consumer that opens a ring with releasing ahead of head
- *             finishes that release first (the previous one died in it).
+ *   producers tail (CAS, or plain store in single-producer mode), their own
+ *             slot's intent, record headers and payloads inside their own
+ *             reservation, full/toobig/noslot counters, the sleeping word's
+ *             reset (FUTEX_WAKE_OP, in the kernel);
+ *   consumer  head, releasing, the DONE bit of committed headers, the zero
+ *             fill of released space, SKIP headers over dead producers'
+ *             reservations and the intents of dead slots (both only while
+ *             holding the dead slot's lock), the consumer counters and the
+ *             stall report, sleeping = 1.
+ *             Releasing is: releasing = end; zero-fill [head, end);
+ *             head = end. A consumer that opens a ring with releasing ahead
+ *             of head finishes that release first.
  *
- * MEMORY ORDERING (the whole argument, in one place)
- *   1. A producer's payload stores happen-before the consumer's payload loads:
- *      the commit is a CAS with release semantics on the header word, and the
- *      consumer loads the header word with acquire.
- *   2. The consumer's refilling of released space happens-before any producer
- *      writes into it: the consumer release-stores head after refilling, and a
- *      producer acquire-loads head before it trusts the space (a cached head
- *      is handed between threads with release/acquire too).
- *   3. Wake-ups are never lost: the producer does CAS(commit) then
- *      load(sleeping); the consumer does store(sleeping=1) then load(header);
- *      all four are seq_cst, so at least one side sees the other (Dekker).
- *   4. A producer writes its header by CAS(FREE(lap) -> BUSY) and touches
- *      its payload only if that CAS won. The consumer recovers a header-less
- *      reservation by CAS(FREE(lap) -> SKIP) on every word, in order; CASes
- *      on one word are totally ordered, so for each reservation exactly one
- *      side wins its header word, and a producer that lost never writes.
+ * THE CONSUMER'S WALK
+ *   From its read position the consumer reads one header per record:
+ *   COMMIT: deliver; SKIP or DONE: step over; CLAIM: a reservation in
+ *   progress of known size and owner: if the owner's slot lock is free the
+ *   consumer takes it, checks the header again and writes SKIP over it; if
+ *   the owner lives it is a stalled producer ("hole", below). 0: a
+ *   reservation whose owner has not stored its CLAIM header yet.
+ *   For a 0 header at p it reads the intents that name p (its claimants) and
+ *   reads the header again. The owner is always a claimant (below), so:
+ *     - one claimant, alive: a stalled producer. Its size is known; the
+ *       consumer steps past it and delivers what follows ("hole"), and
+ *       delivers the hole's event when it commits. head stays at the hole:
+ *       a stall costs the ring space from it onwards until it commits,
+ *       aborts or dies (RP_EFULL for the others once the ring wraps to it;
+ *       ringctl stat and the daemon's metrics show the stall and its age);
+ *     - several claimants, one alive: a loser of a tail CAS has not yet
+ *       rewritten its intent; wait;
+ *     - all claimants dead: the consumer takes their locks, checks again,
+ *       and covers the reservation with a SKIP header. Its end is the
+ *       smallest claimant end e with a boundary at e (e == tail, a non-zero
+ *       word at e, or an intent naming e): a dead owner with a 0 header
+ *       wrote nothing (the CLAIM header precedes every payload store), so
+ *       inside its reservation every word is zero, and no intent names a
+ *       position there, since intents only name tail values. So a dead
+ *       loser's stale intent cannot mislead it. (tools/model/ringmodel.py
+ *       found the version without the CLAIM header wrong: a dead owner's
+ *       payload made a false boundary.)
+ *   Release marks each delivered event DONE, in any order, then moves head
+ *   over every DONE or SKIP record up to the first that is neither. A
+ *   consumer that restarts walks from head and never delivers a DONE event
+ *   again.
+ *
+ * MEMORY ORDERING (C11 terms; the whole argument, in one place)
+ *   1. Payload -> consumer: the producer's commit is a seq_cst store of the
+ *      header word (a release); the consumer loads header words with
+ *      acquire (seq_cst in rp__ready). It reads the payload only after it
+ *      has seen COMMIT.
+ *   2. Intent -> consumer: the intent is stored (release) before the tail
+ *      CAS (seq_cst); the consumer loads tail (acquire) before it looks at a
+ *      header below it, so every reservation below the tail it saw has its
+ *      intent visible. An owner overwrites its intent only after its commit
+ *      store, with a release store; the consumer loads intents with acquire
+ *      and then reloads the header: if it saw the new intent it sees the
+ *      commit. Hence: header still 0 after reading intents => the owner is
+ *      among the claimants.
+ *   3. Zero fill -> producers: the consumer zero-fills, then release-stores
+ *      head; a producer acquire-loads head (or a cached head published with
+ *      release/acquire between its threads) before it uses the space.
+ *   4. Wake-ups are not lost: the producer does store(header, seq_cst) then
+ *      load(sleeping, seq_cst); the consumer does store(sleeping = 1,
+ *      seq_cst), then load(tail, seq_cst) and load(header, seq_cst). The tail
+ *      CAS is seq_cst and precedes the commit. In the single total order of
+ *      seq_cst operations, either the consumer's header load follows the
+ *      commit (it sees the event and does not sleep), or its sleeping store
+ *      precedes the producer's sleeping load (the producer wakes it).
+ *      The wake itself is one FUTEX_WAKE_OP system call that sets sleeping
+ *      to 0 and wakes the waiter atomically in the kernel: a producer killed
+ *      before it leaves sleeping at 1 for the next producer; none can leave
+ *      it at 0 with the consumer still asleep.
+ *   5. Recovery: the consumer writes into a reservation only while it holds
+ *      the locks of all its claimants, taken after their owners died; the
+ *      owner is among them (2), so no live thread can write there.
  *
  * CRASH SAFETY
- *   A producer killed inside a reservation leaves a BUSY header (owner pid
- *   known) or a FREE header (killed between the tail CAS and the header
- *   CAS). The consumer skips a BUSY record as soon as its owner is dead, and
- *   any stuck record after recover_ms; the skip is a CAS BUSY->SKIP, so a
- *   producer that was merely slow loses the race at its commit CAS and gets
- *   RP_EABANDONED: put never returns 0 for an event the consumer skipped.
- *   A header-less reservation is covered word by word with SKIP (rule 4); a
- *   slow producer then fails its header CAS, on this lap (SKIP) or after the
- *   space was recycled (FREE of a later lap), and gets RP_EABANDONED.
- *   Limit: a producer that is alive but stopped (SIGSTOP, debugger) for more
- *   than recover_ms in the middle of copying its payload resumes copying
- *   into space the consumer has recycled; its commit fails, but the bytes it
- *   wrote after recycling can damage a later event. The consumer cannot stop
- *   a thread's stores; keep recover_ms well above any expected stall.
+ *   A producer killed at any instruction leaves: nothing (before the CAS),
+ *   a 0 header whose intent names it, or a CLAIM header (both recovered as
+ *   above), or a COMMIT/SKIP header (done). A consumer killed at any instruction
+ *   leaves DONE marks (kept), a release in progress (finished on reopen),
+ *   or a SKIP over a dead reservation (final). A producer that stalls for
+ *   any time at any instruction keeps its reservation; nothing it wrote and
+ *   nothing another producer wrote is ever taken away or reused under it.
+ *   Limit: a process that closes the ring's file descriptor behind the
+ *   library's back (a close-all-fds loop) while it still writes drops the
+ *   proof; rp_queue_close() is the way to stop producing.
  */
 #ifndef RINGPUB_LAYOUT_H
 #define RINGPUB_LAYOUT_H
@@ -85,21 +156,37 @@
 #include <stddef.h>
 
 #define RP_MAGIC 0x31515052u /* "RPQ1" in little-endian memory */
-#define RP_LAYOUT_MAJOR 1u
-#define RP_LAYOUT_MINOR 1u /* 1: releasing */
-#define RP_HDR_SIZE 4096u
+#define RP_LAYOUT_MAJOR 2u
+#define RP_LAYOUT_MINOR 0u
 #define RP_BLOCK 128u
+#define RP_SLOTS 256u
+#define RP_SLOT_SIZE 128u
+#define RP_SLOT_INTENTS 8u /* claims one thread may hold open at once */
+#define RP_SLOT_OFF 4096u
+#define RP_HDR_SIZE (RP_SLOT_OFF + RP_SLOTS * RP_SLOT_SIZE) /* 36 KiB: page-aligned */
 
 #define RP_REC_HDR 8u
-#define RP_REC_LIVE (1u << 29)
+#define RP_REC_COMMIT (1u << 31)
 #define RP_REC_SKIP (1u << 30)
-#define RP_REC_BUSY (1u << 31)
-#define RP_REC_LEN_MASK (RP_REC_LIVE - 1u)
+#define RP_REC_DONE (1u << 29)
+#define RP_REC_CLAIM (1u << 28)
+#define RP_REC_LEN_MASK ((1u << 28) - 1u)
+#define RP_REC_TAG 0x52500000u /* high half of every header word: tag | slot */
+
+/* OFD lock bytes of the ring file: the consumer role, the sole-producer
+ * role, then one per producer slot. */
+#define RP_LOCK_CONSUMER 0
+#define RP_LOCK_SOLE 1
+#define RP_LOCK_SLOT0 64
+
+/* Slot intents: OPEN | need/8 << 36 | (pos/8 mod 2^36). */
+#define RP_INTENT_OPEN ((uint64_t)1 << 63)
+#define RP_INTENT_POS_BITS 36
 
 /* Geometry limits enforced at create and attach. */
 #define RP_MIN_CAPACITY ((uint64_t)1 << 12)
-#define RP_MAX_CAPACITY ((uint64_t)1 << 40)
-#define RP_MAX_EVENT_LIMIT ((uint32_t)1 << 28)
+#define RP_MAX_CAPACITY ((uint64_t)1 << 36)
+#define RP_MAX_EVENT_LIMIT ((uint32_t)1 << 26)
 
 /* Flags in rp_ring_hdr.flags. */
 #define RP_RING_SINGLE_PRODUCER 1u
@@ -115,9 +202,9 @@ typedef struct rp_ring_hdr {
     uint32_t flags;
     uint64_t capacity;
     uint32_t max_event;
-    uint32_t creator_pid;
+    uint32_t creator_pid; /* in the creator's PID namespace: for display */
     uint64_t created_unix_ns;
-    uint32_t recover_ms;
+    uint32_t nslots;
     uint32_t reserved0;
     RP__PAD(pad0, 48);
     /* block 1: producers */
@@ -125,27 +212,40 @@ typedef struct rp_ring_hdr {
     RP__PAD(pad1, 8);
     /* block 2: consumer position */
     uint64_t head;
-    uint64_t releasing; /* head being moved to: set before the refill, so a
-                           consumer killed mid-refill is finished on reopen */
+    uint64_t releasing; /* head being moved to: set before the zero fill, so a
+                           consumer killed mid-fill is finished on reopen */
     RP__PAD(pad2, 16);
-    /* block 3: wake-up: the consumer sets sleeping; a producer that sees it
-     * clears it, bumps wake_seq and FUTEX_WAKEs wake_seq. */
+    /* block 3: wake-up. The consumer sets sleeping = 1 and FUTEX_WAITs on
+     * it; a producer that sees 1 calls FUTEX_WAKE_OP, which sets it to 0
+     * and wakes the consumer in one step (rule 4). */
     uint32_t sleeping;
-    uint32_t wake_seq;
+    uint32_t wake_spare; /* FUTEX_WAKE_OP's first address: nobody waits there */
     uint64_t wakeups;
     RP__PAD(pad3, 16);
     /* block 4: producer-side counters, touched only on rejections */
     uint64_t full;
     uint64_t toobig;
-    RP__PAD(pad4, 16);
-    /* block 5: consumer-side counters */
+    uint64_t noslot;
+    RP__PAD(pad4, 24);
+    /* block 5: consumer-side counters and the stall report */
     uint64_t events_out;
     uint64_t bytes_out;
     uint64_t recovered;
     uint64_t recovered_bytes;
     uint64_t consumer_pid;
-    RP__PAD(pad5, 40);
+    uint64_t stalled;          /* live reservations the consumer waits for */
+    uint64_t stalled_since_ns; /* CLOCK_REALTIME of the oldest, or 0 */
+    uint64_t stalled_pos;      /* its position */
+    RP__PAD(pad5, 64);
 } rp_ring_hdr;
+
+/* One producer slot (RP_SLOT_SIZE bytes, its own cache-line pair). */
+typedef struct rp_slot {
+    uint64_t intent[RP_SLOT_INTENTS]; /* written by the slot's thread; see SLOTS */
+    uint32_t pid;    /* for display: the owner's pid in its own namespace */
+    uint32_t tid;
+    uint8_t pad[RP_SLOT_SIZE - 8 * RP_SLOT_INTENTS - 8];
+} rp_slot;
 
 #ifdef __cplusplus
 #define RP__STATIC_ASSERT(c, m) static_assert(c, m)
@@ -154,6 +254,9 @@ typedef struct rp_ring_hdr {
 #endif
 
 RP__STATIC_ASSERT(sizeof(rp_ring_hdr) == 6 * RP_BLOCK, "ring header blocks");
+RP__STATIC_ASSERT(sizeof(rp_ring_hdr) <= RP_SLOT_OFF, "slots after the header blocks");
+RP__STATIC_ASSERT(sizeof(rp_slot) == RP_SLOT_SIZE, "slot size");
+RP__STATIC_ASSERT(RP_HDR_SIZE % 4096 == 0, "data area page-aligned");
 RP__STATIC_ASSERT(offsetof(rp_ring_hdr, tail) == 1 * RP_BLOCK, "tail block");
 RP__STATIC_ASSERT(offsetof(rp_ring_hdr, head) == 2 * RP_BLOCK, "head block");
 RP__STATIC_ASSERT(offsetof(rp_ring_hdr, sleeping) == 3 * RP_BLOCK, "wake block");
@@ -172,15 +275,25 @@ static inline uint64_t rp__rec_size(uint64_t len)
     return (RP_REC_HDR + len + 7u) & ~(uint64_t)7u;
 }
 
-/* The word every 8 bytes of free space hold, for a position in lap pos >> shift. */
-static inline uint64_t rp__free_word(uint64_t pos, unsigned shift)
+static inline uint64_t rp__rec_word(uint32_t flags, uint32_t len, uint32_t slot)
 {
-    return (uint64_t)(uint32_t)(pos >> shift) << 32;
+    return (uint64_t)(flags | len) | ((uint64_t)(RP_REC_TAG | (slot & 0xffffu)) << 32);
 }
 
-static inline uint64_t rp__rec_word(uint32_t flags, uint32_t len, uint32_t pid)
+static inline uint64_t rp__intent(uint64_t pos, uint64_t need)
 {
-    return (uint64_t)(RP_REC_LIVE | flags | len) | ((uint64_t)pid << 32);
+    const uint64_t pmask = ((uint64_t)1 << RP_INTENT_POS_BITS) - 1;
+    return RP_INTENT_OPEN | (need / 8) << RP_INTENT_POS_BITS | ((pos / 8) & pmask);
+}
+
+/* 1 if intent w names position pos; *need gets the reservation's size. */
+static inline int rp__intent_names(uint64_t w, uint64_t pos, uint64_t *need)
+{
+    const uint64_t pmask = ((uint64_t)1 << RP_INTENT_POS_BITS) - 1;
+    if (!(w & RP_INTENT_OPEN) || (w & pmask) != ((pos / 8) & pmask))
+        return 0;
+    *need = ((w & ~RP_INTENT_OPEN) >> RP_INTENT_POS_BITS) * 8;
+    return 1;
 }
 
 #endif /* RINGPUB_LAYOUT_H */

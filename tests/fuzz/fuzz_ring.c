@@ -27,7 +27,6 @@ static void setup(void)
     setenv("RINGPUB_DIR", dir, 1);
     opts.capacity = CAP;
     opts.max_event = 1024;
-    opts.recover_ms = 1;
     if (rp_consumer_open(&c, "fz", &opts, why, sizeof why) != 0)
         abort();
     rp_consumer_close(c);
