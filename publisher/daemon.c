@@ -97,6 +97,14 @@ static void read_ring_stats(pub_daemon *d)
     d->metrics.ring_toobig = st.toobig;
     d->metrics.ring_recovered = st.recovered;
     d->metrics.ring_depth = st.used_bytes;
+    d->metrics.ring_stalled = st.stalled;
+    d->metrics.ring_stalled_ms = 0;
+    if (st.stalled) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        d->metrics.ring_stalled_ms = now > st.stalled_since_unix_ns ? (now - st.stalled_since_unix_ns) / 1000000u : 0;
+    }
 }
 
 /* The ring file was truncated: what is still in it is gone. Stop reading
@@ -358,6 +366,8 @@ int pub_daemon_run(pub_daemon *d)
             break;
         if (arm_ring(d))
             timeout = 0;
+        else if (pub_may_drain(d))
+            timeout = min_timeout(timeout, rp_consumer_recheck_ms(d->ring));
         if (!d->loop.has_futex && pub_may_drain(d))
             timeout = min_timeout(timeout, FALLBACK_TICK_MS);
         int rc = pub_loop_run(&d->loop, timeout);

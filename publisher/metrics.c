@@ -95,6 +95,8 @@ void pub_metrics_flush(pub_metrics *m)
     line(buf, sizeof buf, &len, m->ns, "ring.toobig", m->ring_toobig - m->ring_toobig_sent, "c");
     line(buf, sizeof buf, &len, m->ns, "ring.recovered", m->ring_recovered - m->ring_recovered_sent, "c");
     line(buf, sizeof buf, &len, m->ns, "ring.depth", m->ring_depth, "g");
+    line(buf, sizeof buf, &len, m->ns, "ring.stalled", m->ring_stalled, "g");
+    line(buf, sizeof buf, &len, m->ns, "ring.stalled_ms", m->ring_stalled_ms, "g");
     if (m->post_n)
         line(buf, sizeof buf, &len, m->ns, "post", m->post_ms_sum / m->post_n, "ms");
     if (len && send(m->fd, buf, len - 1, 0) < 0 && errno != EAGAIN && errno != ECONNREFUSED)

@@ -5,7 +5,9 @@
  * bytes.raw, bytes.compressed, retries, spooled, deadlettered, dropped,
  * quarantined_bytes, filtered (keep/drop), invalid (to the error stream),
  * crashed (events that crashed a processor: in the error stream),
- * ring.depth (gauge), ring.full, ring.toobig, ring.recovered.
+ * ring.depth (gauge), ring.full, ring.toobig, ring.recovered, ring.stalled
+ * (gauge: live producer reservations not committed), ring.stalled_ms (gauge:
+ * the oldest one's age).
  */
 #ifndef RINGPUB_METRICS_H
 #define RINGPUB_METRICS_H
@@ -21,6 +23,7 @@ typedef struct pub_counters {
 typedef struct pub_metrics {
     pub_counters total, flushed; /* flushed: what statsd has seen */
     uint64_t ring_full, ring_toobig, ring_recovered, ring_depth; /* latest ring readings */
+    uint64_t ring_stalled, ring_stalled_ms;
     uint64_t ring_full_sent, ring_toobig_sent, ring_recovered_sent;
     uint64_t post_ms_sum, post_n;
     char ns[256];

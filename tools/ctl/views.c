@@ -115,9 +115,19 @@ static void print_stat(const char *name, const rp_stats *s, const rp_stats *prev
     printf("consumer     %s (pid %u)\n", s->consumer_attached ? "attached" : "none", s->consumer_pid);
     printf("consumed     %llu events, %llu bytes\n", (unsigned long long)s->events_out,
            (unsigned long long)s->bytes_out);
-    printf("rejected     %llu full, %llu too big\n", (unsigned long long)s->full, (unsigned long long)s->toobig);
-    printf("recovered    %llu abandoned reservations, %llu bytes\n", (unsigned long long)s->recovered,
+    printf("rejected     %llu full, %llu too big, %llu no producer slot\n", (unsigned long long)s->full,
+           (unsigned long long)s->toobig, (unsigned long long)s->noslot);
+    printf("recovered    %llu reservations of dead producers, %llu bytes\n", (unsigned long long)s->recovered,
            (unsigned long long)s->recovered_bytes);
+    if (s->stalled) {
+        uint64_t now = (uint64_t)time(NULL) * 1000000000u;
+        uint64_t age = now > s->stalled_since_unix_ns ? (now - s->stalled_since_unix_ns) / 1000000u : 0;
+        printf("stalled      %llu live producer reservation(s) not committed; the oldest for %llu ms, at "
+               "position %llu (it holds the ring from there until it commits, aborts or dies)\n",
+               (unsigned long long)s->stalled, (unsigned long long)age, (unsigned long long)s->stalled_pos);
+    } else {
+        printf("stalled      0\n");
+    }
     printf("wakeups      %llu\n", (unsigned long long)s->wakeups);
     if (prev)
         printf("rates        %.0f events/s out, %.0f bytes/s in, %.0f full/s\n",
