@@ -81,6 +81,8 @@ const tests = [_]TestSpec{
     .{ .name = "threads", .threads = true },
     .{ .name = "procs", .threads = true },
     .{ .name = "crash", .threads = true },
+    .{ .name = "stall", .threads = true },
+    .{ .name = "space" },
     .{ .name = "corrupt" },
     .{ .name = "open", .threads = true },
     .{ .name = "config", .publisher = true },
@@ -167,6 +169,20 @@ pub fn build(b: *std.Build) void {
     }
     faults_run.setEnvironmentVariable("FPRODUCER", b.getInstallPath(.{ .custom = "test" }, "fproducer"));
     b.step("faults", "The fault matrix: real processes, injected faults, 0 lost (`-- --runs N --only NAME`)").dependOn(&faults_run.step);
+
+    // ---- stress harness (tests/stress/run) --------------------------------------
+    const stress_run = b.addSystemCommand(&.{ "python3", "tests/stress/run" });
+    if (b.args) |args| stress_run.addArgs(args);
+    stress_run.stdio = .inherit;
+    stress_run.has_side_effects = true;
+    for ([_][]const u8{ "sproducer", "sconsumer" }) |name| {
+        const exe = b.addExecutable(.{ .name = name, .root_module = cModule(b, target, optimize, false) });
+        exe.root_module.addCSourceFiles(.{ .files = &.{b.fmt("tests/stress/{s}.c", .{name})}, .flags = &c_flags });
+        if (std.mem.eql(u8, name, "sconsumer")) exe.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
+        stress_run.step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "test" } } }).step);
+    }
+    stress_run.setEnvironmentVariable("STRESS_BIN", b.getInstallPath(.{ .custom = "test" }, ""));
+    b.step("stress", "The multi-process stress harness: faults and verdicts (`-- --seconds S --profile P`)").dependOn(&stress_run.step);
 
     // ---- fuzzing (tests/fuzz/) -------------------------------------------------
     // libFuzzer comes with clang (Debian: clang-14 + libclang-rt-14-dev), not
