@@ -123,7 +123,7 @@ typedef struct rp_claim {
     void *data;
     size_t len;
     uint64_t pos;   /* internal */
-    uint64_t word;  /* internal: slot << 32 | intent index */
+    uint64_t word;  /* internal: the claiming thread's slot | intent index */
 } rp_claim;
 
 /* Points inside a put where RP_TEST_HOOK(where) is called. */
@@ -563,18 +563,17 @@ static inline int rp_queue_claim(rp_queue *q, size_t len, rp_claim *c)
     c->data = q->m.data + (pos & q->m.mask) + RP_REC_HDR;
     c->len = len;
     c->pos = pos;
-    c->word = (uint64_t)ps->idx << 32 | k;
+    c->word = (uint64_t)(uintptr_t)ps | k; /* rp__pslot is 8-aligned: k fits below */
     RP_TEST_HOOK(RP_HOOK_CLAIMED);
     return 0;
 }
 
-/* The calling thread's slot, if it holds claim c open (NULL if not). */
+/* The slot of claim c, if the calling process holds it open (NULL if not). */
 static inline rp__pslot *rp__claim_slot(rp_queue *q, const rp_claim *c)
 {
-    rp__pslot *ps;
-    unsigned k = (unsigned)(c->word & 0xffu);
-    if (k >= RP_SLOT_INTENTS || rp__slot_get(q, &ps) != 0 || !(ps->open & (1u << k)) ||
-        ps->claim_pos[k] != c->pos || (uint64_t)ps->idx != c->word >> 32)
+    rp__pslot *ps = (rp__pslot *)(uintptr_t)(c->word & ~(uint64_t)7);
+    unsigned k = (unsigned)(c->word & 7u);
+    if (!ps || ps->q != q || !(ps->open & (1u << k)) || ps->claim_pos[k] != c->pos)
         return NULL;
     return ps;
 }
@@ -599,7 +598,7 @@ static inline int rp_queue_commit(rp_queue *q, rp_claim *c, size_t len)
                          rp__rec_word(RP_REC_SKIP, (uint32_t)(room - used - RP_REC_HDR), ps->idx),
                          __ATOMIC_RELAXED);
     __atomic_store_n(hw, rp__rec_word(RP_REC_COMMIT, (uint32_t)len, ps->idx), __ATOMIC_SEQ_CST);
-    ps->open &= ~(1u << (c->word & 0xffu));
+    ps->open &= ~(1u << (c->word & 7u));
     rp__wake(q->m.hdr);
     return 0;
 }
@@ -613,7 +612,7 @@ static inline void rp_queue_abort(rp_queue *q, rp_claim *c)
     if (!ps)
         return;
     __atomic_store_n(hw, rp__rec_word(RP_REC_SKIP, (uint32_t)c->len, ps->idx), __ATOMIC_SEQ_CST);
-    ps->open &= ~(1u << (c->word & 0xffu));
+    ps->open &= ~(1u << (c->word & 7u));
     rp__wake(q->m.hdr);
 }
 

@@ -10,6 +10,14 @@
 
 #define RP_HOLES_MAX 64
 
+/* After a poll stops at a put in progress, neither poll nor wait looks at
+ * the ring again for this long: a look reads the lines that put is writing
+ * (tail, the record) and costs its producer a cross-core transfer (~85 ns
+ * on this machine); polling one event at a time halved the puts/s of a
+ * producer process (tools/bench-layouts). Meanwhile the producer puts a
+ * batch. */
+#define RP_POLL_BACKOFF_NS 5000u
+
 /* A live producer's reservation the consumer stepped past (layout.h, THE
  * CONSUMER'S WALK). Its event is handed out alone once it commits. */
 typedef struct rp__hole {
@@ -96,5 +104,11 @@ void rp__report_stalls(rp_consumer *c);
 /* 1 if a committed record is at read_pos, a hole committed, or a
  * reservation in progress is due for a liveness check. */
 int rp__ready(rp_consumer *c);
+
+/* 1 while backing off from a put in progress (RP_POLL_BACKOFF_NS). */
+static inline int rp__backing_off(const rp_consumer *c)
+{
+    return c->stuck_pos == c->read_pos && c->nholes == 0 && rp__now_ns() - c->stuck_since_ns < RP_POLL_BACKOFF_NS;
+}
 
 #endif

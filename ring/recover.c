@@ -190,12 +190,14 @@ int rp__recover(rp_consumer *c, uint64_t pos, uint64_t tail, uint64_t word, uint
     if (c->stuck_pos != pos) {
         c->stuck_pos = pos;
         c->stuck_since_ns = now;
-        c->stuck_since_rt_ns = rp__rt_ns();
+        c->stuck_since_rt_ns = 0; /* read when it is reported: most stops last nanoseconds */
         c->next_check_ns = now + GRACE_NS;
         return 0;
     }
     if (now < c->next_check_ns)
         return 0;
+    if (c->stuck_since_rt_ns == 0) /* stuck past the grace: worth a report */
+        c->stuck_since_rt_ns = rp__rt_ns() - (now - c->stuck_since_ns);
     c->next_check_ns = now + CHECK_NS;
     if (word != 0)
         return recover_claimed(c, pos, tail, word, size);
@@ -318,6 +320,12 @@ void rp__report_stalls(rp_consumer *c)
 {
     rp_ring_hdr *hd = c->m.hdr;
     uint64_t n = 0, since = 0, pos = 0;
+    if (c->nholes == 0 && (c->stuck_pos != c->read_pos || c->stuck_since_rt_ns == 0)) {
+        /* the fast path: nothing stalled for a millisecond (a poll in steady state) */
+        if (__atomic_load_n(&hd->stalled, __ATOMIC_RELAXED) != 0)
+            __atomic_store_n(&hd->stalled, 0, __ATOMIC_RELAXED);
+        return;
+    }
     for (int i = 0; i < c->nholes; i++)
         if (!c->holes[i].delivered && !rp__final(rp__load_word(c, c->holes[i].pos))) {
             if (n++ == 0) {
@@ -325,7 +333,7 @@ void rp__report_stalls(rp_consumer *c)
                 pos = c->holes[i].pos;
             }
         }
-    if (c->stuck_pos == c->read_pos && rp__now_ns() - c->stuck_since_ns >= GRACE_NS &&
+    if (c->stuck_pos == c->read_pos && c->stuck_since_rt_ns != 0 &&
         __atomic_load_n(&hd->tail, __ATOMIC_RELAXED) != c->read_pos && !rp__final(rp__load_word(c, c->read_pos))) {
         if (n++ == 0) {
             since = c->stuck_since_rt_ns;
