@@ -102,9 +102,10 @@
  *       found the version without the CLAIM header wrong: a dead owner's
  *       payload made a false boundary.)
  *   Release marks each delivered event DONE, in any order, then moves head
- *   over every DONE or SKIP record up to the first that is neither. A
- *   consumer that restarts walks from head and never delivers a DONE event
- *   again.
+ *   over every DONE or SKIP record up to the first that is neither. (A
+ *   release that starts at head with no hole pending moves head to its end
+ *   directly: every record in it was handed out or is padding.) A consumer
+ *   that restarts walks from head and never delivers a DONE event again.
  *
  * MEMORY ORDERING (C11 terms; the whole argument, in one place)
  *   1. Payload -> consumer: the producer's commit is a seq_cst store of the

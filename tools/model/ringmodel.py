@@ -29,7 +29,11 @@ reads the intents and reloads the header in one step (the code reads them
 in that order; an intent changes only after its owner's commit store, so
 reading them one by one can only see more commits); a slot is never reused
 by another producer within a run; a record is a header word and one or two
-payload words.
+payload words; the consumer releases one delivered event at a time, in any
+order (range releases, the in-order fast path and quarantine are covered by
+tests/test_stall.c, test_put_drain.c and test_corrupt.c); the consumer's
+back-off and grace period are timing only and are not modelled (any
+interleaving is explored).
 """
 import argparse
 import sys
