@@ -25,7 +25,7 @@ static const char usage[] =
     "  --seconds S             duration cap (default 3)\n"
     "  --rate R                offered load, events/s in total (default: saturate)\n"
     "  --sample N              time one put in N (default 128; 1 = all)\n"
-    "  --capacity BYTES        ring data area (default 64 MiB)\n"
+    "  --capacity BYTES        ring data area (default: the library's, 16 MiB)\n"
     "  --e2e                   producers -> ring -> ringpub -> ringcollect (installed next to\n"
     "                          ringbench): delivered events/s, put-to-collector latency, wire bytes\n"
     "  --json                  machine-readable output\n"

@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <ringpub.h> /* the ring's default geometry and limits: one source */
+
 #include "ini.h"
 #include "process.h"
 
@@ -56,7 +58,7 @@ static const key_spec keys[] = {
     { "spool.max_bytes", K_SIZE, F(spool_max_bytes), 0, (uint64_t)1 << 50, NULL },
     { "deadletter.file", K_STR, F(deadletter_file), 1, 0, NULL },
     { "quarantine.file", K_STR, F(quarantine_file), 1, 0, NULL },
-    { "ring.capacity", K_SIZE, F(ring_capacity), 4096, (uint64_t)1 << 40, NULL },
+    { "ring.capacity", K_SIZE, F(ring_capacity), 4096, RP_MAX_CAPACITY, NULL },
     { "ring.max_event", K_SIZE, F(ring_max_event), 16, 1u << 28, NULL },
     { "signature.timestamp", K_BOOL, F(sign_timestamp), 0, 1, NULL },
     { "ring.group", K_STR, F(ring_group), 1, 0, NULL },
@@ -110,7 +112,7 @@ void pub_config_defaults(pub_config *c, const char *queue)
     c->inflight_max = 4;
     snprintf(c->spool_dir, sizeof c->spool_dir, "/var/tmp/ringpub");
     c->spool_max_bytes = (uint64_t)1 << 30;
-    c->ring_capacity = (uint64_t)64 << 20;
+    c->ring_capacity = RP_DEFAULT_CAPACITY;
     c->ring_max_event = 102400;
 }
 

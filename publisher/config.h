@@ -11,7 +11,7 @@
  *   delivery          guaranteed (or hasty)
  *   retry.budget      5m        retry.backoff_cap 30s   post.timeout 3s
  *   inflight.max      4         spool.dir /var/tmp/ringpub  spool.max_bytes 1GiB
- *   ring.capacity     64MiB     ring.max_event    102400
+ *   ring.capacity     16MiB     ring.max_event    102400
  *   key.secret_file   (a file holding the base64 secret instead of key.secret)
  *   signature.timestamp false   (sign a timestamp too, for replay protection)
  *   deadletter.file   SPOOL_DIR/NAME.deadletter.jsonl

@@ -102,7 +102,7 @@ class EventQueue:
     :param name: the queue (ring) name, as given to ``ringpub --queue-name``.
     :param event_serializer: a callable taking an event and returning bytes.
     :param capacity, max_event, directory: only used if this call creates
-        the ring (defaults: 64 MiB, 102400 bytes, $RINGPUB_DIR or /dev/shm).
+        the ring (defaults: 16 MiB, 102400 bytes, $RINGPUB_DIR or /dev/shm).
     """
 
     def __init__(self, name, event_serializer=serialize_v2_event, capacity=0, max_event=0, directory=None):
