@@ -152,6 +152,15 @@ int th_drain(rp_consumer *c, th_sink *s, uint64_t want, int timeout_ms)
     return 0;
 }
 
+void *th_wait_thread(void *p)
+{
+    th_waiter *w = (th_waiter *)p;
+    uint64_t t0 = th_now_ms();
+    w->rc = rp_consumer_wait(w->c, 20000);
+    w->waited_ms = th_now_ms() - t0;
+    return NULL;
+}
+
 void th_reap_ok(int pid, const char *what)
 {
     int status = 0;

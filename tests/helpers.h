@@ -53,6 +53,14 @@ int th_drain(rp_consumer *c, th_sink *s, uint64_t want, int timeout_ms);
 /* Wait for child pid and assert that it exited with status 0. */
 void th_reap_ok(int pid, const char *what);
 
+/* A thread that waits (rp_consumer_wait, 20 s at most) and times it. */
+typedef struct th_waiter {
+    rp_consumer *c;
+    int rc;
+    uint64_t waited_ms;
+} th_waiter;
+void *th_wait_thread(void *w);
+
 /* Open a consumer on ring `name`, asserting success. */
 rp_consumer *th_consumer(const char *name, const rp_queue_opts *o);
 

@@ -249,27 +249,12 @@ Test(open, consumer_restart_resumes_at_head)
 
 /* wait/wake: a sleeping consumer is woken by one put; a consumer that is
  * not asleep costs producers no wake-up; an empty wait times out. */
-typedef struct {
-    rp_consumer *c;
-    int rc;
-    uint64_t waited_ms;
-} waiter;
-
-static void *wait_thread(void *p)
-{
-    waiter *w = (waiter *)p;
-    uint64_t t0 = th_now_ms();
-    w->rc = rp_consumer_wait(w->c, 20000);
-    w->waited_ms = th_now_ms() - t0;
-    return NULL;
-}
-
 Test(open, sleeping_consumer_woken_by_put)
 {
     rp_queue_opts o = th_opts(1 << 14);
     rp_queue *q;
     pthread_t t;
-    waiter w;
+    th_waiter w;
     rp_stats st;
 
     cr_assert_eq(rp_queue_open(&q, "wake", &o), 0);
@@ -279,7 +264,7 @@ Test(open, sleeping_consumer_woken_by_put)
     cr_assert_eq(rp_consumer_wait(w.c, 50), RP_ETIMEDOUT);
     cr_assert_geq(th_now_ms() - t0, 50);
 
-    cr_assert_eq(pthread_create(&t, NULL, wait_thread, &w), 0);
+    cr_assert_eq(pthread_create(&t, NULL, th_wait_thread, &w), 0);
     /* await the consumer's sleeping flag (bounded), then put once */
     uint64_t deadline = th_now_ms() + TH_DEADLINE_MS;
     while (!__atomic_load_n(&q->m.hdr->sleeping, __ATOMIC_SEQ_CST) && th_now_ms() < deadline)

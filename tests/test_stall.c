@@ -33,6 +33,19 @@ static void *stalling_put(void *p)
     return NULL;
 }
 
+/* Open ring `name` and its consumer, and start a thread whose put parks at
+ * hook `where`; returns the consumer once that thread is parked. */
+static rp_consumer *start_stall(const char *name, const rp_queue_opts *o, int where, stall_arg *a, pthread_t *t)
+{
+    hook_setup(where);
+    cr_assert_eq(rp_queue_open(&a->q, name, o), 0);
+    rp_consumer *c = th_consumer(name, o);
+    th_tsan_share_mapping(c, a->q);
+    cr_assert_eq(pthread_create(t, NULL, stalling_put, a), 0);
+    await_stopped();
+    return c;
+}
+
 /* Keep polling (and verifying, releasing) for ms milliseconds. */
 static void drain_for(rp_consumer *c, th_sink *s, uint64_t ms)
 {
@@ -58,13 +71,8 @@ static void stall_and_check(int where)
     th_sink s;
     rp_stats st;
 
-    hook_setup(where);
-    cr_assert_eq(rp_queue_open(&q, "stall", &o), 0);
-    rp_consumer *c = th_consumer("stall", &o);
-    th_tsan_share_mapping(c, q);
-    a.q = q;
-    cr_assert_eq(pthread_create(&t, NULL, stalling_put, &a), 0);
-    await_stopped();
+    rp_consumer *c = start_stall("stall", &o, where, &a, &t);
+    q = a.q;
     cr_assert_eq(th_produce(q, 2, 0, AFTER, TH_EV_MIN, 300, 2), AFTER);
     memset(&s, 0, sizeof s);
     cr_assert_eq(th_drain(c, &s, AFTER, TH_DEADLINE_MS), 0, "poll: %s", rp_consumer_why(c));
@@ -118,13 +126,8 @@ Test(stall, batch_beginning_at_a_hole_released_after_the_hole)
     rp_batch b = { ev, 64, 0, 0, 0, 0 }, hb = { hev, 4, 0, 0, 0, 0 };
     rp_stats st;
 
-    hook_setup(RP_HOOK_COPIED);
-    cr_assert_eq(rp_queue_open(&q, "holefirst", &o), 0);
-    rp_consumer *c = th_consumer("holefirst", &o);
-    th_tsan_share_mapping(c, q);
-    a.q = q;
-    cr_assert_eq(pthread_create(&t, NULL, stalling_put, &a), 0);
-    await_stopped();
+    rp_consumer *c = start_stall("holefirst", &o, RP_HOOK_COPIED, &a, &t);
+    q = a.q;
     cr_assert_eq(th_produce(q, 2, 0, 10, TH_EV_MIN, 100, 2), 10);
     uint64_t t0 = th_now_ms();
     int n = 0;
@@ -188,13 +191,8 @@ Test(stall, forged_control_words_across_laps_cannot_hurt)
     uint64_t put = 0, full = 0, got = 0, stalled_got = 0, attempts;
     uint8_t ev[FORGE_LEN], want[FORGE_LEN];
 
-    hook_setup(RP_HOOK_RESERVED);
-    cr_assert_eq(rp_queue_open(&q, "forge", &o), 0);
-    rp_consumer *c = th_consumer("forge", &o);
-    th_tsan_share_mapping(c, q);
-    a.q = q;
-    cr_assert_eq(pthread_create(&t, NULL, stalling_put, &a), 0);
-    await_stopped();
+    rp_consumer *c = start_stall("forge", &o, RP_HOOK_RESERVED, &a, &t);
+    q = a.q;
     /* four laps' worth of attempts, over at least STALL_MS */
     attempts = 4 * (1 << 14) / rp__rec_size(FORGE_LEN);
     uint64_t t0 = th_now_ms();
@@ -341,33 +339,18 @@ Test(stall, consumer_in_its_own_pid_namespace)
  * saw `sleeping`, before its wake-up) must not leave it asleep for good:
  * the next put wakes it (layout 1 cleared `sleeping` first, so later
  * producers saw 0 and woke no one). */
-typedef struct {
-    rp_consumer *c;
-    int rc;
-    uint64_t waited_ms;
-} waiter;
-
-static void *wait_thread(void *p)
-{
-    waiter *w = (waiter *)p;
-    uint64_t t0 = th_now_ms();
-    w->rc = rp_consumer_wait(w->c, 20000);
-    w->waited_ms = th_now_ms() - t0;
-    return NULL;
-}
-
 Test(stall, producer_killed_mid_wake_leaves_the_consumer_wakeable)
 {
     rp_queue_opts o = th_opts(1 << 16);
     rp_queue *q;
     pthread_t t;
-    waiter w;
+    th_waiter w;
     th_sink s;
 
     hook_setup(RP_HOOK_WAKE);
     cr_assert_eq(rp_queue_open(&q, "wake", &o), 0);
     w.c = th_consumer("wake", &o);
-    cr_assert_eq(pthread_create(&t, NULL, wait_thread, &w), 0);
+    cr_assert_eq(pthread_create(&t, NULL, th_wait_thread, &w), 0);
     uint64_t deadline = th_now_ms() + TH_DEADLINE_MS;
     while (!__atomic_load_n(&q->m.hdr->sleeping, __ATOMIC_SEQ_CST) && th_now_ms() < deadline)
         sched_yield();

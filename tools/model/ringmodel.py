@@ -134,6 +134,15 @@ def content_ok(words, pos, cap, content):
     return tuple(getw(words, pos + 1 + j, cap) for j in range(len(content))) == content
 
 
+def copy_word(cfg, s, i, j):
+    """Producer i writes payload word j of its record (one step per word)."""
+    words, tail, head, rel, sleeping, intents, alive, prods, cons, ghost = s
+    pc, k, t, content, woke = prods[i]
+    w2 = setw(words, t + 1 + j, cfg.cap, content[j])
+    return [(w2, tail, head, rel, sleeping, intents, alive,
+             with_prod(prods, i, ('copy%d' % (j + 1), k, t, content, woke)), cons, ghost)]
+
+
 def l2_producer(cfg, s, i):
     """Successor states of producer i's next step (layout 2)."""
     words, tail, head, rel, sleeping, intents, alive, prods, cons, ghost = s
@@ -181,9 +190,7 @@ def l2_producer(cfg, s, i):
     if pc.startswith('copy'):
         j = int(pc[4:])
         if j < len(content):
-            w2 = setw(words, t + 1 + j, cfg.cap, content[j])
-            return [(w2, tail, head, rel, sleeping, intents, alive,
-                     with_prod(prods, i, ('copy%d' % (j + 1), k, t, content, woke)), cons, ghost)]
+            return copy_word(cfg, s, i, j)
         abort = cfg.claims and i == 0 and k == cfg.puts - 1
         hw = ('S', need - 1) if abort else ('C', need - 1, i, False)
         w2 = setw(words, t, cfg.cap, hw)
@@ -421,9 +428,7 @@ def l1_producer(cfg, s, i):
     if pc.startswith('copy'):
         j = int(pc[4:])
         if j < len(content):
-            w2 = setw(words, t + 1 + j, cfg.cap, content[j])
-            return [(w2, tail, head, rel, sleeping, intents, alive,
-                     with_prod(prods, i, ('copy%d' % (j + 1), k, t, content, woke)), cons, ghost)]
+            return copy_word(cfg, s, i, j)
         if getw(words, t, cfg.cap) == ('B', need - 1, i):  # commit CAS(BUSY -> LIVE)
             w2 = setw(words, t, cfg.cap, ('L', need - 1, i))
             return [(w2, tail, head, rel, sleeping, intents, alive, with_prod(prods, i, ('wake', k, t, content, False)),
