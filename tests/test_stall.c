@@ -154,7 +154,7 @@ Test(stall, batch_beginning_at_a_hole_released_after_the_hole)
 }
 
 /* Adversarial payloads, many laps of attempts, same lengths, same process:
- * a thread stalls between reserving and writing while another thread of
+ * a thread stalls inside its put while another thread of
  * the same process fills the ring again and again with events of the same
  * length whose every word looks like a ring control word (free words of
  * layout 1, headers of layout 2, zeros). The stalled put must succeed and
@@ -182,7 +182,7 @@ static void forge(uint8_t *ev, uint64_t seq, uint32_t slot)
     memcpy(ev, w, FORGE_LEN);
 }
 
-Test(stall, forged_control_words_across_laps_cannot_hurt)
+static void forge_across_laps(int where)
 {
     rp_queue_opts o = th_opts(1 << 14);
     rp_queue *q;
@@ -191,7 +191,7 @@ Test(stall, forged_control_words_across_laps_cannot_hurt)
     uint64_t put = 0, full = 0, got = 0, stalled_got = 0, attempts;
     uint8_t ev[FORGE_LEN], want[FORGE_LEN];
 
-    rp_consumer *c = start_stall("forge", &o, RP_HOOK_RESERVED, &a, &t);
+    rp_consumer *c = start_stall("forge", &o, where, &a, &t);
     q = a.q;
     /* four laps' worth of attempts, over at least STALL_MS */
     attempts = 4 * (1 << 14) / rp__rec_size(FORGE_LEN);
@@ -251,6 +251,22 @@ Test(stall, forged_control_words_across_laps_cannot_hurt)
     cr_assert_eq(st.recovered, 0);
     rp_consumer_close(c);
     rp_queue_close(q);
+}
+
+/* Stalled after its tail CAS, before any write (layout 1: its header CAS
+ * later won against a payload word of the next lap that equalled FREE). */
+Test(stall, forged_control_words_across_laps_cannot_hurt)
+{
+    forge_across_laps(RP_HOOK_RESERVED);
+}
+
+/* Stalled after its header, same length, same process as the other
+ * producer thread (layout 1: its commit CAS later won against that
+ * thread's claim one lap on, and the other put was told RP_EABANDONED for
+ * an event that was delivered). */
+Test(stall, stalled_commit_cannot_land_on_a_later_claim)
+{
+    forge_across_laps(RP_HOOK_COPIED);
 }
 
 /* The Kubernetes sidecar: the consumer runs in its own PID namespace, where
