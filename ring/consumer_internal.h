@@ -10,13 +10,15 @@
 
 #define RP_HOLES_MAX 64
 
-/* After a poll stops at a put in progress, neither poll nor wait looks at
- * the ring again for this long: a look reads the lines that put is writing
- * (tail, the record) and costs its producer a cross-core transfer (~85 ns
- * on this machine); polling one event at a time halved the puts/s of a
- * producer process (tools/bench-layouts). Meanwhile the producer puts a
- * batch. */
-#define RP_POLL_BACKOFF_NS 5000u
+/* After a poll stops at a put in progress, neither poll nor the spin of
+ * wait looks at the ring again for this long (the check before sleeping
+ * always looks): a look reads the lines that put is writing (tail, the
+ * record) and costs its producer a cross-core transfer (~85 ns on this
+ * machine). Polling one event at a time cut a producer process's puts/s to
+ * 0.22-0.5x of layout 1; 5 us gave 0.78-0.93x, 20 us 0.88-1.57x
+ * (tools/bench-layouts, bench/README.md). Meanwhile the producer puts a
+ * batch; the added latency is far below any batching delay. */
+#define RP_POLL_BACKOFF_NS 20000u
 
 /* A live producer's reservation the consumer stepped past (layout.h, THE
  * CONSUMER'S WALK). Its event is handed out alone once it commits. */
