@@ -68,8 +68,10 @@
  *   consumer  head, releasing, the DONE bit of committed headers, the zero
  *             fill of released space, SKIP headers over dead producers'
  *             reservations and the intents of dead slots (both only while
- *             holding the dead slot's lock), the consumer counters and the
- *             stall report, sleeping = 1.
+ *             holding the dead slot's lock), a SKIP header over bytes it
+ *             quarantined (ones that did not parse, after the caller saved
+ *             them), the consumer counters and the stall report,
+ *             sleeping = 1.
  *             Releasing is: releasing = end; zero-fill [head, end);
  *             head = end. A consumer that opens a ring with releasing ahead
  *             of head finishes that release first.
@@ -89,7 +91,7 @@
  *       a stall costs the ring space from it onwards until it commits,
  *       aborts or dies (RP_EFULL for the others once the ring wraps to it;
  *       ringctl stat and the daemon's metrics show the stall and its age);
- *     - several claimants, one alive: a loser of a tail CAS has not yet
+ *     - several claimants, any alive: a loser of a tail CAS has not yet
  *       rewritten its intent; wait;
  *     - all claimants dead: the consumer takes their locks, checks again,
  *       and covers the reservation with a SKIP header. Its end is the
@@ -106,6 +108,10 @@
  *   release that starts at head with no hole pending moves head to its end
  *   directly: every record in it was handed out or is padding.) A consumer
  *   that restarts walks from head and never delivers a DONE event again.
+ *   Timing only, never correctness: a reservation in progress is judged
+ *   (owner's lock tested) only after it stayed so for 1 ms, since a put
+ *   takes nanoseconds; and after stopping at one the consumer does not look
+ *   at the ring for 20 us (ring/consumer_internal.h says why).
  *
  * MEMORY ORDERING (C11 terms; the whole argument, in one place)
  *   1. Payload -> consumer: the producer's commit is a seq_cst store of the
