@@ -16,7 +16,7 @@
 
 struct bench_queue {
     /* ring */
-    char dir[64];
+    char dir[512];
     rp_consumer *c;
     rp_queue_opts o;
     /* mq */
@@ -50,9 +50,12 @@ static bench_queue *ring_create(size_t max_event, char *why, size_t whylen)
     bench_queue *q = alloc_queue();
     if (!q)
         return NULL;
-    snprintf(q->dir, sizeof q->dir, "/dev/shm/ringbench.XXXXXX");
-    if (!mkdtemp(q->dir)) {
-        snprintf(why, whylen, "mkdtemp: %s", strerror(errno));
+    const char *base = getenv("RINGPUB_DIR");
+    if ((size_t)snprintf(q->dir, sizeof q->dir, "%s/ringbench.XXXXXX", base && base[0] ? base : "/dev/shm") >=
+            sizeof q->dir ||
+        !mkdtemp(q->dir)) {
+        snprintf(why, whylen, "cannot make a ring directory under %s: %s", base && base[0] ? base : "/dev/shm",
+                 strerror(errno));
         free(q);
         return NULL;
     }

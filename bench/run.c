@@ -64,12 +64,14 @@ static void produce(prod *p)
     uint64_t t0 = now_ns(), end = t0 + (uint64_t)(o->seconds * 1e9);
     while ((o->events == 0 || p->accepted < o->events)) {
         size_t len = o->lo == o->hi ? o->lo : o->lo + (size_t)(rng_next(&rng) % (o->hi - o->lo + 1));
-        if ((n & 1023) == 0 && now_ns() >= end)
-            break;
-        if (per_producer_rate > 0) { /* offered load: wait for this event's slot */
+        if (per_producer_rate > 0) { /* offered load: wait for this event's slot, never past the end */
             uint64_t due = t0 + (uint64_t)((double)p->accepted * 1e9 / per_producer_rate);
+            if (due >= end)
+                break;
             while (now_ns() < due)
                 ;
+        } else if ((n & 1023) == 0 && now_ns() >= end) { /* saturating: a clock read per 1024 puts */
+            break;
         }
         memcpy(ev, &p->accepted, sizeof p->accepted);
         int timed = (n++ % (uint64_t)o->sample_every) == 0;
@@ -107,8 +109,11 @@ static void *produce_thread(void *arg)
  * full rejections (read racily: it is a display). */
 static void progress(const bench_result *r, const prod *ps, int n, uint64_t t0, uint64_t *next)
 {
-    uint64_t now = now_ns(), full = 0;
-    if (now < *next || !isatty(2))
+    static int tty = -1; /* isatty() once: it is an ioctl, and this runs every drain loop */
+    uint64_t now, full = 0;
+    if (tty < 0)
+        tty = isatty(2);
+    if (!tty || (now = now_ns()) < *next)
         return;
     for (int i = 0; i < n; i++)
         full += __atomic_load_n(&ps[i].full, __ATOMIC_RELAXED);

@@ -9,14 +9,15 @@
 #include <jansson.h>
 #include <sys/wait.h>
 
-TestSuite(bench);
+TestSuite(bench, .fini = th_cleanup);
 
 /* Run ringbench with args (and --json); return the parsed output. */
 static json_t *ringbench(const char *args)
 {
     char cmd[600], out[1 << 16];
     const char *d = getenv("RINGPUB_BIN_DIR");
-    snprintf(cmd, sizeof cmd, "%s/ringbench --json %s", d ? d : "zig-out/bin", args);
+    /* bounded: a harness that ignores its own limits must fail, not hang */
+    snprintf(cmd, sizeof cmd, "timeout 120 %s/ringbench --json %s", d ? d : "zig-out/bin", args);
     FILE *p = popen(cmd, "r");
     cr_assert_not_null(p);
     size_t n = fread(out, 1, sizeof out - 1, p);
@@ -77,6 +78,39 @@ Test(bench, offered_rate_mode)
     double rate = json_number_value(json_object_get(run, "puts_per_s"));
     cr_assert_lt(rate, 40000, "an offered rate of 20000/s ran at %.0f/s", rate);
     json_decref(j);
+}
+
+/* --seconds bounds an offered-rate run too (it was looked at every 1024
+ * puts: `--rate 1 --seconds 13` ran for 12 minutes). */
+Test(bench, offered_rate_stops_at_seconds)
+{
+    uint64_t t0 = th_now_ms();
+    json_t *j = ringbench("--rate 2 --seconds 2");
+    uint64_t took = th_now_ms() - t0;
+    check_counts(json_array_get(json_object_get(j, "runs"), 0));
+    cr_assert_lt(took, 10000, "a 2 s run at 2 events/s took %llu ms", (unsigned long long)took);
+    json_decref(j);
+}
+
+/* The ring goes in $RINGPUB_DIR like every other ring (it was always under
+ * /dev/shm): a directory that is missing makes the ring unavailable, and
+ * says which directory. */
+Test(bench, ring_directory_comes_from_RINGPUB_DIR)
+{
+    char absent[600];
+    snprintf(absent, sizeof absent, "%s/absent", th_dir());
+    setenv("RINGPUB_DIR", absent, 1);
+    json_t *j = ringbench("--events 100");
+    json_t *run = json_array_get(json_object_get(j, "runs"), 0);
+    cr_assert(json_is_false(json_object_get(run, "available")), "the ring ran without its directory");
+    const char *why = json_string_value(json_object_get(run, "why"));
+    cr_assert(why && strstr(why, absent), "the reason names the directory: %s", why ? why : "(none)");
+    json_decref(j);
+    setenv("RINGPUB_DIR", th_dir(), 1);
+    j = ringbench("--events 100");
+    check_counts(json_array_get(json_object_get(j, "runs"), 0));
+    json_decref(j);
+    unsetenv("RINGPUB_DIR");
 }
 
 Test(bench, unavailable_baseline_says_why)
