@@ -11,9 +11,17 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-TestSuite(space, .fini = th_cleanup);
-
 static char mnt[64];
+
+/* Unmount before the directory goes: a mount point cannot be removed. */
+static void space_fini(void)
+{
+    if (mnt[0])
+        umount2(mnt, MNT_DETACH);
+    th_cleanup();
+}
+
+TestSuite(space, .fini = space_fini);
 
 /* A tmpfs of `size` (mount syntax) at a fresh directory, seen by this test
  * process only. Skips when mount namespaces are not allowed here. */
