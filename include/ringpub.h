@@ -207,7 +207,7 @@ static __thread struct {
 } rp__tls;
 
 /* An OFD lock on one byte of the ring file: F_WRLCK to take, F_UNLCK to drop. */
-static inline int rp__lock_byte(int fd, short type, off_t at)
+static inline struct flock rp__byte_lock(short type, off_t at)
 {
     struct flock fl;
     memset(&fl, 0, sizeof fl);
@@ -215,7 +215,23 @@ static inline int rp__lock_byte(int fd, short type, off_t at)
     fl.l_whence = SEEK_SET;
     fl.l_start = at;
     fl.l_len = 1;
+    return fl;
+}
+
+static inline int rp__lock_byte(int fd, short type, off_t at)
+{
+    struct flock fl = rp__byte_lock(type, at);
     return fcntl(fd, F_OFD_SETLK, &fl) == 0 ? 0 : -1;
+}
+
+/* 1 if another open file description holds a lock on byte `at` (its
+ * holder lives), 0 if not; -1 if the kernel cannot tell. */
+static inline int rp__lock_held(int fd, off_t at)
+{
+    struct flock fl = rp__byte_lock(F_WRLCK, at);
+    if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
+        return -1;
+    return fl.l_type != F_UNLCK;
 }
 
 static inline rp_slot *rp__slot(const rp__map *m, uint32_t i)
@@ -360,9 +376,9 @@ static inline void rp__after_fork(rp_queue *q, unsigned g)
 }
 
 /* Find and lock a free slot. Returns its index or RP_EBUSY. */
-static inline int rp__slot_find(rp_queue *q)
+static inline int rp__slot_find(rp_queue *q, uint32_t tid)
 {
-    uint32_t start = (uint32_t)syscall(SYS_gettid) * 2654435761u % RP_SLOTS;
+    uint32_t start = tid * 2654435761u % RP_SLOTS;
     for (uint32_t k = 0; k < RP_SLOTS; k++) {
         uint32_t i = (start + k) % RP_SLOTS;
         rp__pslot *ps;
@@ -371,10 +387,7 @@ static inline int rp__slot_find(rp_queue *q)
             mine |= ps->idx == i;
         if (mine || rp__lock_byte(q->m.fd, F_WRLCK, RP_LOCK_SLOT0 + i) != 0)
             continue; /* ours already (a lock of our description), or held */
-        uint64_t any = 0;
-        for (uint32_t k = 0; k < RP_SLOT_INTENTS; k++)
-            any |= __atomic_load_n(&rp__slot(&q->m, i)->intent[k], __ATOMIC_ACQUIRE);
-        if (any != 0) {
+        if (!rp__slot_idle(rp__slot(&q->m, i))) {
             /* a dead owner's intent: may name a reservation; the consumer reaps it */
             rp__lock_byte(q->m.fd, F_UNLCK, RP_LOCK_SLOT0 + i);
             continue;
@@ -389,6 +402,7 @@ static inline int rp__slot_slow(rp_queue *q, rp__pslot **out)
 {
     unsigned g = __atomic_load_n(q->fork_gen, __ATOMIC_ACQUIRE);
     rp__pslot *ps;
+    uint32_t tid;
     int i;
 
     if (__atomic_load_n(&q->gen, __ATOMIC_ACQUIRE) != g) {
@@ -413,7 +427,8 @@ static inline int rp__slot_slow(rp_queue *q, rp__pslot **out)
             return RP_EBUSY; /* a single-producer ring takes one thread only */
         }
         ps = (rp__pslot *)calloc(1, sizeof *ps);
-        i = ps ? rp__slot_find(q) : RP_ENOMEM;
+        tid = (uint32_t)syscall(SYS_gettid);
+        i = ps ? rp__slot_find(q, tid) : RP_ENOMEM;
         if (i < 0) {
             pthread_mutex_unlock(&q->mu);
             free(ps);
@@ -426,7 +441,7 @@ static inline int rp__slot_slow(rp_queue *q, rp__pslot **out)
         ps->s = rp__slot(&q->m, (uint32_t)i);
         ps->gen = g;
         __atomic_store_n(&ps->s->pid, (uint32_t)getpid(), __ATOMIC_RELAXED);
-        __atomic_store_n(&ps->s->tid, (uint32_t)syscall(SYS_gettid), __ATOMIC_RELAXED);
+        __atomic_store_n(&ps->s->tid, tid, __ATOMIC_RELAXED);
         ps->next = q->slots;
         q->slots = ps;
         pthread_mutex_unlock(&q->mu);
@@ -621,12 +636,12 @@ static inline void rp__slot_drop(rp__pslot *ps, int unlock)
     rp_queue *q = ps->q;
     for (unsigned k = 0; k < RP_SLOT_INTENTS; k++) {
         if (ps->open & (1u << k)) { /* the thread ended inside a claim: abort it */
-            uint64_t *hw = (uint64_t *)(void *)(q->m.data + (ps->claim_pos[k] & q->m.mask));
-            __atomic_store_n(hw, rp__rec_word(RP_REC_SKIP, ps->claim_len[k], ps->idx), __ATOMIC_SEQ_CST);
+            rp_claim c = { q->m.data + (ps->claim_pos[k] & q->m.mask) + RP_REC_HDR, ps->claim_len[k],
+                           ps->claim_pos[k], (uint64_t)(uintptr_t)ps | k };
+            rp_queue_abort(q, &c);
         }
         __atomic_store_n(&ps->s->intent[k], 0, __ATOMIC_RELEASE);
     }
-    ps->open = 0;
     if (unlock)
         rp__lock_byte(q->m.fd, F_UNLCK, RP_LOCK_SLOT0 + ps->idx);
 }

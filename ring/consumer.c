@@ -10,19 +10,15 @@
 
 #include <stdarg.h>
 
-uint64_t rp__now_ns(void)
+static uint64_t clock_ns(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t rp__rt_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+uint64_t rp__now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+uint64_t rp__rt_ns(void) { return clock_ns(CLOCK_REALTIME); }
 
 int rp__corrupt(rp_consumer *c, const char *fmt, ...)
 {
@@ -115,13 +111,10 @@ void rp_consumer_rewind(rp_consumer *c)
 
 uint64_t rp__checked_size(rp_consumer *c, uint64_t pos, uint64_t avail, uint64_t word)
 {
-    uint32_t lw = (uint32_t)word, hi = (uint32_t)(word >> 32);
+    uint32_t lw = (uint32_t)word;
     uint64_t len = lw & RP_REC_LEN_MASK, size = rp__rec_size(len);
-    uint32_t flags = lw & ~RP_REC_LEN_MASK;
-    int ok_flags = flags == RP_REC_COMMIT || flags == (RP_REC_COMMIT | RP_REC_DONE) || flags == RP_REC_SKIP ||
-                   flags == RP_REC_CLAIM;
 
-    if (!ok_flags || (hi & 0xffff0000u) != RP_REC_TAG || (hi & 0xffffu) >= RP_SLOTS)
+    if (!rp__rec_parses(word))
         rp__corrupt(c, "record at position %llu has an invalid header %#llx",
                     (unsigned long long)pos, (unsigned long long)word);
     else if (!(lw & RP_REC_SKIP) && len > c->m.max_event)
@@ -190,7 +183,7 @@ static int walk(rp_consumer *c, rp_batch *b, size_t max_bytes, uint64_t tail)
     while (pos != tail && b->n < b->max_events) {
         uint64_t word = rp__load_word(c, pos), size;
         uint32_t lw = (uint32_t)word;
-        if (word == 0 || (lw & ~RP_REC_LEN_MASK) == RP_REC_CLAIM) {
+        if (!rp__final(word)) { /* 0 or CLAIM: a put in progress */
             int rc = rp__recover(c, pos, tail, word, &size);
             if (rc == 2)
                 continue;
@@ -284,28 +277,28 @@ static int mark_done(rp_consumer *c, uint64_t start, uint64_t end)
     return 0;
 }
 
-/* 1 if [start, end) is a range handed out by rp_consumer_skip_corrupt. */
-static int rp__quarantined(const rp_consumer *c, uint64_t start, uint64_t end)
+/* The index of [start, end) among the ranges handed out by
+ * rp_consumer_skip_corrupt, or -1. */
+static int quarantined(const rp_consumer *c, uint64_t start, uint64_t end)
 {
     for (int i = 0; i < c->nquar; i++)
         if (c->quar[i][0] == start && c->quar[i][1] == end)
-            return 1;
-    return 0;
+            return i;
+    return -1;
 }
 
-/* A quarantined range (rp_consumer_skip_corrupt) is released: its bytes
- * were saved, so one SKIP header now covers them. 1 if [start, end) was one. */
+/* A quarantined range is released: its bytes were saved, so one SKIP
+ * header now covers them. 1 if [start, end) was one. */
 static int release_quarantine(rp_consumer *c, uint64_t start, uint64_t end)
 {
-    for (int i = 0; i < c->nquar; i++)
-        if (c->quar[i][0] == start && c->quar[i][1] == end) {
-            __atomic_store_n(rp__word_at(c, start), rp__rec_word(RP_REC_SKIP, (uint32_t)(end - start - RP_REC_HDR), 0),
-                             __ATOMIC_RELEASE);
-            memmove(c->quar[i], c->quar[i + 1], (size_t)(c->nquar - i - 1) * sizeof c->quar[0]);
-            c->nquar--;
-            return 1;
-        }
-    return 0;
+    int i = quarantined(c, start, end);
+    if (i < 0)
+        return 0;
+    __atomic_store_n(rp__word_at(c, start), rp__rec_word(RP_REC_SKIP, (uint32_t)(end - start - RP_REC_HDR), 0),
+                     __ATOMIC_RELEASE);
+    memmove(c->quar[i], c->quar[i + 1], (size_t)(c->nquar - i - 1) * sizeof c->quar[0]);
+    c->nquar--;
+    return 1;
 }
 
 int rp_consumer_release(rp_consumer *c, const rp_batch *b)
@@ -319,7 +312,7 @@ int rp_consumer_release(rp_consumer *c, const rp_batch *b)
     /* A batch that began at a stalled record whose own batch was released
      * first: head moved past that record, and everything behind head is
      * released or padding, so the rest of the range is what is left. */
-    if ((int64_t)(c->head - start) > 0 && (int64_t)(end - c->head) > 0 && !rp__quarantined(c, start, end))
+    if ((int64_t)(c->head - start) > 0 && (int64_t)(end - c->head) > 0 && quarantined(c, start, end) < 0)
         start = c->head;
     if (start - c->head > c->read_pos - c->head || end - start > c->read_pos - start)
         return RP_EINVAL;

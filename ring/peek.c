@@ -18,12 +18,10 @@ static int committed(uint32_t lw)
     return (lw & RP_REC_COMMIT) != 0;
 }
 
-/* A header word that parses: the flags of layout 2 and our tag. */
+/* A header word of a finished record (event or padding) that parses. */
 static int parses(uint64_t w)
 {
-    uint32_t flags = (uint32_t)w & ~RP_REC_LEN_MASK;
-    return (flags == RP_REC_COMMIT || flags == (RP_REC_COMMIT | RP_REC_DONE) || flags == RP_REC_SKIP) &&
-           ((uint32_t)(w >> 32) & 0xffff0000u) == RP_REC_TAG;
+    return rp__rec_parses(w) && ((uint32_t)w & ~RP_REC_LEN_MASK) != RP_REC_CLAIM;
 }
 
 int rp_ring_peek(const char *name, const rp_queue_opts *opts, size_t last_n, rp_peek_fn fn, void *ctx, char *why,

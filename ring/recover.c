@@ -29,18 +29,11 @@ static uint64_t *intent_word(rp_consumer *c, uint32_t slot, uint32_t k)
     return &rp__slot(&c->m, slot)->intent[k];
 }
 
-/* 1 if some other open file description holds slot i's lock: its owner lives. */
+/* 1 if slot i's owner lives (another description holds its lock; when the
+ * kernel cannot tell, assume it lives). */
 static int slot_alive(rp_consumer *c, uint32_t i)
 {
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = RP_LOCK_SLOT0 + i;
-    fl.l_len = 1;
-    if (fcntl(c->m.fd, F_OFD_GETLK, &fl) != 0)
-        return 1; /* cannot tell: assume alive */
-    return fl.l_type != F_UNLCK;
+    return rp__lock_held(c->m.fd, RP_LOCK_SLOT0 + i) != 0;
 }
 
 static void count_recovered(rp_consumer *c, uint64_t bytes)
@@ -163,29 +156,50 @@ static int add_hole(rp_consumer *c, uint64_t pos, uint64_t size, uint32_t slot)
     return 1;
 }
 
-/* A CLAIM header: its owner and size are known. */
-static int recover_claimed(rp_consumer *c, uint64_t pos, uint64_t tail, uint64_t word, uint64_t *size)
+/* Judge a reservation in progress at pos, whose header is `word` (0 or
+ * CLAIM): covered with SKIP because its owner is dead (JUDGED_DEAD, *size),
+ * its one live owner is stalled (JUDGED_ALIVE, *size and *slot), or wait
+ * (JUDGED_WAIT: a tail-CAS loser still names it, a lock was taken
+ * meanwhile), the header changed (JUDGED_CHANGED), no producer claims a 0
+ * header (JUDGED_NOCLAIM), or RP_ECORRUPT (a CLAIM header that does not
+ * parse). See THE CONSUMER'S WALK in layout.h. */
+enum { JUDGED_WAIT, JUDGED_DEAD, JUDGED_ALIVE, JUDGED_CHANGED, JUDGED_NOCLAIM };
+
+static int judge(rp_consumer *c, uint64_t pos, uint64_t tail, uint64_t word, uint64_t *size, uint32_t *slot)
 {
-    uint32_t slot = (uint32_t)(word >> 32) & 0xffffu;
-    uint64_t need = rp__rec_size((uint32_t)word & RP_REC_LEN_MASK);
-    if (slot >= RP_SLOTS || ((uint32_t)(word >> 32) & 0xffff0000u) != RP_REC_TAG ||
-        ((uint32_t)word & RP_REC_LEN_MASK) > c->m.max_event || need > tail - pos)
-        return rp__corrupt(c, "reservation at position %llu has an invalid header %#llx", (unsigned long long)pos,
-                           (unsigned long long)word);
-    if (slot_alive(c, slot)) {
-        if (!add_hole(c, pos, need, slot))
-            return 0;
-        *size = need;
-        return 1;
+    claimant cl[MAX_CLAIMANTS];
+    int n, alive = 0;
+    if (word != 0) { /* CLAIM: its owner and size are known */
+        if ((*size = rp__checked_size(c, pos, tail - pos, word)) == 0)
+            return RP_ECORRUPT;
+        *slot = (uint32_t)(word >> 32) & 0xffffu;
+        if (slot_alive(c, *slot))
+            return JUDGED_ALIVE;
+        return bury_claimed(c, pos, word, size) ? JUDGED_DEAD : JUDGED_WAIT;
     }
-    return bury_claimed(c, pos, word, size);
+    n = claimants_of(c, pos, tail, cl);
+    if (rp__load_word(c, pos) != 0)
+        return JUDGED_CHANGED; /* committed meanwhile (layout.h, rule 2) */
+    if (n == 0)
+        return JUDGED_NOCLAIM;
+    if (n > MAX_CLAIMANTS)
+        return JUDGED_WAIT;
+    for (int k = 0; k < n; k++)
+        alive += slot_alive(c, cl[k].slot);
+    if (alive) {
+        if (n != 1)
+            return JUDGED_WAIT; /* a tail-CAS loser still names pos: it moves on at once */
+        *size = cl[0].need;
+        *slot = cl[0].slot;
+        return JUDGED_ALIVE;
+    }
+    return bury(c, pos, tail, cl, n, size) ? JUDGED_DEAD : JUDGED_WAIT;
 }
 
 int rp__recover(rp_consumer *c, uint64_t pos, uint64_t tail, uint64_t word, uint64_t *size)
 {
-    claimant cl[MAX_CLAIMANTS];
     uint64_t now = rp__now_ns();
-    int n, alive = 0;
+    uint32_t slot;
 
     if (c->stuck_pos != pos) {
         c->stuck_pos = pos;
@@ -199,25 +213,21 @@ int rp__recover(rp_consumer *c, uint64_t pos, uint64_t tail, uint64_t word, uint
     if (c->stuck_since_rt_ns == 0) /* stuck past the grace: worth a report */
         c->stuck_since_rt_ns = rp__rt_ns() - (now - c->stuck_since_ns);
     c->next_check_ns = now + CHECK_NS;
-    if (word != 0)
-        return recover_claimed(c, pos, tail, word, size);
-    n = claimants_of(c, pos, tail, cl);
-    if (rp__load_word(c, pos) != 0)
-        return 2; /* committed meanwhile (layout.h, rule 2) */
-    if (n == 0)
+    switch (judge(c, pos, tail, word, size, &slot)) {
+    case JUDGED_DEAD:
+        return 1;
+    case JUDGED_ALIVE:
+        return add_hole(c, pos, *size, slot); /* 0: the hole list is full, wait */
+    case JUDGED_CHANGED:
+        return 2;
+    case JUDGED_NOCLAIM:
         return rp__corrupt(c, "record at position %llu has no header and no producer claims it",
                            (unsigned long long)pos);
-    if (n > MAX_CLAIMANTS)
+    case JUDGED_WAIT:
         return 0;
-    for (int k = 0; k < n; k++)
-        alive += slot_alive(c, cl[k].slot);
-    if (alive) {
-        if (n != 1 || !add_hole(c, pos, cl[0].need, cl[0].slot))
-            return 0; /* a tail-CAS loser still names pos: it moves on at once */
-        *size = cl[0].need;
-        return 1;
+    default:
+        return RP_ECORRUPT;
     }
-    return bury(c, pos, tail, cl, n, size);
 }
 
 rp__hole *rp__hole_at(rp_consumer *c, uint64_t pos)
@@ -244,31 +254,17 @@ int rp__holes_poll(rp_consumer *c, rp_batch *b, uint64_t tail)
         if (h->delivered)
             continue;
         w = rp__load_word(c, h->pos);
-        if (!rp__final(w)) {
-            claimant cl[MAX_CLAIMANTS];
-            int n;
+        if (!rp__final(w)) { /* still in progress: is its owner alive? */
+            uint32_t slot;
             now = now ? now : rp__now_ns();
             if (now < h->next_check_ns)
                 continue;
             h->next_check_ns = now + HOLE_CHECK_NS;
-            if (w != 0) { /* CLAIM: its owner is known */
-                if (!slot_alive(c, (uint32_t)(w >> 32) & 0xffffu) && bury_claimed(c, h->pos, w, &size) == 1) {
-                    rp__hole_drop(c, h);
-                    i--;
-                }
-                continue;
-            }
-            n = claimants_of(c, h->pos, tail, cl);
-            if (n == 0 || n > MAX_CLAIMANTS || rp__load_word(c, h->pos) != 0)
-                continue; /* committed meanwhile: seen next time */
-            for (int k = 0; k < n; k++)
-                if (slot_alive(c, cl[k].slot))
-                    n = -1;
-            if (n > 0 && bury(c, h->pos, tail, cl, n, &size) == 1) {
+            if (judge(c, h->pos, tail, w, &size, &slot) == JUDGED_DEAD) {
                 rp__hole_drop(c, h);
                 i--;
             }
-            continue;
+            continue; /* otherwise seen again next time */
         }
         if ((size = rp__checked_size(c, h->pos, h->size, w)) == 0) {
             c->bad_pos = UINT64_MAX;
@@ -300,10 +296,8 @@ void rp__reap(rp_consumer *c, uint64_t tail)
         return;
     c->next_reap_ns = now + REAP_NS;
     for (uint32_t i = 0; i < RP_SLOTS; i++) {
-        uint64_t any = 0;
-        for (uint32_t k = 0; k < RP_SLOT_INTENTS; k++)
-            any |= __atomic_load_n(intent_word(c, i, k), __ATOMIC_ACQUIRE);
-        if (!any || slot_alive(c, i) || rp__lock_byte(c->m.fd, F_WRLCK, RP_LOCK_SLOT0 + i) != 0)
+        if (rp__slot_idle(rp__slot(&c->m, i)) || slot_alive(c, i) ||
+            rp__lock_byte(c->m.fd, F_WRLCK, RP_LOCK_SLOT0 + i) != 0)
             continue;
         for (uint32_t k = 0; k < RP_SLOT_INTENTS; k++) {
             uint64_t w = __atomic_load_n(intent_word(c, i, k), __ATOMIC_ACQUIRE);

@@ -9,20 +9,6 @@ static uint64_t ld(const uint64_t *p)
     return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-/* 1 if some process holds the consumer lock (byte 0) of the ring file. */
-static int consumer_attached(int fd)
-{
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = RP_LOCK_CONSUMER;
-    fl.l_len = 1;
-    if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
-        return 0;
-    return fl.l_type != F_UNLCK;
-}
-
 static void fill(const rp__map *m, rp_stats *s)
 {
     const rp_ring_hdr *h = m->hdr;
@@ -69,7 +55,7 @@ int rp_ring_stat(const char *name, const rp_queue_opts *opts, rp_stats *s, char 
     if (rc)
         return rc;
     fill(&m, s);
-    s->consumer_attached = consumer_attached(m.fd);
+    s->consumer_attached = rp__lock_held(m.fd, RP_LOCK_CONSUMER) == 1; /* some process holds the role */
     rp__unmap(&m);
     return 0;
 }

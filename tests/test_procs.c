@@ -83,25 +83,14 @@ Test(procs, forked_child_holds_its_own_slot_lock)
     cr_assert_eq(read(rel[0], &x, 1), 1);
     uint32_t child_slot = (uint8_t)x;
     cr_assert_neq(child_slot, parent_slot, "the child has a slot of its own");
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_start = RP_LOCK_SLOT0 + child_slot;
-    fl.l_len = 1;
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", q->m.fd);
     int fd = open(path, O_RDWR | O_CLOEXEC); /* a description of our own, as the consumer has */
     cr_assert_geq(fd, 0);
-    cr_assert_eq(fcntl(fd, F_OFD_GETLK, &fl), 0);
-    cr_assert_neq(fl.l_type, F_UNLCK, "the child's slot is locked while it lives");
+    cr_assert_eq(rp__lock_held(fd, RP_LOCK_SLOT0 + child_slot), 1, "the child's slot is locked while it lives");
     cr_assert_eq(write(go[1], &x, 1), 1);
     th_reap_ok(child, "child");
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_start = RP_LOCK_SLOT0 + child_slot;
-    fl.l_len = 1;
-    cr_assert_eq(fcntl(fd, F_OFD_GETLK, &fl), 0);
-    cr_assert_eq(fl.l_type, F_UNLCK, "and free once it died, though its parent lives");
+    cr_assert_eq(rp__lock_held(fd, RP_LOCK_SLOT0 + child_slot), 0, "and free once it died, though its parent lives");
     close(fd);
     rp_queue_close(q);
 }

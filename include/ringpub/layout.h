@@ -287,6 +287,24 @@ static inline uint64_t rp__rec_word(uint32_t flags, uint32_t len, uint32_t slot)
     return (uint64_t)(flags | len) | ((uint64_t)(RP_REC_TAG | (slot & 0xffffu)) << 32);
 }
 
+/* 1 if header word w has the flags of a layout-2 record (CLAIM, COMMIT,
+ * COMMIT|DONE or SKIP), our tag and a slot in range. */
+static inline int rp__rec_parses(uint64_t w)
+{
+    uint32_t f = (uint32_t)w & ~RP_REC_LEN_MASK, hi = (uint32_t)(w >> 32);
+    return (f == RP_REC_COMMIT || f == (RP_REC_COMMIT | RP_REC_DONE) || f == RP_REC_SKIP || f == RP_REC_CLAIM) &&
+           (hi & 0xffff0000u) == RP_REC_TAG && (hi & 0xffffu) < RP_SLOTS;
+}
+
+/* 1 if no intent of slot s is set: no reservation can be named by it. */
+static inline int rp__slot_idle(const rp_slot *s)
+{
+    uint64_t any = 0;
+    for (unsigned k = 0; k < RP_SLOT_INTENTS; k++)
+        any |= __atomic_load_n(&s->intent[k], __ATOMIC_ACQUIRE);
+    return any == 0;
+}
+
 static inline uint64_t rp__intent(uint64_t pos, uint64_t need)
 {
     const uint64_t pmask = ((uint64_t)1 << RP_INTENT_POS_BITS) - 1;
