@@ -17,6 +17,7 @@ const ring_sources = [_][]const u8{
     "ring/wait.c",
     "ring/stats.c",
     "ring/quarantine.c",
+    "ring/pin.c",
     "ring/guard.c",
     "ring/peek.c",
 };
@@ -82,6 +83,7 @@ const tests = [_]TestSpec{
     .{ .name = "procs", .threads = true },
     .{ .name = "crash", .threads = true },
     .{ .name = "stall", .threads = true },
+    .{ .name = "pin", .threads = true },
     .{ .name = "space" },
     .{ .name = "corrupt" },
     .{ .name = "open", .threads = true },

@@ -155,7 +155,7 @@ typedef struct rp__pslot {
 /* A producer's handle. Opaque: use the functions below. */
 typedef struct rp_queue {
     rp__map m;
-    uint64_t cached_head;      /* last head seen; shared by threads (acq/rel) */
+    uint64_t cached_head;      /* bound - capacity (rp__refresh_head); shared by threads (acq/rel) */
     uint64_t serial;           /* tells this handle from a later one at the same address */
     const unsigned *fork_gen;  /* the opener's fork generation counter */
     unsigned gen;              /* generation the descriptor and slots belong to */
@@ -309,7 +309,8 @@ static inline int rp_queue_open_why(rp_queue **qp, const char *name, const rp_qu
     q->gen = __atomic_load_n(&rp__fork_gen_tu, __ATOMIC_RELAXED);
     q->dev = st.st_dev;
     q->ino = st.st_ino;
-    q->cached_head = __atomic_load_n(&q->m.hdr->head, __ATOMIC_ACQUIRE);
+    /* a bound of head: the first put takes the slow path, which sees the pins */
+    q->cached_head = __atomic_load_n(&q->m.hdr->head, __ATOMIC_ACQUIRE) - q->m.capacity;
     *qp = q;
     return 0;
 }
@@ -466,13 +467,46 @@ static inline int rp__slot_get(rp_queue *q, rp__pslot **out)
     return rp__slot_slow(q, out);
 }
 
-/* Slow path of a reservation: the cached head says "full"; look at the real
- * head. Returns 0 (room: retry), RP_EFULL, RP_ECORRUPT, or 1 (our tail
- * snapshot was stale: reloaded, retry). */
-static inline int rp__refresh_head(rp_queue *q, uint64_t *t, uint64_t need)
+/* Move the tail from *t to `to`: CAS, or a plain store for the sole
+ * producer. 1 on success; on failure *t is the tail now. */
+static inline int rp__tail_move(rp_ring_hdr *h, int single, uint64_t *t, uint64_t to)
+{
+    if (single) {
+        __atomic_store_n(&h->tail, to, __ATOMIC_SEQ_CST);
+        return 1;
+    }
+    return __atomic_compare_exchange_n(&h->tail, t, to, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+}
+
+/* Go around the image of a pinned record at img (layout.h, PINS): from t <
+ * img, reserve [t, img) as padding (a claim that is aborted at once); from
+ * img itself, move the tail past the image, which nobody writes. */
+static inline void rp__go_around(rp_queue *q, rp__pslot *ps, unsigned k, uint64_t *t, uint64_t img, uint64_t isz)
 {
     rp_ring_hdr *h = q->m.hdr;
-    uint64_t head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
+    int single = (q->m.flags & RP_RING_SINGLE_PRODUCER) != 0;
+    uint64_t from = *t;
+    if (from == img) {
+        rp__tail_move(h, single, t, img + isz);
+        return;
+    }
+    __atomic_store_n(&ps->s->intent[k], rp__intent(from, img - from), __ATOMIC_RELEASE);
+    if (!rp__tail_move(h, single, t, img))
+        return;
+    __atomic_store_n((uint64_t *)(void *)(q->m.data + (from & (q->m.capacity - 1))),
+                     rp__rec_word(RP_REC_SKIP, (uint32_t)(img - from - RP_REC_HDR), ps->idx), __ATOMIC_RELEASE);
+    __atomic_store_n(&ps->s->intent[k], 0, __ATOMIC_RELEASE);
+}
+
+/* Slow path of a reservation: the cached bound says "full". The bound is
+ * head + capacity, or the start of the first image of a pinned record
+ * after t if that comes first; q->cached_head keeps bound - capacity, so
+ * the fast path stays one compare. Returns 0 (room: retry), RP_EFULL,
+ * RP_ECORRUPT, or 1 (the tail moved: *t reloaded, retry). */
+static inline int rp__refresh_head(rp_queue *q, rp__pslot *ps, unsigned k, uint64_t *t, uint64_t need)
+{
+    rp_ring_hdr *h = q->m.hdr;
+    uint64_t cap = q->m.capacity, head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE), img, isz = 0, bound;
     if ((int64_t)(head - *t) > 0) {
         uint64_t now = __atomic_load_n(&h->tail, __ATOMIC_RELAXED);
         if (now == *t)
@@ -480,14 +514,23 @@ static inline int rp__refresh_head(rp_queue *q, uint64_t *t, uint64_t need)
         *t = now;
         return 1;
     }
-    if (!rp__positions_ok(head, *t, q->m.capacity))
+    if (!rp__positions_ok(head, *t, cap))
         return RP_ECORRUPT;
-    __atomic_store_n(&q->cached_head, head, __ATOMIC_RELEASE);
-    if (*t - head > q->m.capacity - need) {
-        __atomic_fetch_add(&h->full, 1, __ATOMIC_RELAXED);
-        return RP_EFULL;
+    bound = head + cap;
+    img = rp__pins_next(h, cap, *t, &isz); /* after head: the pins are seen (rule 6) */
+    if (img != UINT64_MAX && (int64_t)(img - *t) < 0)
+        return RP_ECORRUPT; /* the tail inside an image: never, unless the pins were forged */
+    if (img != UINT64_MAX && (int64_t)(bound - img) > 0)
+        bound = img;
+    __atomic_store_n(&q->cached_head, bound - cap, __ATOMIC_RELEASE);
+    if (need <= bound - *t)
+        return 0;
+    if (bound == img && isz <= head + cap - img && need <= head + cap - img - isz) {
+        rp__go_around(q, ps, k, t, img, isz);
+        return 1;
     }
-    return 0;
+    __atomic_fetch_add(&h->full, 1, __ATOMIC_RELAXED);
+    return RP_EFULL;
 }
 
 /* Reserve need bytes for slot ps; on success *pos is the record's position
@@ -504,7 +547,7 @@ static inline int rp__reserve(rp_queue *q, rp__pslot *ps, unsigned k, uint64_t n
         if (__builtin_expect(t & 7u, 0))
             return RP_ECORRUPT; /* a record header must be 8-byte aligned */
         if (__builtin_expect(t - ch > q->m.capacity - need, 0)) {
-            int rc = rp__refresh_head(q, &t, need);
+            int rc = rp__refresh_head(q, ps, k, &t, need);
             if (rc < 0) {
                 __atomic_store_n(&ps->s->intent[k], 0, __ATOMIC_RELEASE); /* no stale claimant */
                 return rc;
@@ -514,11 +557,7 @@ static inline int rp__reserve(rp_queue *q, rp__pslot *ps, unsigned k, uint64_t n
         /* the intent first: from the tail move on, it names our record */
         __atomic_store_n(&ps->s->intent[k], rp__intent(t, need), __ATOMIC_RELEASE);
         RP_TEST_HOOK(RP_HOOK_INTENT);
-        if (single) {
-            __atomic_store_n(&h->tail, t + need, __ATOMIC_SEQ_CST);
-            break;
-        }
-        if (__atomic_compare_exchange_n(&h->tail, &t, t + need, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+        if (rp__tail_move(h, single, &t, t + need))
             break;
     }
     *pos = t;
@@ -542,9 +581,10 @@ static inline void rp__wake(rp_ring_hdr *h)
  * where to write it (c->data, c->len). Finish with rp_queue_commit() or
  * rp_queue_abort(), from the same thread (at most RP_SLOT_INTENTS, 8, open
  * at once per thread and queue). A claim is never taken away, however long
- * it is held, but
- * while it is open the ring space from it onwards cannot be reused (the
- * consumer delivers the events after it meanwhile).
+ * it is held; while it is open, the consumer delivers the events after it
+ * and the other producers' tail goes around its bytes (layout.h, PINS),
+ * so it costs the ring the space it holds (up to 8 held at once per ring;
+ * beyond that, the ring from the ninth onwards until one commits).
  * Returns 0, RP_EFULL, RP_ETOOBIG, RP_EINVAL (8 claims are already open on
  * this thread), RP_EBUSY (every producer slot is taken, or a
  * single-producer queue used from a second thread or after fork),

@@ -66,6 +66,8 @@ typedef struct rp_stats {
     uint64_t stalled;                   /* live reservations not committed (> 1 ms) */
     uint64_t stalled_since_unix_ns;     /* since when the oldest waits, or 0 */
     uint64_t stalled_pos;               /* its ring position */
+    uint64_t pinned, pinned_bytes;      /* stalled records head went past: the
+                                           tail goes around them (layout.h, PINS) */
     uint64_t created_unix_ns;
     uint32_t creator_pid, consumer_pid, flags;
     int consumer_attached;              /* a consumer holds the ring now */

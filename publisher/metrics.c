@@ -97,6 +97,7 @@ void pub_metrics_flush(pub_metrics *m)
     line(buf, sizeof buf, &len, m->ns, "ring.depth", m->ring_depth, "g");
     line(buf, sizeof buf, &len, m->ns, "ring.stalled", m->ring_stalled, "g");
     line(buf, sizeof buf, &len, m->ns, "ring.stalled_ms", m->ring_stalled_ms, "g");
+    line(buf, sizeof buf, &len, m->ns, "ring.pinned_bytes", m->ring_pinned_bytes, "g");
     if (m->post_n)
         line(buf, sizeof buf, &len, m->ns, "post", m->post_ms_sum / m->post_n, "ms");
     if (len && send(m->fd, buf, len - 1, 0) < 0 && errno != EAGAIN && errno != ECONNREFUSED)

@@ -23,7 +23,7 @@ typedef struct pub_counters {
 typedef struct pub_metrics {
     pub_counters total, flushed; /* flushed: what statsd has seen */
     uint64_t ring_full, ring_toobig, ring_recovered, ring_depth; /* latest ring readings */
-    uint64_t ring_stalled, ring_stalled_ms;
+    uint64_t ring_stalled, ring_stalled_ms, ring_pinned_bytes;
     uint64_t ring_full_sent, ring_toobig_sent, ring_recovered_sent;
     uint64_t post_ms_sum, post_n;
     char ns[256];

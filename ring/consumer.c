@@ -41,10 +41,14 @@ static int check_positions(rp_consumer *c)
                            (unsigned long long)head, (unsigned long long)tail,
                            (unsigned long long)c->m.capacity);
     c->head = c->read_pos = head;
-    /* the previous consumer died while releasing [head, releasing): finish it */
+    /* the previous consumer died while releasing [head, releasing): finish
+     * it, keeping the records it pinned on the way */
     if (releasing != head && (releasing & 7u) == 0 && releasing - head <= tail - head) {
+        rp__pins_load(c, releasing);
         release_to(c, releasing);
         c->read_pos = releasing;
+    } else {
+        rp__pins_load(c, head);
     }
     return 0;
 }
@@ -105,7 +109,12 @@ void rp_consumer_rewind(rp_consumer *c)
     c->read_pos = c->head;
     c->stuck_pos = UINT64_MAX;
     c->bad_pos = UINT64_MAX;
-    c->nholes = 0; /* found again by the next walk; DONE events are not handed out again */
+    /* the others are found again by the next walk; DONE events are not
+     * handed out again. Pinned holes are behind head: kept, handed out again
+     * if they were */
+    for (int i = 0; i < c->nholes; i++)
+        c->holes[i].delivered = 0;
+    c->nholes = c->npinned;
     c->nquar = 0;
 }
 
@@ -141,32 +150,81 @@ static void zero_words(uint8_t *p, uint64_t n)
         w[i] = z;
 }
 
-/* Give the space [c->head, end) back to producers: zero it, then publish
- * head (release), so a producer that sees the new head sees zeroes
- * (layout.h, rule 3). Holes behind the new head are final: forget them. */
-static void release_to(rp_consumer *c, uint64_t end)
+void rp__zero_ring(rp_consumer *c, uint64_t p, uint64_t n)
 {
-    rp_ring_hdr *h = c->m.hdr;
-    uint64_t off = c->head & c->m.mask, len = end - c->head;
-    uint64_t first = len < c->m.capacity - off ? len : c->m.capacity - off;
-    __atomic_store_n(&h->releasing, end, __ATOMIC_RELEASE); /* crash-safe: see layout.h */
+    uint64_t off = p & c->m.mask, first = n < c->m.capacity - off ? n : c->m.capacity - off;
     /* through the first mapping only: one address per byte keeps
      * ThreadSanitizer's view of the memory exact */
     zero_words(c->m.data + off, first);
-    zero_words(c->m.data, len - first);
-    __atomic_store_n(&h->head, end, __ATOMIC_RELEASE);
-    c->head = end;
-    while (c->nholes > 0 && (int64_t)(c->head - c->holes[0].pos) > 0)
-        rp__hole_drop(c, &c->holes[0]);
+    zero_words(c->m.data, n - first);
 }
 
-/* Move head over every released (DONE) or skipped record from head on. */
+/* Zero [from, to) except the bytes of live pinned records: the record
+ * itself and its images share them (layout.h, PINS). */
+static void zero_free(rp_consumer *c, uint64_t from, uint64_t to)
+{
+    while (from != to) {
+        uint64_t stop = to - from, skip = 0;
+        for (int i = 0; i < (int)RP_PINS; i++) {
+            const rp__pin *e = &c->pins[i];
+            uint64_t rel = (from - e->pos) & c->m.mask; /* where from falls in e's lap */
+            if (!e->used || e->until != RP_PIN_LIVE)
+                continue;
+            if (rel < e->size)
+                skip = e->size - rel;
+            else if (c->m.capacity - rel < stop)
+                stop = c->m.capacity - rel;
+        }
+        if (skip) {
+            from += skip < to - from ? skip : to - from;
+            continue;
+        }
+        rp__zero_ring(c, from, stop);
+        from += stop;
+    }
+}
+
+/* Give the space [c->head, end) back to producers: zero it, then publish
+ * head (release), so a producer that sees the new head sees zeroes
+ * (layout.h, rule 3). Holes behind the new head are final, unless pinned:
+ * forget them. */
+static void release_to(rp_consumer *c, uint64_t end)
+{
+    rp_ring_hdr *h = c->m.hdr;
+    __atomic_store_n(&h->releasing, end, __ATOMIC_RELEASE); /* crash-safe: see layout.h */
+    if (c->npinned)
+        zero_free(c, c->head, end);
+    else
+        rp__zero_ring(c, c->head, end - c->head);
+    __atomic_store_n(&h->head, end, __ATOMIC_RELEASE);
+    c->head = end;
+    for (int i = c->npinned; i < c->nholes; i++)
+        if ((int64_t)(c->head - c->holes[i].pos) > 0)
+            rp__hole_drop(c, &c->holes[i--]);
+    if (c->npins)
+        rp__pins_gc(c);
+}
+
+/* Move head over every released (DONE) or skipped record from head on,
+ * over images of pinned records, and over a stalled record, by pinning it. */
 static void advance_head(rp_consumer *c)
 {
     uint64_t p = c->head;
     while (p != c->read_pos) {
-        uint64_t w = rp__load_word(c, p), size;
-        uint32_t lw = (uint32_t)w;
+        uint64_t w, size = rp__image_at(c, p);
+        uint32_t lw;
+        rp__hole *h;
+        if (size) {
+            p += size;
+            continue;
+        }
+        w = rp__load_word(c, p);
+        lw = (uint32_t)w;
+        if (!rp__final(w) && (h = rp__hole_at(c, p)) != NULL && !h->delivered && h->pin < 0 &&
+            rp__pin_hole(c, h)) {
+            p += h->size;
+            continue;
+        }
         if (w == 0 || !((lw & RP_REC_SKIP) || (lw & RP_REC_DONE)) ||
             (size = rp__checked_size(c, p, c->read_pos - p, w)) == 0)
             break;
@@ -181,8 +239,14 @@ static int walk(rp_consumer *c, rp_batch *b, size_t max_bytes, uint64_t tail)
 {
     uint64_t pos = c->read_pos;
     while (pos != tail && b->n < b->max_events) {
-        uint64_t word = rp__load_word(c, pos), size;
-        uint32_t lw = (uint32_t)word;
+        uint64_t word, size = c->npins ? rp__image_at(c, pos) : 0;
+        uint32_t lw;
+        if (size) { /* the tail went around a pinned record here */
+            pos += size;
+            continue;
+        }
+        word = rp__load_word(c, pos);
+        lw = (uint32_t)word;
         if (!rp__final(word)) { /* 0 or CLAIM: a put in progress */
             int rc = rp__recover(c, pos, tail, word, &size);
             if (rc == 2)
@@ -258,7 +322,11 @@ static int mark_done(rp_consumer *c, uint64_t start, uint64_t end)
     uint64_t p = start;
     while (p != end) {
         rp__hole *h = rp__hole_at(c, p);
-        uint64_t w = rp__load_word(c, p), size;
+        uint64_t w = rp__load_word(c, p), size = rp__image_at(c, p);
+        if (size) {
+            p += size;
+            continue;
+        }
         if (h) {
             size = h->size;
             if (h->delivered && start == h->pos && end == h->pos + h->size) {
@@ -307,8 +375,16 @@ int rp_consumer_release(rp_consumer *c, const rp_batch *b)
     int rc;
     if (end == start)
         return 0;
+    rp__hole *h;
     if (((start | end) & 7u) || end - start > c->m.capacity)
         return RP_EINVAL;
+    /* a pinned record's own batch: behind head */
+    if ((int64_t)(c->head - start) > 0 && (h = rp__hole_at(c, start)) != NULL && h->pin >= 0 &&
+        h->delivered && end == h->pos + h->size) {
+        if ((rc = mark_done(c, start, end)) != 0)
+            return rc;
+        goto released;
+    }
     /* A batch that began at a stalled record whose own batch was released
      * first: head moved past that record, and everything behind head is
      * released or padding, so the rest of the range is what is left. */
@@ -316,16 +392,17 @@ int rp_consumer_release(rp_consumer *c, const rp_batch *b)
         start = c->head;
     if (start - c->head > c->read_pos - c->head || end - start > c->read_pos - start)
         return RP_EINVAL;
-    if (start == c->head && c->nholes == 0 && c->nquar == 0) {
+    if (start == c->head && c->nholes == c->npinned && c->nquar == 0) {
         /* in order, nothing stalled inside: every record in the range is an
          * event handed out or padding, so the space goes back at once */
         release_to(c, end);
     } else if (!release_quarantine(c, start, end) && (rc = mark_done(c, start, end)) != 0) {
         return rc;
     }
+    advance_head(c);
+released:
     __atomic_fetch_add(&c->m.hdr->events_out, b->n, __ATOMIC_RELAXED);
     __atomic_fetch_add(&c->m.hdr->bytes_out, b->bytes, __ATOMIC_RELAXED);
-    advance_head(c);
     rp__report_stalls(c);
     return 0;
 }

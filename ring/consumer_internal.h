@@ -28,7 +28,14 @@ typedef struct rp__hole {
     uint64_t next_check_ns; /* next liveness probe of its owner */
     uint32_t slot;
     int delivered;          /* handed out, not yet released */
+    int pin;                /* its entry in the pin table once head went past it, or -1 */
 } rp__hole;
+
+/* Our copy of one entry of the pin table (we are its only writer). */
+typedef struct rp__pin {
+    uint64_t pos, size, until; /* until: RP_PIN_LIVE, or where its images end */
+    int used;
+} rp__pin;
 
 struct rp_consumer {
     rp__map m;
@@ -41,8 +48,11 @@ struct rp_consumer {
     uint64_t next_check_ns;
     uint64_t next_reap_ns;
     uint64_t bad_pos;     /* the unparsable record poll last stopped at, or UINT64_MAX */
-    rp__hole holes[RP_HOLES_MAX]; /* in position order */
+    rp__hole holes[RP_HOLES_MAX]; /* in position order (pinned ones first, behind head) */
     int nholes;
+    int npinned;          /* holes that are pinned */
+    rp__pin pins[RP_PINS];
+    int npins;            /* entries in use, live or retiring */
     uint64_t quar[8][2];  /* ranges handed out by rp_consumer_skip_corrupt, not yet released */
     int nquar;
     char why[256];
@@ -103,6 +113,38 @@ void rp__reap(rp_consumer *c, uint64_t tail);
 /* Publish the stall report (stalled, since, position) in the header. */
 void rp__report_stalls(rp_consumer *c);
 
+/* Pins (pin.c; layout.h, PINS). */
+
+/* Read the pin table at open: live pins of records behind upto (the head,
+ * or the head a release in progress moves to) become pinned holes again;
+ * others are cleared. */
+void rp__pins_load(rp_consumer *c, uint64_t upto);
+
+/* Zero n bytes at ring position p with ordinary stores (consumer.c). */
+void rp__zero_ring(rp_consumer *c, uint64_t p, uint64_t n);
+
+/* Pin hole h, the record at head, so head can move past it. 1, or 0 (the
+ * table is full). */
+int rp__pin_hole(rp_consumer *c, rp__hole *h);
+
+/* The pinned hole h's record is final (released, aborted or buried): zero
+ * its bytes and retire its pin. */
+void rp__pin_finish(rp_consumer *c, rp__hole *h);
+
+/* Drop retiring pins whose last image is behind head. */
+void rp__pins_gc(rp_consumer *c);
+
+/* The size of the avoided image that starts at p, or 0. */
+static inline uint64_t rp__image_at(const rp_consumer *c, uint64_t p)
+{
+    for (int i = 0; c->npins && i < (int)RP_PINS; i++) {
+        const rp__pin *e = &c->pins[i];
+        if (e->used && rp__pin_image(e->pos, e->size, e->until, c->m.capacity, p - 1) == p)
+            return e->size;
+    }
+    return 0;
+}
+
 /* 1 if a committed record is at read_pos, a hole committed, or a
  * reservation in progress is due for a liveness check. */
 int rp__ready(rp_consumer *c);
@@ -110,7 +152,7 @@ int rp__ready(rp_consumer *c);
 /* 1 while backing off from a put in progress (RP_POLL_BACKOFF_NS). */
 static inline int rp__backing_off(const rp_consumer *c)
 {
-    return c->stuck_pos == c->read_pos && c->nholes == 0 && rp__now_ns() - c->stuck_since_ns < RP_POLL_BACKOFF_NS;
+    return c->stuck_pos == c->read_pos && c->nholes == c->npinned && rp__now_ns() - c->stuck_since_ns < RP_POLL_BACKOFF_NS;
 }
 
 #endif

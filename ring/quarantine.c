@@ -14,12 +14,14 @@
 
 #define RP_QUARANTINE_MAX ((uint64_t)RP_REC_LEN_MASK & ~(uint64_t)7) /* fits a SKIP header */
 
-/* Size of a parsable record at p (0 if none); a zero word counts as 8. */
+/* Size of a parsable record (or image) at p (0 if none); a zero word counts as 8. */
 static uint64_t parsable(rp_consumer *c, uint64_t p, uint64_t tail)
 {
     uint64_t word = rp__load_word(c, p);
     char keep[sizeof c->why];
-    uint64_t size;
+    uint64_t size = rp__image_at(c, p);
+    if (size)
+        return size; /* a pinned record's image: the walk steps over it */
     if (word == 0)
         return RP_REC_HDR; /* a reservation in progress starts here, or free space */
     memcpy(keep, c->why, sizeof keep); /* probing must not overwrite the report */

@@ -64,12 +64,14 @@ static int claimants_of(rp_consumer *c, uint64_t pos, uint64_t tail, claimant *c
     return n;
 }
 
-/* 1 if e is a record boundary: the tail, a written word, or an intent's
- * position. Inside a dead reservation none of these holds (layout.h). */
+/* 1 if e is a record boundary: the tail, a written word, an intent's
+ * position or an image's start. Inside a dead reservation none of these
+ * holds (layout.h). Behind head (a pinned record's end) the walk never
+ * goes, so any end will do. */
 static int boundary(rp_consumer *c, uint64_t e, uint64_t tail)
 {
     uint64_t need;
-    if (e == tail || rp__load_word(c, e) != 0)
+    if (e == tail || (int64_t)(c->head - e) >= 0 || rp__load_word(c, e) != 0 || rp__image_at(c, e))
         return 1;
     for (uint32_t i = 0; i < RP_SLOTS; i++)
         for (uint32_t k = 0; k < RP_SLOT_INTENTS; k++)
@@ -153,6 +155,7 @@ static int add_hole(rp_consumer *c, uint64_t pos, uint64_t size, uint32_t slot)
     h->next_check_ns = rp__now_ns() + HOLE_CHECK_NS;
     h->slot = slot;
     h->delivered = 0;
+    h->pin = -1;
     return 1;
 }
 
@@ -241,6 +244,8 @@ rp__hole *rp__hole_at(rp_consumer *c, uint64_t pos)
 void rp__hole_drop(rp_consumer *c, rp__hole *h)
 {
     int i = (int)(h - c->holes);
+    if (h->pin >= 0)
+        rp__pin_finish(c, h);
     memmove(&c->holes[i], &c->holes[i + 1], (size_t)(c->nholes - i - 1) * sizeof *h);
     c->nholes--;
 }
@@ -251,6 +256,7 @@ int rp__holes_poll(rp_consumer *c, rp_batch *b, uint64_t tail)
     for (int i = 0; i < c->nholes; i++) {
         rp__hole *h = &c->holes[i];
         uint64_t w, size;
+        int rc;
         if (h->delivered)
             continue;
         w = rp__load_word(c, h->pos);
@@ -260,7 +266,9 @@ int rp__holes_poll(rp_consumer *c, rp_batch *b, uint64_t tail)
             if (now < h->next_check_ns)
                 continue;
             h->next_check_ns = now + HOLE_CHECK_NS;
-            if (judge(c, h->pos, tail, w, &size, &slot) == JUDGED_DEAD) {
+            rc = judge(c, h->pos, tail, w, &size, &slot);
+            /* a pinned record nobody claims was zeroed by us: final */
+            if (rc == JUDGED_DEAD || (rc == JUDGED_NOCLAIM && h->pin >= 0)) {
                 rp__hole_drop(c, h);
                 i--;
             }
@@ -270,7 +278,7 @@ int rp__holes_poll(rp_consumer *c, rp_batch *b, uint64_t tail)
             c->bad_pos = UINT64_MAX;
             return RP_ECORRUPT;
         }
-        if ((uint32_t)w & RP_REC_SKIP) { /* aborted: nothing to hand out */
+        if ((uint32_t)w & (RP_REC_SKIP | RP_REC_DONE)) { /* aborted, or released before a restart */
             rp__hole_drop(c, h);
             i--;
             continue;

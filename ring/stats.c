@@ -30,6 +30,13 @@ static void fill(const rp__map *m, rp_stats *s)
     s->stalled = ld(&h->stalled);
     s->stalled_since_unix_ns = ld(&h->stalled_since_ns);
     s->stalled_pos = ld(&h->stalled_pos);
+    for (unsigned i = 0; i < RP_PINS; i++) {
+        const rp_pin *e = &h->pins[i];
+        if ((ld(&e->state) & 1u) && ld(&e->until) == RP_PIN_LIVE) {
+            s->pinned++;
+            s->pinned_bytes += ld(&e->size);
+        }
+    }
     s->created_unix_ns = h->created_unix_ns;
     s->creator_pid = h->creator_pid;
     s->consumer_pid = (uint32_t)ld(&h->consumer_pid);

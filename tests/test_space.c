@@ -141,21 +141,26 @@ Test(space, default_geometry_fits_docker_shm_twice)
     rp_queue_close(q2);
 }
 
-/* A ring of layout 1 is refused with one clear line. */
-Test(space, layout_1_ring_is_refused)
+/* Rings of the older layouts (1, and 2, which had no pins) are refused
+ * with one clear line. */
+Test(space, older_layout_rings_are_refused)
 {
     rp_queue_opts o = th_opts(1 << 16);
     rp_queue *q;
-    char path[128], why[256];
+    char path[128], why[256], want[96];
     cr_assert_eq(rp_queue_open(&q, "old", &o), 0);
     rp_queue_close(q);
     snprintf(path, sizeof path, "%s/old", th_dir());
-    FILE *f = fopen(path, "r+");
-    cr_assert_not_null(f);
-    uint64_t ident = (uint64_t)RP_MAGIC | (uint64_t)1 << 32 | (uint64_t)1 << 48;
-    cr_assert_eq(fwrite(&ident, 8, 1, f), 1);
-    fclose(f);
     o.flags |= RP_OPT_NO_CREATE;
-    cr_assert_eq(rp_queue_open_why(&q, "old", &o, why, sizeof why), RP_EVERSION, "%s", why);
-    cr_assert_not_null(strstr(why, "ring layout version 1, this build reads only version 2"), "%s", why);
+    for (uint64_t v = 1; v < RP_LAYOUT_MAJOR; v++) {
+        FILE *f = fopen(path, "r+");
+        cr_assert_not_null(f);
+        uint64_t ident = (uint64_t)RP_MAGIC | v << 32 | (uint64_t)1 << 48;
+        cr_assert_eq(fwrite(&ident, 8, 1, f), 1);
+        fclose(f);
+        cr_assert_eq(rp_queue_open_why(&q, "old", &o, why, sizeof why), RP_EVERSION, "%s", why);
+        snprintf(want, sizeof want, "ring layout version %u, this build reads only version %u", (unsigned)v,
+                 RP_LAYOUT_MAJOR);
+        cr_assert_not_null(strstr(why, want), "%s", why);
+    }
 }

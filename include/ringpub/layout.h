@@ -1,12 +1,12 @@
 /*
- * ringpub/layout.h — the shared-memory layout of one ringpub queue (layout 2).
+ * ringpub/layout.h — the shared-memory layout of one ringpub queue (layout 3).
  *
  * This file is the contract between producers (include/ringpub.h), the
  * consumer (ring/consumer.c) and any tool that reads a ring file. It is
  * included by ringpub.h; users never include it directly.
  *
  * FILE
- *   [ header: RP_HDR_SIZE bytes: 6 blocks, then RP_SLOTS producer slots ]
+ *   [ header: RP_HDR_SIZE bytes: 8 blocks, then RP_SLOTS producer slots ]
  *   [ data area: capacity bytes, a power of two ]
  *   The file is fully allocated at creation (posix_fallocate): a memory
  *   filesystem without room fails the open with RP_ENOSPC, never a SIGBUS
@@ -61,12 +61,14 @@
  *
  * WHO WRITES WHAT
  *   creator   the identity block, once, ident word last (release store);
- *   producers tail (CAS, or plain store in single-producer mode), their own
- *             slot's intent, record headers and payloads inside their own
- *             reservation, full/toobig/noslot counters, the sleeping word's
+ *   producers tail (CAS, or plain store in single-producer mode; also to go
+ *             around an image), their own slot's intent, record headers
+ *             and payloads inside their own reservation (a padding
+ *             reservation before an image gets a SKIP header), full/toobig/noslot counters, the sleeping word's
  *             reset (FUTEX_WAKE_OP, in the kernel);
- *   consumer  head, releasing, the DONE bit of committed headers, the zero
- *             fill of released space, SKIP headers over dead producers'
+ *   consumer  head, releasing, the pin table, the DONE bit of committed
+ *             headers, the zero fill of released space and of pinned
+ *             records once final, SKIP headers over dead producers'
  *             reservations and the intents of dead slots (both only while
  *             holding the dead slot's lock), a SKIP header over bytes it
  *             quarantined (ones that did not parse, after the caller saved
@@ -87,10 +89,11 @@
  *   reads the header again. The owner is always a claimant (below), so:
  *     - one claimant, alive: a stalled producer. Its size is known; the
  *       consumer steps past it and delivers what follows ("hole"), and
- *       delivers the hole's event when it commits. head stays at the hole:
- *       a stall costs the ring space from it onwards until it commits,
- *       aborts or dies (RP_EFULL for the others once the ring wraps to it;
- *       ringctl stat and the daemon's metrics show the stall and its age);
+ *       delivers the hole's event when it commits. When head reaches the
+ *       hole, the consumer pins it and head moves on (PINS): a stall costs
+ *       the ring the space it holds until it commits, aborts or dies
+ *       (ringctl stat and the daemon's metrics show the stall, its age and
+ *       the bytes pinned);
  *     - several claimants, any alive: a loser of a tail CAS has not yet
  *       rewritten its intent; wait;
  *     - all claimants dead: the consumer takes their locks, checks again,
@@ -104,7 +107,8 @@
  *       found the version without the CLAIM header wrong: a dead owner's
  *       payload made a false boundary.)
  *   Release marks each delivered event DONE, in any order, then moves head
- *   over every DONE or SKIP record up to the first that is neither. (A
+ *   over every DONE or SKIP record and image, and over a stalled hole by
+ *   pinning it, up to the first that is none of these. (A
  *   release that starts at head with no hole pending moves head to its end
  *   directly: every record in it was handed out or is padding.) A consumer
  *   that restarts walks from head and never delivers a DONE event again.
@@ -112,6 +116,44 @@
  *   (owner's lock tested) only after it stayed so for 1 ms, since a put
  *   takes nanoseconds; and after stopping at one the consumer does not look
  *   at the ring for 20 us (ring/consumer_internal.h says why).
+ *
+ * PINS (a stalled record head went past)
+ *   A pin entry names a live reservation [P, P + s) behind head. Its bytes
+ *   keep their place in the data area; on every later lap the same place,
+ *   [P + k * capacity, + s) for k >= 1, is an "image": the tail goes around
+ *   it, nobody reserves, reads or zeroes there. Up to RP_PINS at once; with
+ *   the table full, head waits at the next stalled record (as without pins).
+ *   Consumer: it publishes the entry (seqlock: state made even, fields,
+ *   state odd with release), then moves head past the record. It steps over
+ *   an image in its walk and in release as over padding, and its zero fill
+ *   leaves out the bytes of every live pin. When the record is final
+ *   (committed and released, aborted, or its owner dead and the record
+ *   covered with SKIP under the owner's lock), it zero-fills [P, P + s),
+ *   then retires the pin: until = head + capacity (release). From then on
+ *   images at or beyond until are ordinary free space; images below it are
+ *   still gone around, and the entry is freed once head is past the last.
+ *   Producers look at pins only in the slow path: a producer bounds its
+ *   reservation by head + capacity and by the first image that ends after
+ *   its tail snapshot; q->cached_head caches bound - capacity, so the fast
+ *   path is one compare as before. A reservation that would overlap an
+ *   image reserves [t, image) as padding (intent, tail CAS, SKIP header,
+ *   like an aborted claim), then moves the tail from the image's start to
+ *   its end by CAS (it writes nothing there, so it needs no intent).
+ *   Why nobody writes into an image, nor a stale producer jumps a wrong one:
+ *     - a pin is made only for a record at P >= head, so any bound computed
+ *       from an older head is <= P + capacity, the first image: producers
+ *       that have not seen the pin never reach an image (rule 6);
+ *     - a retiring pin sets until = head_r + capacity; a producer that read
+ *       the entry before that saw a head <= head_r, so it only goes around
+ *       images below until, which everyone still goes around;
+ *     - the tail is never inside an image (it moves from its start to its
+ *       end in one CAS), so a record never overlaps one; the consumer reads
+ *       headers only outside images.
+ *   A consumer restarted with a release in progress keeps the pins behind
+ *   the head being released; a live pin not behind head (the consumer died
+ *   between publishing it and moving head) is cleared: no producer can have
+ *   reached its images. A pinned record that the consumer finds 0 with no
+ *   claimant was zeroed by a consumer that died before retiring it.
  *
  * MEMORY ORDERING (C11 terms; the whole argument, in one place)
  *   1. Payload -> consumer: the producer's commit is a seq_cst store of the
@@ -143,6 +185,12 @@
  *   5. Recovery: the consumer writes into a reservation only while it holds
  *      the locks of all its claimants, taken after their owners died; the
  *      owner is among them (2), so no live thread can write there.
+ *   6. Pins: the consumer publishes an entry (state store, release) before
+ *      the head store that moves past its record, and retires it (until,
+ *      release) after zeroing its bytes; a producer loads head (acquire)
+ *      before the entries (state acquire, fields, acquire fence, state
+ *      again). So a producer that saw a head past a pinned record sees its
+ *      pin, and one that sees the pin retired sees its bytes zero.
  *
  * CRASH SAFETY
  *   A producer killed at any instruction leaves: nothing (before the CAS),
@@ -163,12 +211,13 @@
 #include <stddef.h>
 
 #define RP_MAGIC 0x31515052u /* "RPQ1" in little-endian memory */
-#define RP_LAYOUT_MAJOR 2u
+#define RP_LAYOUT_MAJOR 3u
 #define RP_LAYOUT_MINOR 0u
 #define RP_BLOCK 128u
 #define RP_SLOTS 256u
 #define RP_SLOT_SIZE 128u
 #define RP_SLOT_INTENTS 8u /* claims one thread may hold open at once */
+#define RP_PINS 8u         /* stalled records the tail can go around at once */
 #define RP_SLOT_OFF 4096u
 #define RP_HDR_SIZE (RP_SLOT_OFF + RP_SLOTS * RP_SLOT_SIZE) /* 36 KiB: page-aligned */
 
@@ -199,6 +248,16 @@
 #define RP_RING_SINGLE_PRODUCER 1u
 
 #define RP__PAD(name, used) uint8_t name[RP_BLOCK - (used)]
+
+/* A pinned record (see PINS). state = generation << 1 | 1 while the entry
+ * is in use, even while the consumer rewrites it; pos, size are written
+ * only while it is not in use, until once more (retiring) while it is. */
+typedef struct rp_pin {
+    uint64_t state;
+    uint64_t pos;   /* the stalled record's position */
+    uint64_t size;  /* its size in bytes */
+    uint64_t until; /* its images start below this; UINT64_MAX while it is live */
+} rp_pin;
 
 /* The ring header. Each block is RP_BLOCK bytes so that words written by
  * different parties never share a cache line (or an adjacent-line pair). */
@@ -244,6 +303,8 @@ typedef struct rp_ring_hdr {
     uint64_t stalled_since_ns; /* CLOCK_REALTIME of the oldest, or 0 */
     uint64_t stalled_pos;      /* its position */
     RP__PAD(pad5, 64);
+    /* blocks 6-7: pinned records (see PINS), written by the consumer only */
+    rp_pin pins[RP_PINS];
 } rp_ring_hdr;
 
 /* One producer slot (RP_SLOT_SIZE bytes, its own cache-line pair). */
@@ -260,7 +321,7 @@ typedef struct rp_slot {
 #define RP__STATIC_ASSERT(c, m) _Static_assert(c, m)
 #endif
 
-RP__STATIC_ASSERT(sizeof(rp_ring_hdr) == 6 * RP_BLOCK, "ring header blocks");
+RP__STATIC_ASSERT(sizeof(rp_ring_hdr) == 8 * RP_BLOCK, "ring header blocks");
 RP__STATIC_ASSERT(sizeof(rp_ring_hdr) <= RP_SLOT_OFF, "slots after the header blocks");
 RP__STATIC_ASSERT(sizeof(rp_slot) == RP_SLOT_SIZE, "slot size");
 RP__STATIC_ASSERT(RP_HDR_SIZE % 4096 == 0, "data area page-aligned");
@@ -269,6 +330,7 @@ RP__STATIC_ASSERT(offsetof(rp_ring_hdr, head) == 2 * RP_BLOCK, "head block");
 RP__STATIC_ASSERT(offsetof(rp_ring_hdr, sleeping) == 3 * RP_BLOCK, "wake block");
 RP__STATIC_ASSERT(offsetof(rp_ring_hdr, full) == 4 * RP_BLOCK, "counter block");
 RP__STATIC_ASSERT(offsetof(rp_ring_hdr, events_out) == 5 * RP_BLOCK, "consumer block");
+RP__STATIC_ASSERT(offsetof(rp_ring_hdr, pins) == 6 * RP_BLOCK, "pin blocks");
 
 static inline uint64_t rp__ident(void)
 {
@@ -319,6 +381,52 @@ static inline int rp__intent_names(uint64_t w, uint64_t pos, uint64_t *need)
         return 0;
     *need = ((w & ~RP_INTENT_OPEN) >> RP_INTENT_POS_BITS) * 8;
     return 1;
+}
+
+/* rp_pin.until of a live pin: every image is avoided. */
+#define RP_PIN_LIVE UINT64_MAX
+
+/* The first image of a pinned record (pos, size) that ends after position
+ * t and is still avoided (below until): its start, or UINT64_MAX. Values
+ * come from shared memory: an entry that does not parse has none. */
+static inline uint64_t rp__pin_image(uint64_t pos, uint64_t size, uint64_t until, uint64_t cap, uint64_t t)
+{
+    int64_t d = (int64_t)(t - pos);
+    uint64_t img;
+    if (((pos | size) & 7u) || size < RP_REC_HDR || size >= cap)
+        return UINT64_MAX;
+    img = pos + (d < (int64_t)size ? 1 : ((uint64_t)d - size) / cap + 1) * cap;
+    return until == RP_PIN_LIVE || (int64_t)(img - until) < 0 ? img : UINT64_MAX;
+}
+
+/* Producers: the nearest avoided image that ends after t, over every pin
+ * in use (UINT64_MAX: none); *size gets its size. Each entry is read as a
+ * seqlock (layout.h, PINS); a retry is bounded, since only a consumer that
+ * rewrites an entry changes its state. */
+static inline uint64_t rp__pins_next(rp_ring_hdr *h, uint64_t cap, uint64_t t, uint64_t *size)
+{
+    uint64_t best = UINT64_MAX;
+    for (unsigned i = 0; i < RP_PINS; i++) {
+        rp_pin *e = &h->pins[i];
+        uint64_t s1, s2, pos, sz, until, img;
+        unsigned tries = 0;
+        do {
+            s1 = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+            pos = __atomic_load_n(&e->pos, __ATOMIC_RELAXED);
+            sz = __atomic_load_n(&e->size, __ATOMIC_RELAXED);
+            until = __atomic_load_n(&e->until, __ATOMIC_RELAXED);
+            __atomic_thread_fence(__ATOMIC_ACQUIRE);
+            s2 = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
+        } while (s1 != s2 && ++tries < 64);
+        if (!(s1 & 1u))
+            continue;
+        img = rp__pin_image(pos, sz, until, cap, t);
+        if (img != UINT64_MAX && (best == UINT64_MAX || (int64_t)(img - best) < 0)) {
+            best = img;
+            *size = sz;
+        }
+    }
+    return best;
 }
 
 #endif /* RINGPUB_LAYOUT_H */

@@ -123,8 +123,9 @@ static void print_stat(const char *name, const rp_stats *s, const rp_stats *prev
         uint64_t now = (uint64_t)time(NULL) * 1000000000u;
         uint64_t age = now > s->stalled_since_unix_ns ? (now - s->stalled_since_unix_ns) / 1000000u : 0;
         printf("stalled      %llu live producer reservation(s) not committed; the oldest for %llu ms, at "
-               "position %llu (it holds the ring from there until it commits, aborts or dies)\n",
-               (unsigned long long)s->stalled, (unsigned long long)age, (unsigned long long)s->stalled_pos);
+               "position %llu; %llu pinned, %llu bytes (the tail goes around them until they commit, abort or die)\n",
+               (unsigned long long)s->stalled, (unsigned long long)age, (unsigned long long)s->stalled_pos,
+               (unsigned long long)s->pinned, (unsigned long long)s->pinned_bytes);
     } else {
         printf("stalled      0\n");
     }
