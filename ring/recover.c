@@ -296,6 +296,18 @@ int rp__holes_poll(rp_consumer *c, rp_batch *b, uint64_t tail)
     return 0;
 }
 
+/* 1 if intent w names a pinned record: left for the hole's own check, so
+ * its slot is not taken by a new thread that the check would take for the
+ * record's owner. */
+static int names_pinned(rp_consumer *c, uint64_t w)
+{
+    uint64_t need;
+    for (int i = 0; i < c->npinned; i++)
+        if (rp__intent_names(w, c->holes[i].pos, &need))
+            return 1;
+    return 0;
+}
+
 void rp__reap(rp_consumer *c, uint64_t tail)
 {
     const uint64_t pmask = ((uint64_t)1 << RP_INTENT_POS_BITS) - 1;
@@ -311,7 +323,7 @@ void rp__reap(rp_consumer *c, uint64_t tail)
             uint64_t w = __atomic_load_n(intent_word(c, i, k), __ATOMIC_ACQUIRE);
             /* the one position in [head, tail) it could name, if any */
             uint64_t p = (c->head / 8 + (((w & pmask) - c->head / 8) & pmask)) * 8;
-            if (w && (p - c->head >= tail - c->head || rp__final(rp__load_word(c, p))))
+            if (w && (p - c->head >= tail - c->head || rp__final(rp__load_word(c, p))) && !names_pinned(c, w))
                 __atomic_store_n(intent_word(c, i, k), 0, __ATOMIC_RELEASE); /* names nothing open */
         }
         rp__lock_byte(c->m.fd, F_UNLCK, RP_LOCK_SLOT0 + i);
