@@ -56,6 +56,17 @@ static uint64_t laps(rp_queue *q, rp_consumer *c, th_sink *s, uint32_t id, uint6
     return seq;
 }
 
+/* Open queue `name` (64 KiB), its consumer and an empty sink. */
+static rp_consumer *open_pair(const char *name, rp_queue_opts *o, rp_queue **q, th_sink *s)
+{
+    *o = th_opts(CAP);
+    cr_assert_eq(rp_queue_open(q, name, o), 0);
+    rp_consumer *c = th_consumer(name, o);
+    th_tsan_share_mapping(c, *q);
+    memset(s, 0, sizeof *s);
+    return c;
+}
+
 /* Drain until every event so far arrived and the ring is empty. */
 static void drain_all(rp_consumer *c, th_sink *s, uint64_t want)
 {
@@ -83,17 +94,14 @@ static void expect_pinned(rp_consumer *c, uint64_t n)
  * the ring LAPS times; then they commit, intact. */
 Test(pin, stalled_claims_cost_only_their_space)
 {
-    rp_queue_opts o = th_opts(CAP);
+    rp_queue_opts o;
     rp_queue *q;
     rp_claim c1, c2;
     uint8_t e1[200], e2[72];
     th_sink s;
     uint64_t n;
 
-    cr_assert_eq(rp_queue_open(&q, "pin", &o), 0);
-    rp_consumer *c = th_consumer("pin", &o);
-    th_tsan_share_mapping(c, q);
-    memset(&s, 0, sizeof s);
+    rp_consumer *c = open_pair("pin", &o, &q, &s);
     claim_half(q, 1, sizeof e1, &c1, e1);
     n = laps(q, c, &s, 3, 0, CAP / 3);
     claim_half(q, 2, sizeof e2, &c2, e2);
@@ -109,59 +117,53 @@ Test(pin, stalled_claims_cost_only_their_space)
     rp_queue_close(q);
 }
 
+enum { RESTART_CONSUMER, ABORT_CLAIM };
+
+/* One claim held open while other puts go round the ring twice; then
+ * `what` happens and two more laps go round; then the claim is committed
+ * (RESTART_CONSUMER) or aborted (ABORT_CLAIM). */
+static void hold_then(const char *name, int what)
+{
+    rp_queue_opts o;
+    rp_queue *q;
+    rp_claim cl;
+    uint8_t ev[200];
+    th_sink s;
+    uint64_t n;
+
+    rp_consumer *c = open_pair(name, &o, &q, &s);
+    claim_half(q, 1, sizeof ev, &cl, ev);
+    n = laps(q, c, &s, 3, 0, 2 * CAP);
+    expect_pinned(c, 1);
+    if (what == RESTART_CONSUMER) {
+        rp_consumer_close(c);
+        c = th_consumer(name, &o);
+        th_tsan_share_mapping(c, q);
+        expect_pinned(c, 1);
+    } else {
+        rp_queue_abort(q, &cl);
+    }
+    n = laps(q, c, &s, 3, n, 2 * CAP);
+    if (what == RESTART_CONSUMER)
+        finish(q, &cl, ev, sizeof ev);
+    drain_all(c, &s, n + (what == RESTART_CONSUMER));
+    expect_pinned(c, 0);
+    cr_assert_eq(s.next[1], what == RESTART_CONSUMER, "the held event arrives, unless aborted");
+    rp_consumer_close(c);
+    rp_queue_close(q);
+}
+
 /* The consumer is closed and reopened mid-stall: the next one finds the pin
  * in the ring, keeps the tail going around it, and delivers the event. */
 Test(pin, pin_survives_a_consumer_restart)
 {
-    rp_queue_opts o = th_opts(CAP);
-    rp_queue *q;
-    rp_claim cl;
-    uint8_t ev[128];
-    th_sink s;
-    uint64_t n;
-
-    cr_assert_eq(rp_queue_open(&q, "pinre", &o), 0);
-    rp_consumer *c = th_consumer("pinre", &o);
-    th_tsan_share_mapping(c, q);
-    memset(&s, 0, sizeof s);
-    claim_half(q, 1, sizeof ev, &cl, ev);
-    n = laps(q, c, &s, 3, 0, 2 * CAP);
-    expect_pinned(c, 1);
-    rp_consumer_close(c);
-    c = th_consumer("pinre", &o);
-    th_tsan_share_mapping(c, q);
-    expect_pinned(c, 1);
-    n = laps(q, c, &s, 3, n, 3 * CAP);
-    finish(q, &cl, ev, sizeof ev);
-    drain_all(c, &s, n + 1);
-    expect_pinned(c, 0);
-    rp_consumer_close(c);
-    rp_queue_close(q);
+    hold_then("pinre", RESTART_CONSUMER);
 }
 
 /* An aborted pinned claim gives its space back; nothing is delivered for it. */
 Test(pin, aborted_pinned_claim_gives_its_space_back)
 {
-    rp_queue_opts o = th_opts(CAP);
-    rp_queue *q;
-    rp_claim cl;
-    uint8_t ev[256];
-    th_sink s;
-    uint64_t n;
-
-    cr_assert_eq(rp_queue_open(&q, "pinab", &o), 0);
-    rp_consumer *c = th_consumer("pinab", &o);
-    th_tsan_share_mapping(c, q);
-    memset(&s, 0, sizeof s);
-    claim_half(q, 1, sizeof ev, &cl, ev);
-    n = laps(q, c, &s, 3, 0, 2 * CAP);
-    rp_queue_abort(q, &cl);
-    n = laps(q, c, &s, 3, n, 2 * CAP);
-    drain_all(c, &s, n);
-    expect_pinned(c, 0);
-    cr_assert_eq(s.next[1], 0, "an aborted claim is never delivered");
-    rp_consumer_close(c);
-    rp_queue_close(q);
+    hold_then("pinab", ABORT_CLAIM);
 }
 
 /* The owner of a pinned claim is killed (kill -9 in a forked process): the

@@ -4,7 +4,8 @@
  * 16 bytes: [u32 id][u32 kind][u64 seq]; kind 0: an intact event, 1: a
  * damaged one (seq = its position), 2: batch released (seq = batch number),
  * 3: batch started (seq = batch number), 4: the ring position of the event
- * before it (with STRESS_POSITIONS set). Events of a batch whose release
+ * before it (with STRESS_POSITIONS set), 5: a stalled record seen pinned
+ * (seq = its position; logged when the consumer is idle). Events of a batch whose release
  * mark is missing were not released (the consumer died first): they may
  * come again. Stops on SIGTERM after a last drain.
  *
@@ -56,7 +57,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGTERM, on_term);
-    uint64_t batch = (uint64_t)getpid() << 32, idle = 0;
+    uint64_t batch = (uint64_t)getpid() << 32, idle = 0, last_pin = UINT64_MAX;
     for (;;) {
         rp_batch b = { ev, 256, 0, 0, 0, 0 };
         int n = rp_consumer_poll(c, &b, 1 << 20);
@@ -65,6 +66,14 @@ int main(int argc, char **argv)
             return 1;
         }
         if (n == 0) {
+            rp_stats st;
+            rp_consumer_stats(c, &st);
+            if (st.pinned && st.stalled_pos != last_pin) { /* kind 5: a record pinned */
+                last_pin = st.stalled_pos;
+                out[0] = (rec){ 0, 5, last_pin };
+                if (write(fd, out, sizeof(rec)) != (ssize_t)sizeof(rec))
+                    return 1;
+            }
             if (stop && ++idle > 20)
                 break;
             rp_consumer_wait(c, 20);

@@ -17,10 +17,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
+
+/* A put that stalls half-way: claim, copy half, stop writing for 10-800 ms
+ * (a live thread that does not run: the consumer pins the record), then
+ * copy the rest and commit. */
+static int held_put(rp_queue *q, const uint8_t *buf, size_t len, uint64_t *rng)
+{
+    rp_claim c;
+    int rc = rp_queue_claim(q, len, &c);
+    if (rc)
+        return rc;
+    memcpy(c.data, buf, len / 2);
+    uint64_t ms = 10 + se_rand(rng) % 790;
+    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+    memcpy((uint8_t *)c.data + len / 2, buf + len / 2, len - len / 2);
+    return rp_queue_commit(q, &c, len);
+}
 
 int main(int argc, char **argv)
 {
+    /* STRESS_HOLD=N: one put in N (about) stalls half-way (held_put) */
+    uint64_t hold = getenv("STRESS_HOLD") ? strtoull(getenv("STRESS_HOLD"), NULL, 10) : 0;
     rp_queue *q;
     uint8_t buf[SE_MAX];
     char why[256];
@@ -51,7 +71,7 @@ int main(int argc, char **argv)
     for (uint64_t seq = 0; seq < count; seq++) {
         size_t len = se_fill(buf, id, seq, &rng);
         __atomic_store_n(&st[seq], 3, __ATOMIC_SEQ_CST);
-        rc = rp_queue_put(q, buf, len);
+        rc = hold && se_rand(&rng) % hold == 0 ? held_put(q, buf, len, &rng) : rp_queue_put(q, buf, len);
         __atomic_store_n(&st[seq], rc == 0 ? 1 : 2, __ATOMIC_SEQ_CST);
         if (rc == RP_EFULL)
             sched_yield();
