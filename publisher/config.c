@@ -51,6 +51,7 @@ static const key_spec keys[] = {
     { "compression.level", K_U32, F(compression_level), 0, 22, NULL },
     { "delivery", K_ENUM, F(delivery), 0, 0, "guaranteed|hasty" },
     { "retry.budget", K_MS, F(retry_budget_ms), 0, 7 * 86400000u, NULL },
+    { "retry.backoff_base", K_MS, F(backoff_base_ms), 10, 60000, NULL },
     { "retry.backoff_cap", K_MS, F(backoff_cap_ms), 10, 3600000, NULL },
     { "post.timeout", K_MS, F(post_timeout_ms), 10, 600000, NULL },
     { "inflight.max", K_U32, F(inflight_max), 1, 64, NULL },
@@ -107,7 +108,8 @@ void pub_config_defaults(pub_config *c, const char *queue)
     c->compression_level = -1; /* per codec: zstd 3, gzip 6 */
     c->delivery = PUB_GUARANTEED;
     c->retry_budget_ms = 5 * 60 * 1000;
-    c->backoff_cap_ms = 30 * 1000;
+    c->backoff_base_ms = 1000;
+    c->backoff_cap_ms = 5 * 1000;
     c->post_timeout_ms = 3000;
     c->inflight_max = 4;
     snprintf(c->spool_dir, sizeof c->spool_dir, "/var/tmp/ringpub");

@@ -100,7 +100,7 @@ typedef struct pub_config {
     pub_compression compression;
     int compression_level;
     pub_delivery delivery;
-    uint32_t retry_budget_ms, backoff_cap_ms, post_timeout_ms;
+    uint32_t retry_budget_ms, backoff_base_ms, backoff_cap_ms, post_timeout_ms;
     uint32_t inflight_max;
     char spool_dir[PUB_PATH];
     uint64_t spool_max_bytes;

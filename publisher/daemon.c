@@ -99,6 +99,7 @@ static void read_ring_stats(pub_daemon *d)
     d->metrics.ring_depth = st.used_bytes;
     d->metrics.ring_stalled = st.stalled;
     d->metrics.ring_pinned_bytes = st.pinned_bytes;
+    pub_send_sink_metrics(d);
     d->metrics.ring_stalled_ms = 0;
     if (st.stalled) {
         struct timespec ts;

@@ -52,6 +52,7 @@ typedef struct pub_out {
     int attempts;
     uint64_t first_ms, next_ms;
     int from_spool;          /* replayed from the spool: remove the file when sent */
+    int probe;               /* sent while its sink was failing (send.c) */
     uint64_t req;            /* names the current attempt (JetStream acks find it) */
     char spool_name[64];
     spool_write sw;
@@ -147,5 +148,7 @@ void *pub_find_out(void *ctx, uint64_t req);
 void pub_release_safe(pub_daemon *d);
 /* at shutdown: spool everything not yet safe. */
 void pub_spool_all(pub_daemon *d);
+/* the failing sink's state into d->metrics (sink.*). */
+void pub_send_sink_metrics(pub_daemon *d);
 
 #endif

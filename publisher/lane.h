@@ -41,7 +41,14 @@ typedef struct pub_lane {
     pub_spool spool;
     struct pub_out *replay;    /* the spooled batch being replayed */
     uint64_t next_replay_ms;
-    int down;                  /* the sink did not answer: new batches are spooled */
+    int down;                  /* the sink is failing: new batches are spooled */
+    /* the sink's health (send.c): while it fails, one probe at a time */
+    int fail_streak;           /* failed probes in a row; 0: healthy */
+    int probing;               /* a probe is in flight */
+    uint64_t probe_at_ms;      /* no request before this while failing */
+    uint64_t backoff_ms;       /* the current wait (0 while healthy) */
+    uint64_t probes;           /* requests sent while failing */
+    long last_status;          /* the last answer (0: none, the sink did not answer) */
     uint64_t sent;             /* events delivered */
 } pub_lane;
 

@@ -98,6 +98,10 @@ void pub_metrics_flush(pub_metrics *m)
     line(buf, sizeof buf, &len, m->ns, "ring.stalled", m->ring_stalled, "g");
     line(buf, sizeof buf, &len, m->ns, "ring.stalled_ms", m->ring_stalled_ms, "g");
     line(buf, sizeof buf, &len, m->ns, "ring.pinned_bytes", m->ring_pinned_bytes, "g");
+    line(buf, sizeof buf, &len, m->ns, "sink.backoff_ms", m->sink_backoff_ms, "g");
+    line(buf, sizeof buf, &len, m->ns, "sink.next_attempt_ms", m->sink_next_ms, "g");
+    line(buf, sizeof buf, &len, m->ns, "sink.probes", m->sink_probes - m->sink_probes_sent, "c");
+    line(buf, sizeof buf, &len, m->ns, "sink.last_status", m->sink_last_status, "g");
     if (m->post_n)
         line(buf, sizeof buf, &len, m->ns, "post", m->post_ms_sum / m->post_n, "ms");
     if (len && send(m->fd, buf, len - 1, 0) < 0 && errno != EAGAIN && errno != ECONNREFUSED)
@@ -106,5 +110,6 @@ void pub_metrics_flush(pub_metrics *m)
     m->ring_full_sent = m->ring_full;
     m->ring_toobig_sent = m->ring_toobig;
     m->ring_recovered_sent = m->ring_recovered;
+    m->sink_probes_sent = m->sink_probes;
     m->post_ms_sum = m->post_n = 0;
 }

@@ -20,7 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BACKOFF_BASE_MS 100u
 
 static void free_out(pub_out *o)
 {
@@ -210,11 +209,91 @@ void *pub_find_out(void *ctx, uint64_t req)
     return NULL;
 }
 
+/* ---- the sink's health: one probe at a time while it fails ----------------
+ * Attempts belong to the sink (its lane), not to a batch: a failed request
+ * (no answer, 408, 429, 5xx) makes the lane "failing"; its batches go to the
+ * spool; nothing is sent until probe_at, then one request (a replay, or a
+ * batch that the full spool could not take) is the probe; each failed probe
+ * doubles the wait (full jitter between retry.backoff_base and the doubled
+ * value, capped at retry.backoff_cap), and a Retry-After (seconds or an
+ * HTTP-date, at most an hour) makes it at least that long. The first
+ * success makes the lane healthy: full rate at once. */
+
+#define RETRY_AFTER_MAX_S 3600
+
+/* A Retry-After value in ms (delta-seconds or HTTP-date), 0 if none. */
+static uint64_t retry_after_ms(const char *v)
+{
+    char *end;
+    long s;
+    time_t t, now = time(NULL);
+    if (!v || !*v)
+        return 0;
+    s = strtol(v, &end, 10);
+    if (end != v && *end == '\0')
+        return s <= 0 ? 0 : (uint64_t)(s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : s) * 1000u;
+    t = curl_getdate(v, NULL);
+    if (t == (time_t)-1 || t <= now)
+        return 0;
+    return (uint64_t)(t - now > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : t - now) * 1000u;
+}
+
+/* The wait after the streak-th failure: uniform in [base, min(cap, base * 2^(streak-1))]. */
+static uint64_t backoff_ms(const pub_daemon *d, int streak)
+{
+    uint64_t cap = d->cfg.backoff_cap_ms, base = d->cfg.backoff_base_ms < cap ? d->cfg.backoff_base_ms : cap;
+    uint64_t hi = base << (streak < 21 ? (streak > 0 ? streak - 1 : 0) : 20);
+    if (hi > cap)
+        hi = cap;
+    return base + randombytes_uniform((uint32_t)(hi - base + 1)); /* full jitter above the floor */
+}
+
+/* A request of lane l failed (no answer, or a retryable status). Only a
+ * probe, or the first failure, makes the wait grow; a Retry-After always
+ * counts. */
+static void sink_failed(pub_daemon *d, pub_lane *l, const pub_out *o, long status, const char *retry_after)
+{
+    uint64_t now = pub_now_ms(), ra = retry_after_ms(retry_after);
+    if (o->probe || l->fail_streak == 0) {
+        l->fail_streak++;
+        l->backoff_ms = backoff_ms(d, l->fail_streak);
+        l->probe_at_ms = now + l->backoff_ms;
+    }
+    if (now + ra > l->probe_at_ms) {
+        l->backoff_ms = ra;
+        l->probe_at_ms = now + ra;
+    }
+    l->last_status = status;
+    l->down = 1;
+}
+
+/* Lane l's sink answered (2xx, or a final 4xx): healthy again. */
+static void sink_ok(pub_lane *l, long status)
+{
+    l->fail_streak = 0;
+    l->backoff_ms = 0;
+    l->probe_at_ms = 0;
+    l->last_status = status;
+    l->down = 0;
+}
+
+/* 1 if lane l may start a request now: always while healthy; while it
+ * fails, one probe at a time, once its wait is over. */
+static int sink_may_send(const pub_lane *l, uint64_t now)
+{
+    return l->fail_streak == 0 || (!l->probing && now >= l->probe_at_ms);
+}
+
 static void post(pub_daemon *d, pub_out *o)
 {
     o->state = OUT_SENDING;
     o->attempts++;
     o->req = ++d->next_req;
+    o->probe = o->lane->fail_streak > 0;
+    if (o->probe) {
+        o->lane->probing = 1;
+        o->lane->probes++;
+    }
     if (o->lane->sink == PUB_SINK_FILE) {
         char why[400];
         int rc = pub_file_sink_write(o->lane->file_path, (pub_compression)o->codec, o->lane->version,
@@ -233,17 +312,11 @@ static void post(pub_daemon *d, pub_out *o)
     if (pub_http_post(&d->http, o, o->lane->url, o->headers, o->body.data, o->body.len,
                       (long)d->cfg.post_timeout_ms) != 0) {
         pub_log(d, "batch %s: cannot start a request; will retry", o->id);
+        if (o->probe)
+            o->lane->probing = 0;
         o->state = OUT_WAITING;
         o->next_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
     }
-}
-
-static uint64_t backoff_ms(const pub_daemon *d, int attempts)
-{
-    uint64_t b = BACKOFF_BASE_MS << (attempts < 20 ? attempts : 20);
-    if (b > d->cfg.backoff_cap_ms)
-        b = d->cfg.backoff_cap_ms;
-    return randombytes_uniform((uint32_t)b + 1); /* full jitter */
 }
 
 static void on_spooled(void *ctx, spool_write *w, int res)
@@ -321,43 +394,25 @@ static int retryable(long status)
     return status == 408 || status == 429 || status >= 500;
 }
 
-/* Later, unless the retry budget is spent. */
-static void retry_later(pub_daemon *d, pub_out *o, const char *retry_after)
-{
-    uint64_t now = pub_now_ms(), wait = backoff_ms(d, o->attempts);
-    char *end;
-    long ra = retry_after && *retry_after ? strtol(retry_after, &end, 10) : -1;
-    if (ra >= 0 && *end == '\0' && (uint64_t)ra * 1000u > wait)
-        wait = (uint64_t)(ra > 3600 ? 3600 : ra) * 1000u;
-    if (now - o->first_ms >= d->cfg.retry_budget_ms) {
-        pub_log(d, "batch %s: retry budget spent after %d attempts; spooling", o->id, o->attempts);
-        spool_out(d, o);
-        return;
-    }
-    d->metrics.total.retries++;
-    o->state = OUT_WAITING;
-    o->next_ms = now + wait;
-}
-
 /* Decide what a failed live batch does next. */
 static void failed(pub_daemon *d, pub_out *o, const pub_http_result *r)
 {
+    pub_lane *l = o->lane;
+    if (r->status == 0 || retryable(r->status)) { /* down, unreachable or refusing for now */
+        if (!l->down)
+            pub_log(d, "%s %s %s (%s): spooling, one probe at a time until it is back",
+                    l->sink == PUB_SINK_HTTP ? "collector" : "sink", l->where,
+                    r->status ? "is failing" : "unreachable", r->status ? "a retryable status" : r->errmsg);
+        sink_failed(d, l, o, r->status, r->retry_after);
+    }
     if (d->cfg.delivery == PUB_HASTY) {
         d->metrics.total.dropped += o->count;
         o->state = OUT_SAFE;
         return;
     }
-    if (r->status == 0) { /* no answer: the collector is down or unreachable */
-        if (!o->lane->down)
-            pub_log(d, "%s %s unreachable (%s): spooling until it is back",
-                    o->lane->sink == PUB_SINK_HTTP ? "collector" : "sink", o->lane->where, r->errmsg);
-        o->lane->down = 1;
-        spool_out(d, o);
-    } else if (retryable(r->status)) {
-        retry_later(d, o, r->retry_after);
-        /* keep draining: a batch that waits while the drain is blocked goes to the spool */
-        if (o->state == OUT_WAITING && !pub_may_drain(d) && !d->stopping)
-            spool_out(d, o);
+    if (r->status == 0 || retryable(r->status)) {
+        d->metrics.total.retries++;
+        spool_out(d, o); /* a full spool keeps it in memory: it waits for a probe */
     } else if (deadletter(d, o, r->status, "refused by the collector") == 0) {
         o->state = OUT_SAFE;
     } else {
@@ -377,11 +432,12 @@ static void replay_finished(pub_daemon *d, pub_out *o, const pub_http_result *r)
             l->sent += o->count;
         }
         spool_remove(&l->spool, o->spool_name);
-        l->down = 0;
+        sink_ok(l, r->status);
         l->next_replay_ms = now;
     } else {
-        o->attempts++;
-        l->next_replay_ms = now + backoff_ms(d, o->attempts) + BACKOFF_BASE_MS;
+        if (r->status == 0 || retryable(r->status))
+            sink_failed(d, l, o, r->status, r->retry_after);
+        l->next_replay_ms = l->probe_at_ms > now ? l->probe_at_ms : now + d->cfg.backoff_base_ms;
     }
     l->replay = NULL;
     free_out(o);
@@ -425,6 +481,8 @@ void pub_http_finished(void *ctx, void *req_ctx, const pub_http_result *r)
         d->metrics.total.error_http++;
     pub_debug(d, "batch %s: %ld %s (%llu ms)", o->id, r->status, r->status ? "" : r->errmsg,
               (unsigned long long)r->elapsed_ms);
+    if (o->probe)
+        o->lane->probing = 0;
     if (o->from_spool) {
         replay_finished(d, o, r);
         return;
@@ -432,7 +490,7 @@ void pub_http_finished(void *ctx, void *req_ctx, const pub_http_result *r)
     if (r->status >= 200 && r->status < 300) {
         d->metrics.total.sent += o->count;
         o->lane->sent += o->count;
-        o->lane->down = 0;
+        sink_ok(o->lane, r->status);
         o->state = OUT_SAFE;
     } else {
         failed(d, o, r);
@@ -448,10 +506,32 @@ void pub_send_new(pub_daemon *d, pub_out *o)
         d->outs = o;
     d->outs_tail = o;
     d->n_outs++;
-    if (o->lane->down && d->cfg.delivery == PUB_GUARANTEED)
+    if (o->lane->down && d->cfg.delivery == PUB_GUARANTEED) {
         spool_out(d, o);
-    else
+    } else if (!sink_may_send(o->lane, pub_now_ms())) { /* hasty, failing sink: not even a try */
+        d->metrics.total.dropped += o->count;
+        o->state = OUT_SAFE; /* released by the next timer turn */
+    } else {
         post(d, o);
+    }
+}
+
+void pub_send_sink_metrics(pub_daemon *d)
+{
+    uint64_t now = pub_now_ms();
+    pub_metrics *m = &d->metrics;
+    m->sink_backoff_ms = m->sink_next_ms = 0;
+    m->sink_probes = 0;
+    m->sink_last_status = (uint64_t)d->lanes[0].last_status;
+    for (int i = 0; i < d->nlanes; i++) { /* the worst lane */
+        const pub_lane *l = &d->lanes[i];
+        m->sink_probes += l->probes;
+        if (l->fail_streak && l->backoff_ms >= m->sink_backoff_ms) {
+            m->sink_backoff_ms = l->backoff_ms;
+            m->sink_next_ms = l->probe_at_ms > now ? l->probe_at_ms - now : 0;
+            m->sink_last_status = (uint64_t)l->last_status;
+        }
+    }
 }
 
 /* Start replaying lane l's oldest spooled batch. */
@@ -498,13 +578,16 @@ static void replay_next(pub_daemon *d, pub_lane *l)
 /* Replay lane l's spool, one batch at a time; ms until the next, or -1. */
 static int64_t replay_timer(pub_daemon *d, pub_lane *l, uint64_t now)
 {
+    uint64_t at = l->next_replay_ms;
     if (l->replay || d->stopping || l->spool.files == 0)
         return -1;
-    if (l->next_replay_ms <= now) {
+    if (l->fail_streak && l->probe_at_ms > at)
+        at = l->probe_at_ms;
+    if (at <= now && sink_may_send(l, now)) {
         replay_next(d, l);
         return -1;
     }
-    return (int64_t)(l->next_replay_ms - now);
+    return at > now ? (int64_t)(at - now) : (l->probing ? -1 : 0);
 }
 
 int pub_send_timers(pub_daemon *d, uint64_t now)
@@ -512,15 +595,19 @@ int pub_send_timers(pub_daemon *d, uint64_t now)
     int64_t next = -1;
     if (d->nready)
         report_ready(d);
+    if (d->outs && d->outs->state == OUT_SAFE)
+        pub_release_safe(d);
     for (pub_out *o = d->outs; o; o = o->next) {
         if (o->state != OUT_WAITING)
             continue;
         if (o->next_ms <= now) {
-            /* with the spool full, keep probing the collector instead */
+            /* with the spool full, probe the collector with it instead, one at a time */
             if ((o->lane->down || d->stopping) && spool_has_room(&o->lane->spool, o->body.len))
                 spool_out(d, o);
-            else
+            else if (sink_may_send(o->lane, now))
                 post(d, o);
+            else
+                o->next_ms = o->lane->probe_at_ms > now ? o->lane->probe_at_ms : now + d->cfg.backoff_base_ms;
         }
         if (o->state == OUT_WAITING && (next < 0 || (int64_t)(o->next_ms - now) < next))
             next = (int64_t)(o->next_ms > now ? o->next_ms - now : 0);

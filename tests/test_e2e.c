@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -162,6 +163,81 @@ Test(e2e, retry_after_is_honoured, .init = setup)
     stop(col, SIGTERM);
     col = rig_collector(port, NULL, NULL);
     await_delivered(&t, 1, acc, 10);
+    stop(d, SIGTERM);
+    stop(col, SIGTERM);
+}
+
+/* Accept connections on 127.0.0.1:port and close them at once (a
+ * collector that is there and answers nothing) for ms; returns how many
+ * came. */
+static int count_connects(int port, uint64_t ms)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), n = 0;
+    cr_assert_geq(fd, 0);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0, "bind 127.0.0.1:%d", port);
+    cr_assert_eq(listen(fd, 64), 0);
+    for (uint64_t until = th_now_ms() + ms, now; (now = th_now_ms()) < until;) {
+        struct pollfd pf = { fd, POLLIN, 0 };
+        if (poll(&pf, 1, (int)(until - now)) == 1) {
+            int c = accept(fd, NULL, NULL);
+            if (c >= 0) {
+                n++;
+                close(c);
+            }
+        }
+    }
+    close(fd);
+    return n;
+}
+
+/* Requests a collector failing everything gets in ms (after the first). */
+static long failing_for(int port, const char *retry_after, uint64_t ms)
+{
+    pid_t col = rig_collector(port, "--fail-rate=1", retry_after);
+    uint64_t until = th_now_ms() + 10000, t0;
+    while (collector_stat(port, "\"failed_on_purpose\"") == 0 && th_now_ms() < until)
+        usleep(10000);
+    for (t0 = th_now_ms(); th_now_ms() - t0 < ms;) /* a measurement window, not a synchronisation */
+        usleep(50000);
+    long n = collector_stat(port, "\"failed_on_purpose\"");
+    stop(col, SIGTERM);
+    return n;
+}
+
+/* A failing collector gets one probe at a time, with backoff that belongs
+ * to the collector, not to a batch (issue 19), while a producer keeps
+ * putting 1000 events/s: 503 for 8 s, then 6 s of connections that get no
+ * answer, then 503 + Retry-After: 3 for 6 s (the spool's replay must honour
+ * it). Before, every new batch was posted, retried 100-300 ms apart, and
+ * spooled batches were replayed 100-300 ms apart whatever the collector
+ * said: dozens of requests in each phase. Then the collector comes back and
+ * the backlog is delivered within seconds. */
+Test(e2e, failing_collector_gets_one_probe_at_a_time, .init = setup)
+{
+    int port = free_port();
+    uint64_t acc[MAXP], t0;
+    producers p;
+    tally t;
+    rig_config(port, "retry.backoff_base = 1s\nretry.backoff_cap = 5s");
+    pid_t d = rig_daemon();
+    start_producers(&p, 1, 22000, 22000);
+    long failed = failing_for(port, NULL, 8000);
+    /* waits of 1-2, 1-4, 1-5, 1-5 s: at most 6 probes in 8 s */
+    cr_assert_leq(failed, 7, "%ld requests in 8 s of 503 (one probe at a time, backing off)", failed);
+    int connects = count_connects(port, 6000);
+    cr_assert_leq(connects, 6, "%d connections in 6 s to a collector that does not answer", connects);
+    failed = failing_for(port, "--retry-after=3", 6000);
+    cr_assert_leq(failed, 4, "%ld requests in 6 s of 503 with Retry-After: 3", failed);
+    join_producers(&p, acc);
+    pid_t col = rig_collector(port, NULL, NULL);
+    t0 = th_now_ms();
+    await_delivered(&t, 1, acc, acc[0]);
+    cr_assert_leq(th_now_ms() - t0, 10000, "the backlog arrived %llu ms after the collector came back",
+                  (unsigned long long)(th_now_ms() - t0));
+    cr_assert_eq(t.unique, acc[0], "nothing lost");
     stop(d, SIGTERM);
     stop(col, SIGTERM);
 }
