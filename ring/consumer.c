@@ -239,7 +239,7 @@ static int walk(rp_consumer *c, rp_batch *b, size_t max_bytes, uint64_t tail)
 {
     uint64_t pos = c->read_pos;
     while (pos != tail && b->n < b->max_events) {
-        uint64_t word, size = c->npins ? rp__image_at(c, pos) : 0;
+        uint64_t word, size = rp__image_at(c, pos);
         uint32_t lw;
         if (size) { /* the tail went around a pinned record here */
             pos += size;

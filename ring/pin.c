@@ -15,6 +15,19 @@
  */
 #include "consumer_internal.h"
 
+/* every live pin is a hole of its own: a restart always has room for them */
+_Static_assert(RP_PINS <= RP_HOLES_MAX, "pins fit in the hole list");
+
+/* Our copy of entry i (size 0: free). */
+static void track(rp_consumer *c, int i, uint64_t pos, uint64_t size, uint64_t until)
+{
+    c->pins[i].pos = pos;
+    c->pins[i].size = size;
+    c->pins[i].until = until;
+    c->npins += (size != 0) - c->pins[i].used;
+    c->pins[i].used = size != 0;
+}
+
 /* Write entry i: free it (state even), set its fields, then publish it in
  * use (state odd, release): the seqlock writer of layout.h, PINS. */
 static void publish(rp_consumer *c, int i, uint64_t pos, uint64_t size, uint64_t until)
@@ -29,11 +42,7 @@ static void publish(rp_consumer *c, int i, uint64_t pos, uint64_t size, uint64_t
     __atomic_store_n(&e->until, until, __ATOMIC_RELAXED);
     if (size)
         __atomic_store_n(&e->state, st + 1, __ATOMIC_RELEASE);
-    c->pins[i].pos = pos;
-    c->pins[i].size = size;
-    c->pins[i].until = until;
-    c->npins += (size != 0) - c->pins[i].used;
-    c->pins[i].used = size != 0;
+    track(c, i, pos, size, until);
 }
 
 /* The last avoided image of a retiring pin e (the largest pos + k * cap
@@ -92,18 +101,14 @@ void rp__pins_load(rp_consumer *c, uint64_t upto)
         if (!(st & 1u))
             continue;
         if (rp__pin_image(pos, size, RP_PIN_LIVE, c->m.capacity, pos) == UINT64_MAX ||
-            (int64_t)(pos - upto) >= 0 || c->nholes == RP_HOLES_MAX) {
+            (int64_t)(pos - upto) >= 0) {
             /* does not parse, or not behind the head being released (the
              * consumer died before moving head past it: the walk finds the
              * record again) */
             publish(c, i, 0, 0, 0);
             continue;
         }
-        c->pins[i].used = 1;
-        c->npins++;
-        c->pins[i].pos = pos;
-        c->pins[i].size = size;
-        c->pins[i].until = until;
+        track(c, i, pos, size, until);
         if (until == RP_PIN_LIVE) { /* the record may still be open: a hole again */
             rp__hole *h = &c->holes[c->nholes++];
             memset(h, 0, sizeof *h);

@@ -36,7 +36,7 @@ int rp__ready(rp_consumer *c)
             return 1;
     if (tail == c->read_pos)
         return 0;
-    if (c->npins && rp__image_at(c, c->read_pos))
+    if (rp__image_at(c, c->read_pos))
         return 1; /* the tail went around a pinned record: a poll steps over it */
     if (rp__final(__atomic_load_n(rp__word_at(c, c->read_pos), __ATOMIC_SEQ_CST)))
         return 1;
