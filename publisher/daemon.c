@@ -89,7 +89,8 @@ static int min_timeout(int a, int b)
     return a < b ? a : b;
 }
 
-static void read_ring_stats(pub_daemon *d)
+/* The ring's and the sinks' current readings, for a metrics flush. */
+static void read_gauges(pub_daemon *d)
 {
     rp_stats st;
     rp_consumer_stats(d->ring, &st);
@@ -359,7 +360,7 @@ int pub_daemon_run(pub_daemon *d)
         timeout = min_timeout(timeout, pub_http_timeout(&d->http, now));
         if (now >= d->metrics.next_flush_ms) {
             check_ring_file(d);
-            read_ring_stats(d);
+            read_gauges(d);
             pub_metrics_flush(&d->metrics);
             d->metrics.next_flush_ms = now + METRICS_EVERY_MS;
         }
@@ -381,7 +382,7 @@ int pub_daemon_run(pub_daemon *d)
         pub_http_tick(&d->http, pub_now_ms());
     }
     finish(d);
-    read_ring_stats(d);
+    read_gauges(d);
     pub_metrics_flush(&d->metrics);
     const pub_counters *t = &d->metrics.total;
     pub_log(d, "stopped: %llu events delivered in %llu batches (%llu bytes -> %llu), %llu retries, "

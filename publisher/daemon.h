@@ -49,8 +49,7 @@ typedef struct pub_out {
     int64_t ts;
     struct curl_slist *headers;
     out_state state;
-    int attempts;
-    uint64_t first_ms, next_ms;
+    uint64_t next_ms;
     int from_spool;          /* replayed from the spool: remove the file when sent */
     int probe;               /* sent while its sink was failing (send.c) */
     uint64_t req;            /* names the current attempt (JetStream acks find it) */

@@ -101,7 +101,6 @@ static pub_out *new_out(pub_daemon *d, pub_lane *l)
     batch_id(d, l, o->id);
     o->lane = l;
     pub_buf_init(&o->body, (size_t)1 << 31);
-    o->first_ms = pub_now_ms();
     return o;
 }
 

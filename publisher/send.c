@@ -277,6 +277,12 @@ static void sink_ok(pub_lane *l, long status)
     l->down = 0;
 }
 
+/* When lane l's next request may go: its probe time, or a base wait. */
+static uint64_t next_try_ms(const pub_daemon *d, const pub_lane *l, uint64_t now)
+{
+    return l->probe_at_ms > now ? l->probe_at_ms : now + d->cfg.backoff_base_ms;
+}
+
 /* 1 if lane l may start a request now: always while healthy; while it
  * fails, one probe at a time, once its wait is over. */
 static int sink_may_send(const pub_lane *l, uint64_t now)
@@ -287,7 +293,6 @@ static int sink_may_send(const pub_lane *l, uint64_t now)
 static void post(pub_daemon *d, pub_out *o)
 {
     o->state = OUT_SENDING;
-    o->attempts++;
     o->req = ++d->next_req;
     o->probe = o->lane->fail_streak > 0;
     if (o->probe) {
@@ -398,7 +403,8 @@ static int retryable(long status)
 static void failed(pub_daemon *d, pub_out *o, const pub_http_result *r)
 {
     pub_lane *l = o->lane;
-    if (r->status == 0 || retryable(r->status)) { /* down, unreachable or refusing for now */
+    int transient = r->status == 0 || retryable(r->status); /* down, unreachable or refusing for now */
+    if (transient) {
         if (!l->down)
             pub_log(d, "%s %s %s (%s): spooling, one probe at a time until it is back",
                     l->sink == PUB_SINK_HTTP ? "collector" : "sink", l->where,
@@ -410,7 +416,7 @@ static void failed(pub_daemon *d, pub_out *o, const pub_http_result *r)
         o->state = OUT_SAFE;
         return;
     }
-    if (r->status == 0 || retryable(r->status)) {
+    if (transient) {
         d->metrics.total.retries++;
         spool_out(d, o); /* a full spool keeps it in memory: it waits for a probe */
     } else if (deadletter(d, o, r->status, "refused by the collector") == 0) {
@@ -437,7 +443,7 @@ static void replay_finished(pub_daemon *d, pub_out *o, const pub_http_result *r)
     } else {
         if (r->status == 0 || retryable(r->status))
             sink_failed(d, l, o, r->status, r->retry_after);
-        l->next_replay_ms = l->probe_at_ms > now ? l->probe_at_ms : now + d->cfg.backoff_base_ms;
+        l->next_replay_ms = next_try_ms(d, l, now);
     }
     l->replay = NULL;
     free_out(o);
@@ -607,7 +613,7 @@ int pub_send_timers(pub_daemon *d, uint64_t now)
             else if (sink_may_send(o->lane, now))
                 post(d, o);
             else
-                o->next_ms = o->lane->probe_at_ms > now ? o->lane->probe_at_ms : now + d->cfg.backoff_base_ms;
+                o->next_ms = next_try_ms(d, o->lane, now);
         }
         if (o->state == OUT_WAITING && (next < 0 || (int64_t)(o->next_ms - now) < next))
             next = (int64_t)(o->next_ms > now ? o->next_ms - now : 0);
