@@ -55,6 +55,18 @@ typedef struct rp_batch {
     uint64_t end;
 } rp_batch;
 
+/* What the consumer says of the sink it ships events to (a daemon's
+ * collector): written with rp_consumer_report_sink(), read back in
+ * rp_stats.sink by any process (ringctl stat). */
+enum { RP_SINK_UNKNOWN = 0, RP_SINK_HEALTHY = 1, RP_SINK_FAILING = 2 };
+typedef struct rp_sink_report {
+    uint64_t state;        /* RP_SINK_*; UNKNOWN: no consumer has reported */
+    uint64_t last_status;  /* the last answer's status (HTTP), 0: none or no answer */
+    uint64_t backoff_ms;   /* the current wait between probes (0 while healthy) */
+    uint64_t next_unix_ms; /* CLOCK_REALTIME (ms) of the next probe, 0 if none */
+    uint64_t probes;       /* probes sent while failing, since the consumer started */
+} rp_sink_report;
+
 /* A snapshot of a ring's geometry, positions and counters. */
 typedef struct rp_stats {
     uint64_t capacity, max_event, head, tail, used_bytes;
@@ -68,6 +80,7 @@ typedef struct rp_stats {
     uint64_t stalled_pos;               /* its ring position */
     uint64_t pinned, pinned_bytes;      /* stalled records head went past: the
                                            tail goes around them (layout.h, PINS) */
+    rp_sink_report sink;                /* the consumer's last report */
     uint64_t created_unix_ns;
     uint32_t creator_pid, consumer_pid, flags;
     int consumer_attached;              /* a consumer holds the ring now */
@@ -181,6 +194,13 @@ int rp_consumer_fence(rp_consumer *c);
 
 /* rp_consumer_why — one line describing the last error, or "". */
 const char *rp_consumer_why(const rp_consumer *c);
+
+/*
+ * rp_consumer_report_sink — publish r in the ring header, where
+ * rp_ring_stat() (ringctl stat) reads it. Plain relaxed stores: a reader may
+ * see a mix of two reports.
+ */
+void rp_consumer_report_sink(rp_consumer *c, const rp_sink_report *r);
 
 /* rp_consumer_stats — snapshot of the consumer's ring. */
 void rp_consumer_stats(const rp_consumer *c, rp_stats *s);

@@ -53,6 +53,7 @@ static const key_spec keys[] = {
     { "retry.budget", K_MS, F(retry_budget_ms), 0, 7 * 86400000u, NULL },
     { "retry.backoff_base", K_MS, F(backoff_base_ms), 10, 60000, NULL },
     { "retry.backoff_cap", K_MS, F(backoff_cap_ms), 10, 3600000, NULL },
+    { "retry.jitter", K_ENUM, F(jitter_none), 0, 0, "full|none" },
     { "post.timeout", K_MS, F(post_timeout_ms), 10, 600000, NULL },
     { "inflight.max", K_U32, F(inflight_max), 1, 64, NULL },
     { "spool.dir", K_STR, F(spool_dir), 1, 0, NULL },

@@ -9,7 +9,8 @@
  *   batch.max_bytes   500KiB    batch.max_age     1s
  *   compression       zstd      compression.level 3 (zstd) / 6 (gzip)
  *   delivery          guaranteed (or hasty)
- *   retry.budget      5m        retry.backoff_cap 30s   post.timeout 3s
+ *   retry.backoff_base 1s  retry.backoff_cap 5s  retry.jitter full (or none)
+ *   retry.budget      (unused)  post.timeout 3s
  *   inflight.max      4         spool.dir /var/tmp/ringpub  spool.max_bytes 1GiB
  *   ring.capacity     16MiB     ring.max_event    102400
  *   key.secret_file   (a file holding the base64 secret instead of key.secret)
@@ -116,6 +117,7 @@ typedef struct pub_config {
     char js_url[PUB_PATH];
     char js_subject[PUB_STR];
     int js_per_event;
+    int jitter_none; /* retry.jitter = none: waits exactly as computed */
     int js_by_stream;
     char processors[PUB_STR], validate_required[PUB_STR], keep_match[PUB_STR], drop_match[PUB_STR];
     uint32_t validate_max_depth;

@@ -98,6 +98,7 @@ void pub_metrics_flush(pub_metrics *m)
     line(buf, sizeof buf, &len, m->ns, "ring.stalled", m->ring_stalled, "g");
     line(buf, sizeof buf, &len, m->ns, "ring.stalled_ms", m->ring_stalled_ms, "g");
     line(buf, sizeof buf, &len, m->ns, "ring.pinned_bytes", m->ring_pinned_bytes, "g");
+    line(buf, sizeof buf, &len, m->ns, "sink.failing", m->sink_failing, "g");
     line(buf, sizeof buf, &len, m->ns, "sink.backoff_ms", m->sink_backoff_ms, "g");
     line(buf, sizeof buf, &len, m->ns, "sink.next_attempt_ms", m->sink_next_ms, "g");
     line(buf, sizeof buf, &len, m->ns, "sink.probes", m->sink_probes - m->sink_probes_sent, "c");

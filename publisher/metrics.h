@@ -7,7 +7,8 @@
  * crashed (events that crashed a processor: in the error stream),
  * ring.depth (gauge), ring.full, ring.toobig, ring.recovered, ring.stalled
  * (gauge: live producer reservations not committed), ring.stalled_ms (gauge:
- * the oldest one's age), ring.pinned_bytes (gauge), sink.backoff_ms and
+ * the oldest one's age), ring.pinned_bytes (gauge), sink.failing (gauge:
+ * sinks backing off now), sink.backoff_ms and
  * sink.next_attempt_ms (gauges: the failing sink's wait and what is left of
  * it), sink.probes (requests sent to a failing sink), sink.last_status
  * (gauge: the last answer, 0 if none came).
@@ -30,7 +31,7 @@ typedef struct pub_metrics {
     uint64_t ring_full_sent, ring_toobig_sent, ring_recovered_sent;
     /* the failing sink (send.c): its wait, ms to the next probe, probes
      * sent while failing (a total), the last status (0: no answer) */
-    uint64_t sink_backoff_ms, sink_next_ms, sink_probes, sink_probes_sent, sink_last_status;
+    uint64_t sink_failing, sink_backoff_ms, sink_next_ms, sink_probes, sink_probes_sent, sink_last_status;
     uint64_t post_ms_sum, post_n;
     char ns[256];
     int fd;

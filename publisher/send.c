@@ -216,7 +216,9 @@ void *pub_find_out(void *ctx, uint64_t req)
  * batch that the full spool could not take) is the probe; each failed probe
  * doubles the wait (full jitter between retry.backoff_base and the doubled
  * value, capped at retry.backoff_cap), and a Retry-After (seconds or an
- * HTTP-date, at most an hour) makes it at least that long. The first
+ * HTTP-date, at most an hour) makes it at least that long (plus up to one
+ * base of jitter, so a fleet told the same time does not come back in one
+ * instant). retry.jitter = none takes the top of each range. The first
  * success makes the lane healthy: full rate at once. */
 
 #define RETRY_AFTER_MAX_S 3600
@@ -238,14 +240,22 @@ static uint64_t retry_after_ms(const char *v)
     return (uint64_t)(t - now > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : t - now) * 1000u;
 }
 
-/* The wait after the streak-th failure: uniform in [base, min(cap, base * 2^(streak-1))]. */
+/* lo plus a uniform draw in [0, span] (full jitter), or plus span with
+ * retry.jitter = none. */
+static uint64_t jitter(const pub_daemon *d, uint64_t lo, uint64_t span)
+{
+    return lo + (d->cfg.jitter_none ? span : randombytes_uniform((uint32_t)(span + 1)));
+}
+
+/* The wait after the streak-th failure (streak >= 1): uniform in
+ * [base, min(cap, base * 2^streak)]: 1-2 s, 1-4 s, 1-8 s... by default. */
 static uint64_t backoff_ms(const pub_daemon *d, int streak)
 {
     uint64_t cap = d->cfg.backoff_cap_ms, base = d->cfg.backoff_base_ms < cap ? d->cfg.backoff_base_ms : cap;
-    uint64_t hi = base << (streak < 21 ? (streak > 0 ? streak - 1 : 0) : 20);
+    uint64_t hi = base << (streak < 20 ? streak : 20);
     if (hi > cap)
         hi = cap;
-    return base + randombytes_uniform((uint32_t)(hi - base + 1)); /* full jitter above the floor */
+    return jitter(d, base, hi - base);
 }
 
 /* A request of lane l failed (no answer, or a retryable status). Only a
@@ -259,9 +269,9 @@ static void sink_failed(pub_daemon *d, pub_lane *l, const pub_out *o, long statu
         l->backoff_ms = backoff_ms(d, l->fail_streak);
         l->probe_at_ms = now + l->backoff_ms;
     }
-    if (now + ra > l->probe_at_ms) {
-        l->backoff_ms = ra;
-        l->probe_at_ms = now + ra;
+    if (ra && now + ra > l->probe_at_ms) { /* spread a fleet told the same wait over one more base */
+        l->backoff_ms = d->cfg.jitter_none ? ra : jitter(d, ra, d->cfg.backoff_base_ms);
+        l->probe_at_ms = now + l->backoff_ms;
     }
     l->last_status = status;
     l->down = 1;
@@ -526,12 +536,13 @@ void pub_send_sink_metrics(pub_daemon *d)
 {
     uint64_t now = pub_now_ms();
     pub_metrics *m = &d->metrics;
-    m->sink_backoff_ms = m->sink_next_ms = 0;
+    m->sink_failing = m->sink_backoff_ms = m->sink_next_ms = 0;
     m->sink_probes = 0;
     m->sink_last_status = (uint64_t)d->lanes[0].last_status;
     for (int i = 0; i < d->nlanes; i++) { /* the worst lane */
         const pub_lane *l = &d->lanes[i];
         m->sink_probes += l->probes;
+        m->sink_failing += l->fail_streak > 0;
         if (l->fail_streak && l->backoff_ms >= m->sink_backoff_ms) {
             m->sink_backoff_ms = l->backoff_ms;
             m->sink_next_ms = l->probe_at_ms > now ? l->probe_at_ms - now : 0;

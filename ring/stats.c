@@ -37,9 +37,29 @@ static void fill(const rp__map *m, rp_stats *s)
             s->pinned_bytes += ld(&e->size);
         }
     }
+    s->sink.state = ld(&h->sink_state);
+    s->sink.last_status = ld(&h->sink_status);
+    s->sink.backoff_ms = ld(&h->sink_backoff_ms);
+    s->sink.next_unix_ms = ld(&h->sink_next_unix_ms);
+    s->sink.probes = ld(&h->sink_probes);
     s->created_unix_ns = h->created_unix_ns;
     s->creator_pid = h->creator_pid;
     s->consumer_pid = (uint32_t)ld(&h->consumer_pid);
+}
+
+static void st(uint64_t *p, uint64_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+void rp_consumer_report_sink(rp_consumer *c, const rp_sink_report *r)
+{
+    rp_ring_hdr *h = c->m.hdr;
+    st(&h->sink_state, r->state);
+    st(&h->sink_status, r->last_status);
+    st(&h->sink_backoff_ms, r->backoff_ms);
+    st(&h->sink_next_unix_ms, r->next_unix_ms);
+    st(&h->sink_probes, r->probes);
 }
 
 void rp_consumer_stats(const rp_consumer *c, rp_stats *s)

@@ -133,6 +133,7 @@ Test(config, bad_values_name_the_key)
         { "delivery = maybe", "delivery" },
         { "post.timeout = 1.0001ms", "post.timeout" },
         { "signature.timestamp = perhaps", "signature.timestamp" },
+        { "retry.jitter = some", "retry.jitter" },
         { "no.such.key = 1", "unknown key" },
         { "collector.hostname = ${NO_SUCH_VAR_RINGPUB}", "NO_SUCH_VAR_RINGPUB is not set" },
         { "collector.hostname = ${UNTERMINATED", "bad variable" },

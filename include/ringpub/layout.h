@@ -212,7 +212,7 @@
 
 #define RP_MAGIC 0x31515052u /* "RPQ1" in little-endian memory */
 #define RP_LAYOUT_MAJOR 3u
-#define RP_LAYOUT_MINOR 0u
+#define RP_LAYOUT_MINOR 1u /* 1: the sink report in block 5 (zero padding before) */
 #define RP_BLOCK 128u
 #define RP_SLOTS 256u
 #define RP_SLOT_SIZE 128u
@@ -302,7 +302,14 @@ typedef struct rp_ring_hdr {
     uint64_t stalled;          /* live reservations the consumer waits for */
     uint64_t stalled_since_ns; /* CLOCK_REALTIME of the oldest, or 0 */
     uint64_t stalled_pos;      /* its position */
-    RP__PAD(pad5, 64);
+    /* the consumer's report on where it ships events (rp_sink_report), for
+     * ringctl; informative only: nothing in the ring depends on it */
+    uint64_t sink_state;       /* RP_SINK_* */
+    uint64_t sink_status;      /* the last answer's status (HTTP), 0 if none */
+    uint64_t sink_backoff_ms;  /* the current wait between probes */
+    uint64_t sink_next_unix_ms; /* CLOCK_REALTIME of the next probe, 0 if none */
+    uint64_t sink_probes;      /* probes sent while failing, since start */
+    RP__PAD(pad5, 104);
     /* blocks 6-7: pinned records (see PINS), written by the consumer only */
     rp_pin pins[RP_PINS];
 } rp_ring_hdr;

@@ -105,6 +105,28 @@ int ringctl_ls(int argc, char **argv)
     return 0;
 }
 
+/* What the consumer (the daemon) last said of its sink. */
+static void print_sink(const rp_sink_report *r, int attached)
+{
+    const char *when = attached ? "" : " (last report: no consumer now)";
+    if (r->state == RP_SINK_HEALTHY) {
+        printf("sink         healthy, last status %llu, %llu probes since start%s\n",
+               (unsigned long long)r->last_status, (unsigned long long)r->probes, when);
+    } else if (r->state == RP_SINK_FAILING) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+        printf("sink         failing: last status %llu%s, backoff %llu ms, next probe in %llu ms, %llu probes "
+               "since start%s\n",
+               (unsigned long long)r->last_status, r->last_status ? "" : " (no answer)",
+               (unsigned long long)r->backoff_ms,
+               (unsigned long long)(r->next_unix_ms > now ? r->next_unix_ms - now : 0),
+               (unsigned long long)r->probes, when);
+    } else {
+        printf("sink         (not reported: no daemon has drained this ring)\n");
+    }
+}
+
 static void print_stat(const char *name, const rp_stats *s, const rp_stats *prev, long ms)
 {
     printf("queue        %s\n", name);
@@ -129,6 +151,7 @@ static void print_stat(const char *name, const rp_stats *s, const rp_stats *prev
     } else {
         printf("stalled      0\n");
     }
+    print_sink(&s->sink, s->consumer_attached);
     printf("wakeups      %llu\n", (unsigned long long)s->wakeups);
     if (prev)
         printf("rates        %.0f events/s out, %.0f bytes/s in, %.0f full/s\n",
