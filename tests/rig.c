@@ -299,8 +299,9 @@ void rig_config(int port, const char *extra)
             "[event-publisher:%s]\ncollector.hostname = 127.0.0.1:%d\nkey.name = ringpub-dev\n"
             "key.secret = cmluZ3B1Yi1kZXZlbG9wbWVudC1zZWNyZXQtMDAwMDA=\nspool.dir = %s\n"
             "ring.capacity = 8MiB\nring.max_event = 4KiB\nbatch.max_bytes = 64KiB\n"
-            "batch.max_age = 50ms\nretry.backoff_cap = 300ms\npost.timeout = 2s\n%s\n",
-            rig_queue, port, path_in("spool"), extra ? extra : "");
+            "batch.max_age = 50ms\n%spost.timeout = 2s\n%s\n",
+            rig_queue, port, path_in("spool"),
+            extra && strstr(extra, "retry.backoff_cap") ? "" : "retry.backoff_cap = 300ms\n", extra ? extra : "");
     fclose(f);
     cr_assert_eq(chmod(path_in("ringpub.ini"), 0600), 0, "it holds the secret");
 }
@@ -354,4 +355,26 @@ int rig_await_lines(const char *rel, const char *needle, int want, uint64_t ms)
     while ((n = rig_lines_with(rel, needle)) < want && th_now_ms() < until)
         usleep(10000);
     return n;
+}
+
+int rig_stat_says(const char *want, char *out, size_t outlen)
+{
+    char *argv[] = { (char *)bin("ringctl"), (char *)"stat", (char *)rig_queue, NULL };
+    uint64_t until = th_now_ms() + 10000;
+    do {
+        if (run_capture(argv, out, outlen) == 0 && strstr(out, want))
+            return 1;
+        usleep(50000);
+    } while (th_now_ms() < until);
+    return 0;
+}
+
+long rig_probes(void)
+{
+    static char out[1 << 14];
+    cr_assert(rig_stat_says(" probes since start", out, sizeof out), "%s", out);
+    const char *p = strstr(out, " probes since start");
+    while (p > out && p[-1] >= '0' && p[-1] <= '9')
+        p--;
+    return strtol(p, NULL, 10);
 }

@@ -62,6 +62,13 @@ uint64_t sum(const uint64_t *a, int n);
 /* Wait (bounded by ms) until th_dir()/rel has `want` lines with needle;
  * returns how many it has (the caller asserts). */
 int rig_await_lines(const char *rel, const char *needle, int want, uint64_t ms);
+/* Polls `ringctl stat rig_queue` (the daemon reports its sink once a
+ * second) until its output, left in out, holds want: 1, or 0 after 10 s. */
+int rig_stat_says(const char *want, char *out, size_t outlen);
+
+/* The probes a daemon reports having sent to its failing sink (ringctl stat). */
+long rig_probes(void);
+
 /* Bytes of rig_queue's ring not yet released by its consumer. */
 uint64_t rig_ring_used(void);
 /* Lines of file th_dir()/rel that contain needle (0 if there is no file). */

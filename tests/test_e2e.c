@@ -242,20 +242,6 @@ Test(e2e, failing_collector_gets_one_probe_at_a_time, .init = setup)
     stop(col, SIGTERM);
 }
 
-/* `ringctl stat` output for the e2e queue, polled until it holds `want`
- * (the daemon reports once a second); returns 1 if it did within 10 s. */
-static int stat_says(const char *want, char *out, size_t outlen)
-{
-    char *argv[] = { (char *)bin("ringctl"), (char *)"stat", (char *)"e2e", NULL };
-    uint64_t until = th_now_ms() + 10000;
-    do {
-        if (run_capture(argv, out, outlen) == 0 && strstr(out, want))
-            return 1;
-        usleep(50000);
-    } while (th_now_ms() < until);
-    return 0;
-}
-
 /* The daemon's view of its sink is in the ring, for `ringctl stat`:
  * failing (no answer, the wait, the next probe), then healthy again. */
 Test(e2e, ringctl_stat_shows_the_sink_state, .init = setup)
@@ -269,14 +255,14 @@ Test(e2e, ringctl_stat_shows_the_sink_state, .init = setup)
     pid_t d = rig_daemon(); /* nothing listens on port yet */
     start_producers(&p, 1, 500, 10000);
     join_producers(&p, acc);
-    cr_assert(stat_says("sink         failing: last status 0 (no answer), backoff ", out, sizeof out), "%s", out);
+    cr_assert(rig_stat_says("sink         failing: last status 0 (no answer), backoff ", out, sizeof out), "%s", out);
     cr_assert_not_null(strstr(out, "next probe in "), "%s", out);
     pid_t col = rig_collector(port, NULL, NULL);
     await_delivered(&t, 1, acc, acc[0]);
-    cr_assert(stat_says("sink         healthy, last status 200", out, sizeof out), "%s", out);
+    cr_assert(rig_stat_says("sink         healthy, last status 200", out, sizeof out), "%s", out);
     stop(d, SIGTERM);
     stop(col, SIGTERM);
-    cr_assert(stat_says("(last report: no consumer now)", out, sizeof out), "%s", out);
+    cr_assert(rig_stat_says("(last report: no consumer now)", out, sizeof out), "%s", out);
 }
 
 /* A 4xx other than 408/429 is final: the batch goes to the dead-letter

@@ -91,10 +91,11 @@ static void write_js_cfg(const char *extra)
 {
     FILE *f = fopen(path_in("ringpub.ini"), "w");
     cr_assert_not_null(f);
+    extra = extra ? extra : "";
     fprintf(f, "[event-publisher:e2e]\nsink = jetstream\njetstream.url = %s\nspool.dir = %s\n"
                "ring.capacity = 8MiB\nring.max_event = 4KiB\nbatch.max_bytes = 64KiB\nbatch.max_age = 50ms\n"
-               "retry.backoff_cap = 300ms\npost.timeout = 2s\n%s",
-            urls, path_in("spool"), extra ? extra : "");
+               "%spost.timeout = 2s\n%s",
+            urls, path_in("spool"), strstr(extra, "retry.backoff_cap") ? "" : "retry.backoff_cap = 300ms\n", extra);
     fclose(f);
 }
 
@@ -300,12 +301,19 @@ Test(jetstream, subject_without_stream_is_a_clear_error_and_waits, .init = setup
     uint64_t acc[MAXP];
     producers p;
     tally t;
-    pid_t d = js_rig_up("jetstream.subject = nostream.e2e\n");
+    pid_t d = js_rig_up("jetstream.subject = nostream.e2e\nretry.backoff_base = 1s\nretry.backoff_cap = 2s\n");
     start_producers(&p, 1, 2000, 30000);
     join_producers(&p, acc);
     await_spooled("nothing was spooled without a stream");
     cr_assert(log_has("ringpub.log", "no JetStream stream takes subject nostream.e2e"),
               "no clear error in %s", path_in("ringpub.log"));
+    /* a refusing stream gets the collector's backoff: one publish at a
+     * time, 1-2 s apart (issue 19) */
+    long before = rig_probes();
+    for (uint64_t t0 = th_now_ms(); th_now_ms() - t0 < 5000;) /* a measurement window */
+        usleep(50000);
+    long probes = rig_probes() - before;
+    cr_assert_leq(probes, 6, "%ld publishes in 5 s to a subject no stream takes", probes);
     await_stream("NS", "nostream.>");
     await_in_stream(&t, "NS", 1, acc, acc[0]);
     stop(d, SIGTERM);
