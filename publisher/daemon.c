@@ -53,17 +53,30 @@ static void on_futex(void *ctx, pub_op *op, int res)
     d->armed = 0;
 }
 
+void pub_stop(pub_daemon *d, int exit_code)
+{
+    if (exit_code)
+        d->exit_code = exit_code;
+    if (!d->stopping) {
+        d->stopping = 1;
+        d->stop_deadline_ms = pub_now_ms() + d->cfg.post_timeout_ms + SHUTDOWN_GRACE_MS;
+    }
+}
+
+/* SIGTERM/SIGINT: stop (pub_stop). A second one: stop waiting for the
+ * requests in flight; they are spooled at once. */
 static void on_signal(void *ctx, pub_op *op, int res)
 {
     pub_daemon *d = (pub_daemon *)ctx;
     (void)op;
     if (res > 0 && !d->stopping) {
-        pub_log(d, "signal received: delivering or spooling what is in flight, then exiting");
-        d->stopping = 1;
-        d->stop_deadline_ms = pub_now_ms() + d->cfg.post_timeout_ms + SHUTDOWN_GRACE_MS;
+        pub_log(d, "signal received: delivering or spooling what is in flight, then exiting (again: spool it now)");
+        pub_stop(d, 0);
+    } else if (res > 0) {
+        pub_log(d, "second signal: spooling what is in flight now");
+        d->stop_deadline_ms = pub_now_ms();
     }
-    if (!d->stopping || res <= 0)
-        io_uring_prep_read(pub_loop_sqe(&d->loop, &d->sig_op), d->sigfd, d->siginfo, sizeof d->siginfo, 0);
+    io_uring_prep_read(pub_loop_sqe(&d->loop, &d->sig_op), d->sigfd, d->siginfo, sizeof d->siginfo, 0);
 }
 
 /* Sleep on the ring's futex when there is nothing to read and we may read.
@@ -149,11 +162,7 @@ static void ring_lost(pub_daemon *d, const char *why)
         pub_log(d, "ring %s: %s; its unread events are lost", d->cfg.queue, why);
     }
     pub_log(d, "delivering or spooling the sealed batches, then exiting; restart ringpub to serve a new ring");
-    d->exit_code = 1;
-    if (!d->stopping) {
-        d->stopping = 1;
-        d->stop_deadline_ms = pub_now_ms() + d->cfg.post_timeout_ms + SHUTDOWN_GRACE_MS;
-    }
+    pub_stop(d, 1);
 }
 
 static void check_ring_file(pub_daemon *d)

@@ -125,6 +125,9 @@ typedef struct pub_daemon {
 /* daemon.c */
 int pub_daemon_run(pub_daemon *d);
 void pub_log(pub_daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* pub_stop — stop draining; deliver or spool what is in flight within
+ * post.timeout + 2 s, then exit with exit_code (when > 0: set it too). */
+void pub_stop(pub_daemon *d, int exit_code);
 void pub_debug(pub_daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* drain.c: poll what the ring has (if allowed), seal full or old batches.

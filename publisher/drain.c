@@ -339,8 +339,7 @@ int pub_drain(pub_daemon *d, uint64_t now)
             if (n == RP_ECORRUPT && quarantine(d) == 0)
                 continue;
             pub_log(d, "ring %s cannot be read past this point; stopping", d->cfg.queue);
-            d->exit_code = 1;
-            d->stopping = 1;
+            pub_stop(d, 1);
             break;
         }
         if (n == 0)
@@ -351,8 +350,7 @@ int pub_drain(pub_daemon *d, uint64_t now)
         int rc = add_events(d, &b, now);
         d->poll = NULL;
         if (rc != 0) {
-            d->exit_code = 1;
-            d->stopping = 1;
+            pub_stop(d, 1);
             break;
         }
         /* what was not cut off: its last events are in the building batches */
@@ -361,8 +359,7 @@ int pub_drain(pub_daemon *d, uint64_t now)
         b.start = d->poll_start;
         if (push_chunk(d, &b) != 0) { /* it stays in the ring: redelivered later */
             pub_log(d, "out of memory tracking ring ranges; stopping");
-            d->exit_code = 1;
-            d->stopping = 1;
+            pub_stop(d, 1);
             break;
         }
     }

@@ -12,9 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct sock {
+typedef struct pub_http_sock {
     pub_op op;
     pub_http *h;
+    struct pub_http_sock *next, *prev; /* h->socks */
     curl_socket_t fd;
     int want;       /* CURL_POLL_* */
     unsigned armed; /* poll mask of the pending op */
@@ -23,18 +24,55 @@ typedef struct sock {
 
 #define ANSWER_MAX (1u << 20)
 
-typedef struct req {
+typedef struct pub_http_req {
     void *ctx;
+    CURL *e;
+    struct pub_http_req *next, *prev; /* h->reqs: in flight */
     pub_buf answer;
     char retry_after[32];
     char errbuf[CURL_ERROR_SIZE];
     uint64_t started_ms;
 } req;
 
+/* Doubly linked lists of socks and reqs (h->socks, h->reqs). */
+#define LINK(head, x)                                                                                             \
+    do {                                                                                                          \
+        (x)->prev = NULL;                                                                                         \
+        (x)->next = (head);                                                                                       \
+        if (head)                                                                                                 \
+            (head)->prev = (x);                                                                                   \
+        (head) = (x);                                                                                             \
+    } while (0)
+#define UNLINK(head, x)                                                                                           \
+    do {                                                                                                          \
+        if ((x)->prev)                                                                                            \
+            (x)->prev->next = (x)->next;                                                                          \
+        else                                                                                                      \
+            (head) = (x)->next;                                                                                   \
+        if ((x)->next)                                                                                            \
+            (x)->next->prev = (x)->prev;                                                                          \
+    } while (0)
+
 static void sock_free(sock *s)
 {
+    UNLINK(s->h->socks, s);
     s->h->nsocks--;
     free(s);
+}
+
+/* A request leaves the multi handle; its easy handle is freed. */
+static void req_detach(pub_http *h, req *r)
+{
+    UNLINK(h->reqs, r);
+    curl_multi_remove_handle(h->multi, r->e);
+    curl_easy_cleanup(r->e);
+    h->active--;
+}
+
+static void req_free(req *r)
+{
+    pub_buf_free(&r->answer);
+    free(r);
 }
 
 static unsigned poll_mask(int want)
@@ -45,7 +83,7 @@ static unsigned poll_mask(int want)
 static void arm(sock *s)
 {
     unsigned mask = poll_mask(s->want);
-    if (s->removed || mask == 0)
+    if (s->removed || mask == 0 || !s->h->multi)
         return;
     if (s->op.pending) {
         if (s->armed != mask)
@@ -78,12 +116,9 @@ static void finish_done(pub_http *h)
             res.body = (const char *)r->answer.data;
             res.body_len = r->answer.len - 1;
         }
-        curl_multi_remove_handle(h->multi, e);
-        curl_easy_cleanup(e);
-        h->active--;
+        req_detach(h, r);
         h->done(h->ctx, r->ctx, &res);
-        pub_buf_free(&r->answer);
-        free(r);
+        req_free(r);
     }
 }
 
@@ -92,7 +127,7 @@ static void on_poll(void *ctx, pub_op *op, int res)
     sock *s = (sock *)ctx;
     int running;
     (void)op;
-    if (s->removed) {
+    if (s->removed || !s->h->multi) { /* dropped by curl, or by pub_http_free */
         sock_free(s);
         return;
     }
@@ -136,6 +171,7 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
         s->op.fn = on_poll;
         s->op.ctx = s;
         s->h = h;
+        LINK(h->socks, s);
         h->nsocks++;
         s->fd = fd;
         curl_multi_assign(h->multi, fd, s);
@@ -194,9 +230,23 @@ int pub_http_init(pub_http *h, pub_loop *loop, pub_http_done done, void *ctx)
 
 void pub_http_free(pub_http *h)
 {
-    if (h->multi)
-        curl_multi_cleanup(h->multi); /* pending polls complete when the ring closes */
+    if (!h->multi)
+        return;
+    while (h->reqs) { /* requests in flight are dropped: their owners spool them */
+        req *r = h->reqs;
+        req_detach(h, r);
+        req_free(r);
+    }
+    curl_multi_cleanup(h->multi);
     h->multi = NULL;
+    for (sock *s = h->socks, *next; s; s = next) { /* those curl did not drop */
+        next = s->next;
+        s->removed = 1;
+        if (s->op.pending)
+            pub_loop_cancel(h->loop, &s->op); /* freed when the cancelled poll completes */
+        else
+            sock_free(s);
+    }
 }
 
 int pub_http_post(pub_http *h, void *req_ctx, const char *url, struct curl_slist *headers,
@@ -239,6 +289,8 @@ int pub_http_post(pub_http *h, void *req_ctx, const char *url, struct curl_slist
         free(r);
         return -1;
     }
+    r->e = e;
+    LINK(h->reqs, r);
     h->active++;
     return 0;
 }
@@ -253,7 +305,7 @@ int pub_http_timeout(const pub_http *h, uint64_t now_ms)
 void pub_http_tick(pub_http *h, uint64_t now_ms)
 {
     int running;
-    if (!h->timer_due_ms || h->timer_due_ms > now_ms)
+    if (!h->multi || !h->timer_due_ms || h->timer_due_ms > now_ms)
         return;
     h->timer_due_ms = 0;
     curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);

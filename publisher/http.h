@@ -32,6 +32,8 @@ typedef struct pub_http {
     void *ctx;
     int active;            /* requests in flight */
     int nsocks;            /* socket structs alive (some may await a cancel) */
+    struct pub_http_req *reqs;   /* the requests in flight */
+    struct pub_http_sock *socks; /* the socket structs */
     /* TLS (https): verification is on unless verify is 0; "" = default */
     int tls_verify;
     const char *tls_ca_file, *tls_cert, *tls_key;
@@ -40,8 +42,10 @@ typedef struct pub_http {
 /* pub_http_init — 0, or -1 if libcurl could not be set up. TLS
  * verification starts on; set the tls_* fields after init to change it. */
 int pub_http_init(pub_http *h, pub_loop *loop, pub_http_done done, void *ctx);
-/* pub_http_free — drop all requests; then run the loop until h->nsocks is
- * 0 so cancelled polls are reaped. */
+/* pub_http_free — drop all requests (done is not called for them: their
+ * owners keep their bodies) and cancel every socket's poll; then run the
+ * loop until h->nsocks is 0 so cancelled polls are reaped. Nothing touches
+ * libcurl after this. */
 void pub_http_free(pub_http *h);
 
 /*

@@ -656,8 +656,7 @@ void pub_release_safe(pub_daemon *d)
             break;
         if (rp_consumer_release(d->ring, &c->b) != 0) {
             pub_log(d, "ring release out of order (a bug): stopping");
-            d->exit_code = 1;
-            d->stopping = 1;
+            pub_stop(d, 1);
             break;
         }
         d->chunk_head = (d->chunk_head + 1) % d->chunk_cap;

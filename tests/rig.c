@@ -99,6 +99,17 @@ pid_t reap(pid_t pid, int *status)
     return r;
 }
 
+pid_t reap_within(pid_t pid, int *status, uint64_t ms)
+{
+    uint64_t until = th_now_ms() + ms;
+    pid_t r;
+    while ((r = waitpid(pid, status, WNOHANG)) == 0 && th_now_ms() < until)
+        usleep(10000);
+    if (r == pid)
+        forget_kid(pid);
+    return r;
+}
+
 /* Wait until file exists and is non-empty (bounded). */
 void await_file(const char *f)
 {

@@ -33,6 +33,8 @@ int free_port(void);
 pid_t spawn(char *const argv[], const char *log);
 /* waitpid and forget a tracked child. */
 pid_t reap(pid_t pid, int *status);
+/* reap(), but waits at most ms: returns 0 (still running) after that. */
+pid_t reap_within(pid_t pid, int *status, uint64_t ms);
 /* Wait (bounded) until file f exists and is not empty. */
 void await_file(const char *f);
 /* Send sig to a tracked child and reap it. */

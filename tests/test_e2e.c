@@ -242,6 +242,66 @@ Test(e2e, failing_collector_gets_one_probe_at_a_time, .init = setup)
     stop(col, SIGTERM);
 }
 
+/* A listener on 127.0.0.1:port that takes one connection and reads until
+ * a request arrives, never answering. Returns the connection (the caller
+ * closes it and listen_fd). */
+static int take_unanswered_request(int port, int *listen_fd)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c;
+    char buf[4096];
+    cr_assert_geq(fd, 0);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0, "bind 127.0.0.1:%d", port);
+    cr_assert_eq(listen(fd, 64), 0);
+    struct pollfd pf = { fd, POLLIN, 0 };
+    cr_assert_eq(poll(&pf, 1, 10000), 1, "ringpub never connected");
+    c = accept(fd, NULL, NULL);
+    cr_assert_geq(c, 0);
+    pf.fd = c;
+    cr_assert_eq(poll(&pf, 1, 10000), 1, "no request came");
+    cr_assert_gt(read(c, buf, sizeof buf), 0);
+    *listen_fd = fd;
+    return c;
+}
+
+/* SIGTERM waits up to post.timeout + 2 s for the requests in flight; a
+ * second signal spools them at once. The shutdown path used to free the
+ * HTTP client and then keep polling its sockets (a segfault, seen under
+ * ASan with the collector unreachable): here a request is in flight when
+ * the client is freed, the daemon must exit 0 within seconds, and after a
+ * restart against a real collector every event arrives. */
+Test(e2e, second_signal_spools_requests_in_flight_and_exits_clean, .init = setup)
+{
+    int port = free_port(), lfd, status;
+    uint64_t acc[MAXP];
+    producers p;
+    tally t;
+    rig_config(port, "post.timeout = 60s");
+    pid_t d = rig_daemon();
+    start_producers(&p, 1, 1000, 10000);
+    join_producers(&p, acc);
+    int conn = take_unanswered_request(port, &lfd);
+    kill(d, SIGTERM);
+    cr_assert_eq(rig_await_lines("ringpub.log", "signal received", 1, 10000), 1);
+    kill(d, SIGTERM);
+    close(conn); /* a hang-up on the socket of the freed client */
+    cr_assert_eq(reap_within(d, &status, 10000), d, "ringpub still waits for its request 10 s after a second SIGTERM");
+    close(lfd);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "ringpub ended with status %#x (see %s)", status,
+              path_in("ringpub.log"));
+    cr_assert_gt(spool_files(), 0, "the batch in flight was not spooled");
+    pid_t col = rig_collector(port, NULL, NULL);
+    d = rig_daemon();
+    await_delivered(&t, 1, acc, acc[0]);
+    stop(d, SIGTERM);
+    stop(col, SIGTERM);
+    count_delivered(&t, 1, acc);
+    cr_assert_eq(t.unique, acc[0]);
+    cr_assert_eq(t.bad, 0);
+}
+
 /* The daemon's view of its sink is in the ring, for `ringctl stat`:
  * failing (no answer, the wait, the next probe), then healthy again. */
 Test(e2e, ringctl_stat_shows_the_sink_state, .init = setup)
