@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef enum { K_STR, K_SIZE, K_MS, K_U32, K_BOOL, K_ENUM, K_SECRET, K_SECRET_FILE } kind;
+typedef enum { K_STR, K_HOST, K_SIZE, K_MS, K_U32, K_BOOL, K_ENUM, K_SECRET, K_SECRET_FILE } kind;
 
 typedef struct {
     const char *key;
@@ -36,7 +36,7 @@ typedef struct {
 #define F(field) offsetof(pub_config, field), sizeof(((pub_config *)0)->field)
 
 static const key_spec keys[] = {
-    { "collector.hostname", K_STR, F(collector_host), 1, 0, NULL },
+    { "collector.hostname", K_HOST, F(collector_host), 1, 0, NULL },
     { "collector.version", K_STR, F(collector_version), 0, 0, "2|2j" },
     { "collector.scheme", K_STR, F(scheme), 0, 0, "http|https" },
     { "key.name", K_STR, F(key_name), 1, 0, NULL },
@@ -256,12 +256,43 @@ static int store_number(pub_config *c, const key_spec *k, uint64_t v)
     return 0;
 }
 
+/* Why v is not a host or host:port (names, IPv4, [IPv6]), or NULL. */
+static const char *host_problem(const char *v)
+{
+    const char *port;
+    if (strstr(v, "://"))
+        return "a URL; write the host (host or host:port) here and the scheme in collector.scheme";
+    if (strpbrk(v, "/?#@ \t"))
+        return "not a host or host:port (no path, user or spaces)";
+    port = v[0] == '[' ? strchr(v, ']') : strchr(v, ':');
+    if (v[0] == '[' && !port)
+        return "an IPv6 address without its closing ]";
+    if (v[0] == '[')
+        port = port[1] == ':' ? port + 1 : port[1] ? "" : NULL;
+    if (port && port != v && *port == ':') {
+        char *e;
+        long n = strtol(port + 1, &e, 10);
+        if (!isdigit((unsigned char)port[1]) || *e || n < 1 || n > 65535)
+            return "its port is not a number in 1-65535";
+    } else if (port) {
+        return "not a host or host:port";
+    }
+    return NULL;
+}
+
 static int set_value(pub_config *c, const key_spec *k, const char *v, char *why, size_t whylen)
 {
+    const char *problem;
     uint64_t n;
     uint32_t ms;
     int idx;
     switch (k->k) {
+    case K_HOST:
+        if (*v && (problem = host_problem(v))) {
+            snprintf(why, whylen, "\"%.100s\" is %s", v, problem);
+            return -1;
+        }
+        /* fall through */
     case K_STR:
         if ((k->lo && !*v) || strlen(v) >= k->size || (k->choices && choice_index(k->choices, v) < 0))
             break;
@@ -306,8 +337,10 @@ static int set_value(pub_config *c, const key_spec *k, const char *v, char *why,
     }
     if (k->choices)
         snprintf(why, whylen, "\"%.60s\" is not one of %s", v, k->choices);
-    else if (k->k == K_STR)
+    else if (k->k == K_STR || k->k == K_HOST)
         snprintf(why, whylen, "must be 1-%zu characters", k->size - 1);
+    else if (k->k == K_MS && *v && strspn(v, "0123456789") == strlen(v))
+        snprintf(why, whylen, "\"%.60s\" has no unit: write e.g. %.20sms, %.20ss or %.20sm", v, v, v, v);
     else
         snprintf(why, whylen, "\"%.60s\" is not a valid %s in %llu..%llu", v,
                  k->k == K_SIZE ? "size" : k->k == K_MS ? "duration (ms)" : "number",
@@ -320,7 +353,7 @@ static int set_value(pub_config *c, const key_spec *k, const char *v, char *why,
 static const key_spec route_keys[] = {
     { "match", K_STR, R(match), 1, 0, NULL },
     { "sink", K_ENUM, R(sink), 0, 0, SINKS },
-    { "collector.hostname", K_STR, R(collector_host), 1, 0, NULL },
+    { "collector.hostname", K_HOST, R(collector_host), 1, 0, NULL },
     { "file.path", K_STR, R(file_path), 1, 0, NULL },
     { "eventgate.url", K_STR, R(eventgate_url), 1, 0, NULL },
     { "jetstream.subject", K_STR, R(js_subject), 1, 0, NULL },

@@ -6,9 +6,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char *trim(char *s)
 {
@@ -21,73 +23,167 @@ static char *trim(char *s)
     return s;
 }
 
-/* Handle one line; section[] carries the current section. */
-static int parse_line(char *raw, int lineno, char *section, size_t seclen, ini_cb cb, void *ud,
-                      const char *path, char *err, size_t errlen)
+/* Names seen so far (sections of the file, keys of the current section),
+ * pointing into the file's buffer, to refuse duplicates. */
+typedef struct {
+    const char **name;
+    int *line;
+    size_t n, cap;
+} seen;
+
+/* The line name was first seen on, or 0; else records it (-1: no memory). */
+static int seen_before(seen *v, const char *name, int line)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (strcmp(v->name[i], name) == 0)
+            return v->line[i];
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 16;
+        const char **nn = (const char **)realloc((void *)v->name, cap * sizeof *nn);
+        if (nn)
+            v->name = nn;
+        int *nl = nn ? (int *)realloc(v->line, cap * sizeof *nl) : NULL;
+        if (!nl)
+            return -1;
+        v->line = nl;
+        v->cap = cap;
+    }
+    v->name[v->n] = name;
+    v->line[v->n++] = line;
+    return 0;
+}
+
+/* -1, with "out of memory" in err if seen_before() said so (first < 0). */
+static int oom(int first, int lineno, char *err, size_t errlen)
+{
+    if (first < 0)
+        snprintf(err, errlen, "line %d: out of memory", lineno);
+    return -1;
+}
+
+typedef struct {
+    const char *section;
+    seen sections, keys;
+} parse_state;
+
+/* Handle one line (NUL-terminated, inside the file's buffer). */
+static int parse_line(char *raw, int lineno, parse_state *st, ini_cb cb, void *ud, char *err, size_t errlen)
 {
     char *s = trim(raw), *sep;
+    int first;
     if (*s == '\0' || *s == '#' || *s == ';')
         return 0;
     if (isspace((unsigned char)raw[0])) {
-        snprintf(err, errlen, "%s:%d: continuation lines are not supported", path, lineno);
+        snprintf(err, errlen, "line %d: continuation lines are not supported", lineno);
         return -1;
     }
     if (*s == '[') {
         char *end = strchr(s, ']');
-        if (!end || end[1] != '\0' || (size_t)(end - s - 1) >= seclen) {
-            snprintf(err, errlen, "%s:%d: malformed section header", path, lineno);
+        if (!end || end[1] != '\0' || end - s - 1 >= INI_NAME_MAX) {
+            snprintf(err, errlen, "line %d: malformed section header", lineno);
             return -1;
         }
         *end = '\0';
-        snprintf(section, seclen, "%s", trim(s + 1));
-        return 0;
+        st->section = trim(s + 1);
+        st->keys.n = 0;
+        if ((first = seen_before(&st->sections, st->section, lineno)) == 0)
+            return 0;
+        if (first > 0)
+            snprintf(err, errlen, "line %d: section [%.100s] appears twice (first on line %d)", lineno,
+                     st->section, first);
+        return oom(first, lineno, err, errlen);
     }
     sep = strpbrk(s, "=:");
     if (!sep) {
-        snprintf(err, errlen, "%s:%d: expected 'key = value'", path, lineno);
+        snprintf(err, errlen, "line %d: expected 'key = value'", lineno);
         return -1;
     }
-    if (!section[0]) {
-        snprintf(err, errlen, "%s:%d: key outside any [section]", path, lineno);
+    if (!st->section) {
+        snprintf(err, errlen, "line %d: key outside any [section]", lineno);
         return -1;
     }
     *sep = '\0';
-    if (*trim(s) == '\0') {
-        snprintf(err, errlen, "%s:%d: empty key", path, lineno);
+    s = trim(s);
+    if (*s == '\0') {
+        snprintf(err, errlen, "line %d: empty key", lineno);
         return -1;
     }
-    return cb(ud, section, trim(s), trim(sep + 1), lineno, err, errlen);
+    if ((first = seen_before(&st->keys, s, lineno)) == 0)
+        return cb(ud, st->section, s, trim(sep + 1), lineno, err, errlen);
+    if (first > 0)
+        snprintf(err, errlen, "line %d: %.100s is set twice in [%.100s] (first on line %d)", lineno, s, st->section,
+                 first);
+    return oom(first, lineno, err, errlen);
+}
+
+/* Read all of fd into a NUL-terminated buffer of at most INI_FILE_MAX
+ * bytes. Returns it, or NULL with err filled. */
+static char *slurp(int fd, size_t *len, char *err, size_t errlen)
+{
+    char *buf = (char *)malloc(INI_FILE_MAX + 2);
+    size_t n = 0;
+    if (!buf) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    while (n <= INI_FILE_MAX) {
+        ssize_t r = read(fd, buf + n, INI_FILE_MAX + 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(err, errlen, "%s", errno == EISDIR ? "a directory, not a config file" : strerror(errno));
+            free(buf);
+            return NULL;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    if (n > INI_FILE_MAX) {
+        snprintf(err, errlen, "more than %d bytes: not a config file", INI_FILE_MAX);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
 }
 
 int ini_parse_file(const char *path, ini_cb cb, void *ud, char *err, size_t errlen)
 {
-    char section[256] = "", *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int lineno = 0, rc = 0;
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    parse_state st = { NULL, { NULL, NULL, 0, 0 }, { NULL, NULL, 0, 0 } };
+    size_t len = 0;
+    int lineno = 0, rc = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
+    char *buf, *line, *end;
+    if (fd < 0) {
+        snprintf(err, errlen, "%s", strerror(errno));
         return -1;
     }
-    while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
+    buf = slurp(fd, &len, err, errlen);
+    close(fd);
+    if (!buf)
+        return -1;
+    for (line = buf; rc == 0 && line < buf + len; line = end + 1) {
+        end = (char *)memchr(line, '\n', (size_t)(buf + len - line));
+        if (!end)
+            end = buf + len;
+        *end = '\0';
         lineno++;
-        if (n > INI_LINE_MAX) {
-            snprintf(err, errlen, "%s:%d: line longer than %d bytes", path, lineno, INI_LINE_MAX);
+        if (end - line > INI_LINE_MAX) {
+            snprintf(err, errlen, "line %d: longer than %d bytes", lineno, INI_LINE_MAX);
             rc = -1;
-        } else if ((size_t)n != strlen(line)) {
-            snprintf(err, errlen, "%s:%d: NUL byte in line", path, lineno);
+        } else if (strlen(line) != (size_t)(end - line)) {
+            snprintf(err, errlen, "line %d: NUL byte", lineno);
             rc = -1;
         } else {
-            rc = parse_line(line, lineno, section, sizeof section, cb, ud, path, err, errlen);
+            rc = parse_line(line, lineno, &st, cb, ud, err, errlen);
         }
     }
-    if (rc == 0 && ferror(f)) {
-        snprintf(err, errlen, "%s: read error", path);
-        rc = -1;
-    }
-    free(line);
-    fclose(f);
+    free((void *)st.sections.name);
+    free(st.sections.line);
+    free((void *)st.keys.name);
+    free(st.keys.line);
+    free(buf);
     return rc;
 }
 

@@ -134,6 +134,11 @@ Test(config, bad_values_name_the_key)
         { "post.timeout = 1.0001ms", "post.timeout" },
         { "signature.timestamp = perhaps", "signature.timestamp" },
         { "retry.jitter = some", "retry.jitter" },
+        { "collector.hostname = http://events.example.com", "a URL; write the host" },
+        { "collector.hostname = events.example.com/v2", "no path" },
+        { "collector.hostname = events.example.com:http", "port is not a number" },
+        { "collector.hostname = [::1", "closing ]" },
+        { "retry.budget = 0", "\"0\" has no unit: write e.g. 0ms, 0s or 0m" },
         { "no.such.key = 1", "unknown key" },
         { "collector.hostname = ${NO_SUCH_VAR_RINGPUB}", "NO_SUCH_VAR_RINGPUB is not set" },
         { "collector.hostname = ${UNTERMINATED", "bad variable" },
@@ -193,7 +198,32 @@ Test(config, file_level_errors)
     cr_assert_not_null(strstr(err, "longer than"), "%s", err);
     pub_config_defaults(&c, "main");
     cr_assert_neq(pub_config_load(&c, "/nonexistent/x.ini", err, sizeof err), 0);
-    cr_assert_not_null(strstr(err, "No such file"), "%s", err);
+    cr_assert_str_eq(err, "/nonexistent/x.ini: No such file or directory", "the path once");
+}
+
+/* Issue 14: duplicates are refused (as Python's configparser does), a
+ * directory is named as such, and what is read is capped: /dev/zero used
+ * to grow the daemon by 1.6 GB a second. */
+Test(config, duplicates_directories_and_endless_files)
+{
+    pub_config c;
+    char err[512] = "";
+    cr_assert_neq(load("[event-publisher:main]\nkey.name = a\nbatch.max_age = 1s\nkey.name = b\n", &c, err,
+                       sizeof err), 0);
+    cr_assert_not_null(strstr(err, "line 4: key.name is set twice in [event-publisher:main] (first on line 2)"),
+                       "%s", err);
+    cr_assert_neq(load("[event-publisher:main]\nkey.name = a\n[other]\nx = 1\n[event-publisher:main]\n"
+                       "key.secret = aHVudGVyMg==\n", &c, err, sizeof err), 0);
+    cr_assert_not_null(strstr(err, "line 5: section [event-publisher:main] appears twice (first on line 1)"),
+                       "%s", err);
+    cr_assert_eq(load("[a]\nx = 1\n[b]\nx = 1\n[event-publisher:main]\nkey.name = k\n", &c, err, sizeof err),
+                 0, "the same key in two sections is fine: %s", err);
+    pub_config_defaults(&c, "main");
+    cr_assert_neq(pub_config_load(&c, th_dir(), err, sizeof err), 0);
+    cr_assert_not_null(strstr(err, "a directory, not a config file"), "%s", err);
+    cr_assert_eq(strstr(err, th_dir()), err, "%s", err);
+    cr_assert_neq(pub_config_load(&c, "/dev/zero", err, sizeof err), 0);
+    cr_assert_str_eq(err, "/dev/zero: more than 1048576 bytes: not a config file");
 }
 
 Test(config, cross_key_checks)
