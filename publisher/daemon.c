@@ -282,17 +282,19 @@ static int setup(pub_daemon *d)
     if (pub_lanes_orphans(d->lanes, d->nlanes, &d->cfg, orphans, sizeof orphans) > 0)
         for (char *l = strtok_r(orphans, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
             pub_log(d, "WARNING: %s", l);
+    /* blocked before libnats starts its threads, which inherit the mask: a
+     * SIGTERM they took would end the process (exit 143, no shutdown) */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigprocmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
     if (pub_lanes_use(d->lanes, d->nlanes, PUB_SINK_JETSTREAM)) {
         if (pub_js_init(&d->js, &d->loop, d->cfg.js_url, pub_http_finished, pub_find_out, d, why, sizeof why) != 0) {
             pub_log(d, "%s", why);
             return -1;
         }
     }
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    sigprocmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
     if ((d->sigfd = signalfd(-1, &sigs, SFD_CLOEXEC)) < 0)
         return -1;
     d->sig_op = (pub_op){ on_signal, d, 0 };

@@ -33,6 +33,8 @@ int free_port(void);
 pid_t spawn(char *const argv[], const char *log);
 /* waitpid and forget a tracked child. */
 pid_t reap(pid_t pid, int *status);
+/* Send sig to pid, reap it, assert it exited 0 (a clean shutdown). */
+void stop_clean(pid_t pid, int sig);
 /* reap(), but waits at most ms: returns 0 (still running) after that. */
 pid_t reap_within(pid_t pid, int *status, uint64_t ms);
 /* Wait (bounded) until file f exists and is not empty. */
@@ -93,6 +95,8 @@ pid_t rig_collector(int port, const char *extra1, const char *extra2);
  * spool in th_dir()/spool, small ring and batches, then the extra lines. */
 void rig_config(int port, const char *extra);
 /* ringpub --queue rig_queue with that config, logging to ringpub.log. */
+/* 1 if config text sets key (at a line's start). */
+int rig_sets(const char *text, const char *key);
 pid_t rig_daemon(void);
 /* A producer handle on rig_queue in th_dir() (8 MiB ring, 4 KiB events). */
 rp_queue *rig_direct_queue(rp_queue_opts *o);

@@ -92,10 +92,11 @@ static void write_js_cfg(const char *extra)
     FILE *f = fopen(path_in("ringpub.ini"), "w");
     cr_assert_not_null(f);
     extra = extra ? extra : "";
-    fprintf(f, "[event-publisher:e2e]\nsink = jetstream\njetstream.url = %s\nspool.dir = %s\n"
+    fprintf(f, "[event-publisher:e2e]\n%sjetstream.url = %s\nspool.dir = %s\n"
                "ring.capacity = 8MiB\nring.max_event = 4KiB\nbatch.max_bytes = 64KiB\nbatch.max_age = 50ms\n"
-               "%spost.timeout = 2s\n%s",
-            urls, path_in("spool"), strstr(extra, "retry.backoff_cap") ? "" : "retry.backoff_cap = 300ms\n", extra);
+               "%spost.timeout = 2s\n%s", /* a key set twice is refused: extra's own win */
+            rig_sets(extra, "sink") ? "" : "sink = jetstream\n", urls,
+            path_in("spool"), rig_sets(extra, "retry.backoff_cap") ? "" : "retry.backoff_cap = 300ms\n", extra);
     fclose(f);
 }
 
@@ -156,7 +157,8 @@ Test(jetstream, ringpub_publishes_every_event_once, .init = setup)
     await_in_stream(&t, "EV", 3, acc, 60000);
     fprintf(stderr, "jetstream: 60000 events of ~200 B into a 3-replica stream and read back in %.1f s\n",
             (double)(th_now_ms() - t0) / 1000);
-    stop(d, SIGTERM);
+    stop_clean(d, SIGTERM); /* was exit 143: libnats' threads took the signal */
+    cr_assert(log_has("ringpub.log", "ringpub: stopped: "), "no shutdown summary in %s", path_in("ringpub.log"));
     cr_assert_eq(t.bad, 0);
     cr_assert_eq(t.dups, 0, "JetStream de-duplicates by batch id");
     cr_assert_eq(t.unique, 60000);
@@ -173,7 +175,7 @@ Test(jetstream, one_message_per_event_when_asked, .init = setup)
     start_producers(&p, 2, 5000, 30000);
     join_producers(&p, acc);
     await_in_stream(&t, "EV", 2, acc, sum(acc, 2));
-    stop(d, SIGTERM);
+    stop_clean(d, SIGINT); /* was exit 130 */
     cr_assert_eq(t.bad, 0);
     cr_assert_eq(t.dups, 0);
     cr_assert_eq(t.unique, 10000);
