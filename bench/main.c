@@ -61,6 +61,17 @@ static void parse_size(const char *v, bench_opts *o)
         fail("--size: N-M wants N <= M", "");
 }
 
+/* 1 if option a takes a value (so a missing one is named as such). */
+static int takes_value(const char *a)
+{
+    static const char *const valued[] = { "--backend", "--vs", "--producers", "--size", "--events",
+                                          "--seconds", "--rate", "--sample", "--csv", "--capacity" };
+    for (size_t i = 0; i < sizeof valued / sizeof *valued; i++)
+        if (strcmp(a, valued[i]) == 0)
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     bench_opts o = { "ring", 1, 0, 64, 64, 0, 3.0, 0, 128 };
@@ -69,11 +80,11 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = 1;
-        if (strcmp(a, "--help") == 0) { fputs(usage, stdout); return 0; }
+        if (cli_help_or_version("ringbench", a, usage)) return 0;
         else if (strcmp(a, "--procs") == 0) { o.procs = 1; takes = 0; }
         else if (strcmp(a, "--json") == 0) { json = 1; takes = 0; }
         else if (strcmp(a, "--e2e") == 0) { e2e = 1; takes = 0; }
-        else if (!v) fail("missing value for ", a);
+        else if (!v) cli_fail("ringbench", takes_value(a) ? "missing value for %s" : "unknown option %s", a);
         else if (strcmp(a, "--backend") == 0) o.backend = v;
         else if (strcmp(a, "--vs") == 0) vs = v;
         else if (strcmp(a, "--producers") == 0) o.producers = (int)num(a, v, 1, 64);

@@ -2,8 +2,26 @@
 #ifndef RINGPUB_CLI_H
 #define RINGPUB_CLI_H
 
+#include <stdio.h>
+#include <string.h>
+
 /* cli_fail — print "PROG: " + fmt (one %s, filled with arg) as one line to
  * stderr and exit 2: the tools' answer to bad input or config. */
 void cli_fail(const char *prog, const char *fmt, const char *arg) __attribute__((noreturn));
+
+#define RINGPUB_VERSION "0.1.0" /* every tool's --version */
+
+/* cli_help_or_version — if arg is -h/--help (usage on stdout) or --version
+ * ("PROG VERSION"), print it and return 1 (the caller exits 0); else 0. */
+static inline int cli_help_or_version(const char *prog, const char *arg, const char *usage)
+{
+    if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
+        fputs(usage, stdout);
+    else if (strcmp(arg, "--version") == 0)
+        printf("%s %s\n", prog, RINGPUB_VERSION);
+    else
+        return 0;
+    return 1;
+}
 
 #endif

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VERSION "0.1.0"
 
 static const char usage[] =
     "usage: ringpub --queue NAME [--config FILE] [--debug]\n"
@@ -44,14 +43,14 @@ int main(int argc, char **argv)
     int allow_insecure = 0;
     char err[700];
     int o;
-    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
         case 'q': queue = optarg; break;
         case 'c': config = optarg; break;
         case 'd': d.debug = 1; break;
         case 'I': allow_insecure = 1; break;
         case 'h': fputs(usage, stdout); return 0;
-        case 'V': puts("ringpub " VERSION); return 0;
+        case 'V': puts("ringpub " RINGPUB_VERSION); return 0;
         default: bad("bad option (see --help)%s", "");
         }
     }

@@ -139,3 +139,20 @@ Test(ctl, tail_under_load_prints_whole_events, .init = setup)
     cr_assert_gt(tails, 0);
     cr_assert_gt(lines, 0, "tail showed nothing under load");
 }
+
+/* Every binary answers --version, -h and --help, and an unknown option is
+ * named as such (ringbench said "missing value for --bogus"). */
+Test(ctl, every_binary_has_version_and_help, .init = setup)
+{
+    static const char *const names[] = { "ringpub", "ringcollect", "ringctl", "ringbench", "ringjs" };
+    static const char *const flags[] = { "--version", "-h", "--help" };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        for (size_t f = 0; f < 3; f++) {
+            char *argv[] = { (char *)bin(names[i]), (char *)flags[f], NULL };
+            cr_assert_eq(run_capture(argv, out, sizeof out), 0, "%s %s: %s", names[i], flags[f], out);
+            cr_assert_not_null(strstr(out, f ? "usage" : names[i]), "%s %s: %s", names[i], flags[f], out);
+        }
+    char *bogus[] = { (char *)bin("ringbench"), (char *)"--bogus", NULL };
+    cr_assert_eq(run_capture(bogus, out, sizeof out), 2);
+    cr_assert_str_eq(out, "ringbench: unknown option --bogus\n");
+}

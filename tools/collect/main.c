@@ -19,7 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define VERSION "0.1.0"
 
 static const char usage[] =
     "usage: ringcollect [options]\n"
@@ -164,7 +163,7 @@ static void parse_args(int argc, char **argv, collect_cfg *c, const char **port_
         { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { 0, 0, 0, 0 },
     };
     int o;
-    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
         case 'l': parse_listen(c, optarg); break;
         case 'o': snprintf(c->out_dir, sizeof c->out_dir, "%s", optarg); break;
@@ -191,7 +190,7 @@ static void parse_args(int argc, char **argv, collect_cfg *c, const char **port_
         case 'R': c->refuse_rate = parse_fraction("--refuse-rate", optarg); break;
         case 'S': c->seed = (uint64_t)parse_int("--seed", optarg, 0, 0x7fffffff); break;
         case 'h': fputs(usage, stdout); exit(0);
-        case 'V': puts("ringcollect " VERSION); exit(0);
+        case 'V': puts("ringcollect " RINGPUB_VERSION); exit(0);
         default: die("bad option (see --help)%s", "");
         }
     }

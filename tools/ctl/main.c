@@ -102,10 +102,8 @@ static int cmd_put(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        fputs(usage, stdout);
+    if (argc >= 2 && cli_help_or_version("ringctl", argv[1], usage))
         return 0;
-    }
     if (argc >= 2 && strcmp(argv[1], "put") == 0)
         return cmd_put(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "load") == 0)

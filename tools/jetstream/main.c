@@ -39,6 +39,8 @@ int main(int argc, char **argv)
     long replicas = 1, dup_s = 120, idle = 0;
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
+    if (argc >= 2 && cli_help_or_version("ringjs", argv[1], usage))
+        return 0;
     if (argc < 2 || (strcmp(argv[1], "stream") != 0 && strcmp(argv[1], "dump") != 0)) {
         fputs(usage, argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
         return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
