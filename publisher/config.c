@@ -264,18 +264,23 @@ static const char *host_problem(const char *v)
         return "a URL; write the host (host or host:port) here and the scheme in collector.scheme";
     if (strpbrk(v, "/?#@ \t"))
         return "not a host or host:port (no path, user or spaces)";
-    port = v[0] == '[' ? strchr(v, ']') : strchr(v, ':');
-    if (v[0] == '[' && !port)
-        return "an IPv6 address without its closing ]";
-    if (v[0] == '[')
-        port = port[1] == ':' ? port + 1 : port[1] ? "" : NULL;
-    if (port && port != v && *port == ':') {
+    if (v[0] == '[') { /* [IPv6] or [IPv6]:port */
+        const char *end = strchr(v, ']');
+        if (!end)
+            return "an IPv6 address without its closing ]";
+        if (end[1] != '\0' && end[1] != ':')
+            return "not a host or host:port";
+        port = end[1] ? end + 1 : NULL;
+    } else {
+        port = strchr(v, ':');
+        if (port == v)
+            return "not a host or host:port";
+    }
+    if (port) {
         char *e;
         long n = strtol(port + 1, &e, 10);
         if (!isdigit((unsigned char)port[1]) || *e || n < 1 || n > 65535)
             return "its port is not a number in 1-65535";
-    } else if (port) {
-        return "not a host or host:port";
     }
     return NULL;
 }
@@ -289,7 +294,7 @@ static int set_value(pub_config *c, const key_spec *k, const char *v, char *why,
     switch (k->k) {
     case K_HOST:
         if (*v && (problem = host_problem(v))) {
-            snprintf(why, whylen, "\"%.100s\" is %s", v, problem);
+            snprintf(why, whylen, "\"%.100s\": %s", v, problem);
             return -1;
         }
         /* fall through */

@@ -26,8 +26,10 @@ static char *trim(char *s)
 /* Names seen so far (sections of the file, keys of the current section),
  * pointing into the file's buffer, to refuse duplicates. */
 typedef struct {
-    const char **name;
-    int *line;
+    struct seen_name {
+        const char *name;
+        int line;
+    } *at;
     size_t n, cap;
 } seen;
 
@@ -35,21 +37,18 @@ typedef struct {
 static int seen_before(seen *v, const char *name, int line)
 {
     for (size_t i = 0; i < v->n; i++)
-        if (strcmp(v->name[i], name) == 0)
-            return v->line[i];
+        if (strcmp(v->at[i].name, name) == 0)
+            return v->at[i].line;
     if (v->n == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 16;
-        const char **nn = (const char **)realloc((void *)v->name, cap * sizeof *nn);
-        if (nn)
-            v->name = nn;
-        int *nl = nn ? (int *)realloc(v->line, cap * sizeof *nl) : NULL;
-        if (!nl)
+        struct seen_name *at = (struct seen_name *)realloc(v->at, cap * sizeof *at);
+        if (!at)
             return -1;
-        v->line = nl;
+        v->at = at;
         v->cap = cap;
     }
-    v->name[v->n] = name;
-    v->line[v->n++] = line;
+    v->at[v->n].name = name;
+    v->at[v->n++].line = line;
     return 0;
 }
 
@@ -151,7 +150,7 @@ static char *slurp(int fd, size_t *len, char *err, size_t errlen)
 
 int ini_parse_file(const char *path, ini_cb cb, void *ud, char *err, size_t errlen)
 {
-    parse_state st = { NULL, { NULL, NULL, 0, 0 }, { NULL, NULL, 0, 0 } };
+    parse_state st = { NULL, { NULL, 0, 0 }, { NULL, 0, 0 } };
     size_t len = 0;
     int lineno = 0, rc = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
     char *buf, *line, *end;
@@ -179,10 +178,8 @@ int ini_parse_file(const char *path, ini_cb cb, void *ud, char *err, size_t errl
             rc = parse_line(line, lineno, &st, cb, ud, err, errlen);
         }
     }
-    free((void *)st.sections.name);
-    free(st.sections.line);
-    free((void *)st.keys.name);
-    free(st.keys.line);
+    free(st.sections.at);
+    free(st.keys.at);
     free(buf);
     return rc;
 }
