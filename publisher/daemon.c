@@ -1,5 +1,6 @@
 /* daemon.c — set-up, the io_uring loop, signals and shutdown. */
 #include "daemon.h"
+#include "ringpub_event.h" /* rp_now_ms */
 
 #include <errno.h>
 #include <grp.h>
@@ -102,23 +103,21 @@ static int min_timeout(int a, int b)
     return a < b ? a : b;
 }
 
-/* The ring's and the sinks' current readings, for a metrics flush. */
 /* The sink's state, from the metrics just read, into the ring header,
  * where `ringctl stat` shows it. */
 static void report_sink(pub_daemon *d)
 {
     const pub_metrics *m = &d->metrics;
-    struct timespec ts;
     rp_sink_report r;
-    clock_gettime(CLOCK_REALTIME, &ts);
     r.state = m->sink_failing ? RP_SINK_FAILING : RP_SINK_HEALTHY;
     r.last_status = m->sink_last_status;
     r.backoff_ms = m->sink_backoff_ms;
-    r.next_unix_ms = m->sink_failing ? (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u + m->sink_next_ms : 0;
+    r.next_unix_ms = m->sink_failing ? (uint64_t)rp_now_ms() + m->sink_next_ms : 0;
     r.probes = m->sink_probes;
     rp_consumer_report_sink(d->ring, &r);
 }
 
+/* The ring's and the sinks' current readings, for a metrics flush. */
 static void read_gauges(pub_daemon *d)
 {
     rp_stats st;

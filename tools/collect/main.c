@@ -19,7 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 static const char usage[] =
     "usage: ringcollect [options]\n"
     "  --listen HOST:PORT      address to serve (default 127.0.0.1:8321; port 0: any)\n"

@@ -1,6 +1,7 @@
 /* views.c — see views.h. */
 #include <ringpub.h>
 #include <ringpub_consumer.h>
+#include <ringpub_event.h> /* rp_now_ms */
 
 #include "views.h"
 
@@ -113,9 +114,7 @@ static void print_sink(const rp_sink_report *r, int attached)
         printf("sink         healthy, last status %llu, %llu probes since start%s\n",
                (unsigned long long)r->last_status, (unsigned long long)r->probes, when);
     } else if (r->state == RP_SINK_FAILING) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+        uint64_t now = (uint64_t)rp_now_ms();
         printf("sink         failing: last status %llu%s, backoff %llu ms, next probe in %llu ms, %llu probes "
                "since start%s\n",
                (unsigned long long)r->last_status, r->last_status ? "" : " (no answer)",
