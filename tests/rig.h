@@ -95,8 +95,10 @@ pid_t rig_collector(int port, const char *extra1, const char *extra2);
  * spool in th_dir()/spool, small ring and batches, then the extra lines. */
 void rig_config(int port, const char *extra);
 /* ringpub --queue rig_queue with that config, logging to ringpub.log. */
-/* 1 if config text sets key (at a line's start). */
-int rig_sets(const char *text, const char *key);
+/* Write th_dir()/ringpub.ini: section [event-publisher:rig_queue], the
+ * lines of base whose key extra does not set (a key set twice is refused),
+ * then extra (may be NULL); mode 0600. */
+void rig_write_config(const char *base, const char *extra);
 pid_t rig_daemon(void);
 /* A producer handle on rig_queue in th_dir() (8 MiB ring, 4 KiB events). */
 rp_queue *rig_direct_queue(rp_queue_opts *o);

@@ -89,15 +89,12 @@ static void cluster_up(void)
 
 static void write_js_cfg(const char *extra)
 {
-    FILE *f = fopen(path_in("ringpub.ini"), "w");
-    cr_assert_not_null(f);
-    extra = extra ? extra : "";
-    fprintf(f, "[event-publisher:e2e]\n%sjetstream.url = %s\nspool.dir = %s\n"
-               "ring.capacity = 8MiB\nring.max_event = 4KiB\nbatch.max_bytes = 64KiB\nbatch.max_age = 50ms\n"
-               "%spost.timeout = 2s\n%s", /* a key set twice is refused: extra's own win */
-            rig_sets(extra, "sink") ? "" : "sink = jetstream\n", urls,
-            path_in("spool"), rig_sets(extra, "retry.backoff_cap") ? "" : "retry.backoff_cap = 300ms\n", extra);
-    fclose(f);
+    char base[1024];
+    snprintf(base, sizeof base,
+             "sink = jetstream\njetstream.url = %s\nspool.dir = %s\nring.capacity = 8MiB\nring.max_event = 4KiB\n"
+             "batch.max_bytes = 64KiB\nbatch.max_age = 50ms\nretry.backoff_cap = 300ms\npost.timeout = 2s\n",
+             urls, path_in("spool"));
+    rig_write_config(base, extra);
 }
 
 /* The cluster with stream EV, and ringpub publishing into it. */
