@@ -48,6 +48,7 @@ const daemon_sources = [_][]const u8{
     "publisher/send.c",
     "publisher/jsonl.c",
     "publisher/errstream.c",
+    "publisher/paths.c",
     "publisher/filesink.c",
     "publisher/eventgate.c",
     "publisher/jetstream.c",

@@ -181,7 +181,7 @@ int bench_e2e(const bench_opts *o, bench_result *r)
     snprintf(cfg, sizeof cfg, "%s/ringpub.ini", dir);
     FILE *f = fopen(cfg, "w");
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-    fprintf(f, "[event-publisher:ringbench]\ncollector.hostname = %s\nkey.name = ringpub-dev\n"
+    fprintf(f, "[event-publisher:ringbench]\ncollector.hostname = %s\ncollector.scheme = http\nkey.name = ringpub-dev\n"
                "key.secret = cmluZ3B1Yi1kZXZlbG9wbWVudC1zZWNyZXQtMDAwMDA=\nspool.dir = %s/spool\n"
                "compression = zstd\n", listen, dir);
     fclose(f);

@@ -95,6 +95,8 @@ void pub_config_defaults(pub_config *c, const char *queue)
     snprintf(c->key_name, sizeof c->key_name, "%s", PUB_DEV_KEY_NAME);
     c->key_secret_len = 0;
     c->tls_verify = 1;
+    if (getenv("SSL_CERT_FILE")) /* as OpenSSL's tools and Python's ssl read it */
+        snprintf(c->tls_ca_file, sizeof c->tls_ca_file, "%s", getenv("SSL_CERT_FILE"));
     c->validate_max_depth = 32;
     snprintf(c->eventgate_url, sizeof c->eventgate_url, "http://127.0.0.1:8192/v1/events");
     snprintf(c->js_url, sizeof c->js_url, "nats://127.0.0.1:4222");
@@ -467,10 +469,24 @@ static int check_exposure(pub_config *c, const char *path, char *err, size_t err
     return c->allow_insecure ? 0 : -1;
 }
 
+/* What a config file starts from: baseplate's wire (https, gzip) and no
+ * collector or key, which the file must name (the development ones are for
+ * the no-config demo only). */
+static void baseplate_defaults(pub_config *c)
+{
+    snprintf(c->scheme, sizeof c->scheme, "https");
+    c->compression = PUB_GZIP;
+    c->collector_host[0] = '\0';
+    c->key_name[0] = '\0';
+    sodium_memzero(c->key_secret, sizeof c->key_secret);
+    c->key_secret_len = 0;
+}
+
 int pub_config_load(pub_config *c, const char *path, char *err, size_t errlen)
 {
     load_ctx x = { c, "", 0 };
     char why[600];
+    baseplate_defaults(c);
     snprintf(x.section, sizeof x.section, "event-publisher:%s", c->queue);
     if (ini_parse_file(path, on_key, &x, why, sizeof why) != 0) {
         snprintf(err, errlen, "%s: %s", path, why);
@@ -483,11 +499,29 @@ int pub_config_load(pub_config *c, const char *path, char *err, size_t errlen)
     return check_exposure(c, path, err, errlen);
 }
 
+/* The keys a baseplate section must name that *c lacks ("" if none): a
+ * collector and a key wherever a batch is POSTed to the collector. */
+static void missing_keys(const pub_config *c, char *out, size_t outlen)
+{
+    int http = c->sink == PUB_SINK_HTTP, host = http && !c->collector_host[0];
+    for (int r = 0; r < c->nroutes; r++)
+        if (c->routes[r].sink == PUB_SINK_HTTP) {
+            http = 1;
+            host |= !c->routes[r].collector_host[0] && !c->collector_host[0];
+        }
+    snprintf(out, outlen, "%s%s%s", host ? ", collector.hostname" : "",
+             http && !c->key_name[0] ? ", key.name" : "",
+             http && c->key_secret_len == 0 ? ", key.secret (or key.secret_file)" : "");
+}
+
 int pub_config_check(const pub_config *c, char *err, size_t errlen)
 {
     static pub_procs procs; /* only parsed to check it */
-    if (!c->collector_host[0] || !c->key_name[0] || c->key_secret_len == 0)
-        snprintf(err, errlen, "collector.hostname, key.name and key.secret are required");
+    char missing[128];
+    missing_keys(c, missing, sizeof missing);
+    if (missing[0])
+        snprintf(err, errlen, "missing required key%s: %s (baseplate's [event-publisher:%s] names its collector "
+                 "and key)", strchr(missing + 2, ',') ? "s" : "", missing + 2, c->queue);
     else if (c->batch_max_bytes < (size_t)c->ring_max_event + 64)
         snprintf(err, errlen, "batch.max_bytes (%zu) must be at least ring.max_event (%u) + 64",
                  c->batch_max_bytes, (unsigned)c->ring_max_event);

@@ -1,5 +1,6 @@
 /* daemon.c — set-up, the io_uring loop, signals and shutdown. */
 #include "daemon.h"
+#include "paths.h"
 #include "ringpub_event.h" /* rp_now_ms */
 
 #include <errno.h>
@@ -254,6 +255,7 @@ static int setup(pub_daemon *d)
         snprintf(d->cfg.quarantine_file, sizeof d->cfg.quarantine_file, "%.3000s/%s.quarantine.jsonl",
                  d->cfg.spool_dir, d->cfg.queue);
     if ((d->nlanes = pub_lanes_open(d->lanes, &d->cfg, why, sizeof why)) < 0 ||
+        pub_paths_check(&d->cfg, d->lanes, d->nlanes, why, sizeof why) != 0 ||
         pub_metrics_open(&d->metrics, d->cfg.metrics_namespace, d->cfg.metrics_endpoint, why, sizeof why) != 0 ||
         (d->procs.n > 0 && open_contain(d, st.head, why, sizeof why) != 0)) {
         pub_log(d, "%s", why);

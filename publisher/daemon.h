@@ -83,6 +83,7 @@ typedef struct pub_daemon {
     pub_contain contain;      /* an event that crashes a processor (contain.h) */
     pub_buf errors;           /* error events not yet written to errors.file */
     int errors_broken;        /* an error event could not even be built */
+    int errors_fallback;      /* errors.file failed: writing to SPOOL_DIR/QUEUE.errors.jsonl */
 
     /* the sinks: lane 0 is the queue's own, 1 + R route R's (lane.h) */
     pub_lane lanes[1 + PUB_MAX_ROUTES];
@@ -137,6 +138,12 @@ int pub_drain(pub_daemon *d, uint64_t now);
 void pub_seal(pub_daemon *d, uint64_t now);
 /* may we take more from the ring? (back-pressure) */
 int pub_may_drain(const pub_daemon *d);
+
+/* pub_errors_flush — write the pending error events durably: to
+ * errors.file, or, while that cannot be written, to the spool directory's
+ * SPOOL_DIR/QUEUE.errors.jsonl (each switch logged once). Returns 0, or -1
+ * with errno when neither takes them (then they stay pending). */
+int pub_errors_flush(pub_daemon *d);
 
 /* send.c */
 void pub_send_new(pub_daemon *d, pub_out *o);

@@ -173,7 +173,7 @@ static void cut(pub_daemon *d, uint64_t pos)
         return;
     rp_batch part = { NULL, 0, d->poll_i - d->poll_from, payload_bytes(b, d->poll_from, d->poll_i),
                       d->poll_start, pos };
-    if (d->errors_broken || pub_err_flush(&d->errors, d->cfg.errors_file) != 0 || push_chunk(d, &part) != 0)
+    if (d->errors_broken || pub_errors_flush(d) != 0 || push_chunk(d, &part) != 0)
         return; /* the part stays with the rest of the poll */
     d->poll_from = d->poll_i;
     d->poll_start = pos;
@@ -201,6 +201,30 @@ static void add_one(pub_daemon *d, pub_lane *l, const void *data, uint32_t len, 
         l->since_ms = now;
 }
 
+int pub_errors_flush(pub_daemon *d)
+{
+    char fallback[PUB_PATH];
+    snprintf(fallback, sizeof fallback, "%.3000s/%s.errors.jsonl", d->cfg.spool_dir, d->cfg.queue);
+    if (pub_err_flush(&d->errors, d->cfg.errors_file) == 0) {
+        if (d->errors_fallback)
+            pub_log(d, "error stream %s can be written again (what came meanwhile is in %s)",
+                    d->cfg.errors_file, fallback);
+        d->errors_fallback = 0;
+        return 0;
+    }
+    int err = errno;
+    if (strcmp(fallback, d->cfg.errors_file) == 0)
+        return -1;
+    if (!d->errors_fallback)
+        pub_log(d, "cannot write the error stream %s: %s; refused events go to %s until it can", d->cfg.errors_file,
+                strerror(err), fallback);
+    d->errors_fallback = 1;
+    if (pub_err_flush(&d->errors, fallback) != 0)
+        return -1;
+    d->metrics.total.errors_fallback++;
+    return 0;
+}
+
 /* An event that crashed a processor in an earlier run: into the error
  * stream, without running the chain on it again. */
 static void crashed_event(pub_daemon *d, const rp_event *e, const pub_crash *k, int64_t wall)
@@ -213,7 +237,7 @@ static void crashed_event(pub_daemon *d, const rp_event *e, const pub_crash *k, 
     pub_log(d, "event at ring position %llu: %s; it goes to the error stream", (unsigned long long)e->pos, why);
     /* written at once: the next event may crash this run too */
     if (pub_err_add(&d->errors, d->cfg.queue, which, why, e->data, e->len, wall) != 0 ||
-        pub_err_flush(&d->errors, d->cfg.errors_file) != 0) {
+        pub_errors_flush(d) != 0) {
         d->errors_broken = 1;
         return;
     }
@@ -263,9 +287,9 @@ static int add_events(pub_daemon *d, const rp_batch *b, uint64_t now)
         else
             process_one(d, &b->events[i], now);
     }
-    if (d->errors_broken || pub_err_flush(&d->errors, d->cfg.errors_file) != 0) {
-        pub_log(d, "cannot write the error stream %s: %s; stopping (the events stay in the ring)",
-                d->cfg.errors_file, d->errors_broken ? "out of memory" : strerror(errno));
+    if (d->errors_broken || pub_errors_flush(d) != 0) {
+        pub_log(d, "cannot write the error stream %s nor its fallback in %s: %s; stopping (the events stay in "
+                "the ring)", d->cfg.errors_file, d->cfg.spool_dir, d->errors_broken ? "out of memory" : strerror(errno));
         return -1;
     }
     pub_contain_reported(&d->contain);

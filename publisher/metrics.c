@@ -90,6 +90,7 @@ void pub_metrics_flush(pub_metrics *m)
     C("filtered", filtered);
     C("invalid", invalid);
     C("crashed", crashed);
+    C("errors.fallback", errors_fallback);
 #undef C
     line(buf, sizeof buf, &len, m->ns, "ring.full", m->ring_full - m->ring_full_sent, "c");
     line(buf, sizeof buf, &len, m->ns, "ring.toobig", m->ring_toobig - m->ring_toobig_sent, "c");

@@ -5,6 +5,8 @@
  * bytes.raw, bytes.compressed, retries, spooled, deadlettered, dropped,
  * quarantined_bytes, filtered (keep/drop), invalid (to the error stream),
  * crashed (events that crashed a processor: in the error stream),
+ * errors.fallback (error-stream writes that went to the spool directory's
+ * fallback file because errors.file could not be written),
  * ring.depth (gauge), ring.full, ring.toobig, ring.recovered, ring.stalled
  * (gauge: live producer reservations not committed), ring.stalled_ms (gauge:
  * the oldest one's age), ring.pinned_bytes (gauge), sink.failing (gauge:
@@ -21,7 +23,8 @@
 
 typedef struct pub_counters {
     uint64_t sent, error_http, error_io, batches, bytes_raw, bytes_compressed, retries, spooled,
-        deadlettered, dropped, replayed, quarantined_bytes, filtered, invalid, crashed;
+        deadlettered, dropped, replayed, quarantined_bytes, filtered, invalid, crashed,
+        errors_fallback;
 } pub_counters;
 
 typedef struct pub_metrics {

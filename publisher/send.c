@@ -50,7 +50,8 @@ static int batch_headers(const pub_daemon *d, const pub_out *o, const char *h[2 
     snprintf(sig, 400, "key=%s, mac=%s", d->cfg.key_name, o->mac);
     if (enc)
         h[n++] = "Content-Encoding", h[n++] = enc;
-    h[n++] = "X-Signature", h[n++] = sig;
+    if (d->cfg.key_name[0]) /* a JetStream or file sink may run without a key */
+        h[n++] = "X-Signature", h[n++] = sig;
     h[n++] = "X-Batch-Id", h[n++] = o->id;
     h[n++] = "X-Ringpub-Queue", h[n++] = d->cfg.queue;
     if (o->lane->name[0])
@@ -469,7 +470,7 @@ static int eventgate_refusals(pub_daemon *d, pub_out *o, const pub_http_result *
         pub_log(d, "batch %s: EventGate answered %ld without a list of refused events", o->id, r->status);
         return 0;
     }
-    if (pub_err_flush(&d->errors, d->cfg.errors_file) != 0) {
+    if (pub_errors_flush(d) != 0) {
         pub_log(d, "batch %s: cannot write the error stream %s: %s", o->id, d->cfg.errors_file, strerror(errno));
         d->errors.len = 0;
         return 0;

@@ -340,8 +340,8 @@ void rig_config(int port, const char *extra)
 {
     char base[1024];
     snprintf(base, sizeof base,
-             "collector.hostname = 127.0.0.1:%d\nkey.name = ringpub-dev\n"
-             "key.secret = cmluZ3B1Yi1kZXZlbG9wbWVudC1zZWNyZXQtMDAwMDA=\nspool.dir = %s\n"
+             "collector.hostname = 127.0.0.1:%d\ncollector.scheme = http\nkey.name = ringpub-dev\n"
+             "key.secret = " DEV_SECRET "\nspool.dir = %s\n"
              "ring.capacity = 8MiB\nring.max_event = 4KiB\nbatch.max_bytes = 64KiB\n"
              "batch.max_age = 50ms\nretry.backoff_cap = 300ms\npost.timeout = 2s\n",
              port, path_in("spool"));

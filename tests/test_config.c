@@ -20,6 +20,9 @@ static const char *write_ini(const char *text)
     return path;
 }
 
+/* What every http section must name: a collector and a key. */
+#define REQUIRED "collector.hostname = c.example:80\nkey.name = k\nkey.secret = aHVudGVyMg==\n"
+
 /* Load text as queue "main"; return rc, err in err[]. */
 static int load(const char *text, pub_config *c, char *err, size_t errlen)
 {
@@ -68,15 +71,41 @@ Test(config, baseplate_example_config)
     cr_assert_eq(rc, 0, "%s", err);
     cr_assert_str_eq(c.collector_host, "events.example.com");
     cr_assert_str_eq(c.collector_version, "2j");
-    cr_assert_str_eq(c.scheme, "http", "our default for local use");
+    cr_assert_str_eq(c.scheme, "https", "baseplate's default");
     cr_assert_str_eq(c.key_name, "TestKey");
     cr_assert_eq(c.key_secret_len, 7);
     cr_assert_eq(memcmp(c.key_secret, "hunter2", 7), 0);
     cr_assert_eq(c.max_queue_size, 500);
     cr_assert_eq(c.batch_max_bytes, 500 * 1024);
     cr_assert_eq(c.batch_max_age_ms, 1000);
-    cr_assert_eq(c.compression, PUB_ZSTD);
+    cr_assert_eq(c.compression, PUB_GZIP, "what baseplate sends; zstd is opt-in");
     cr_assert_eq(c.delivery, PUB_GUARANTEED);
+    cr_assert_eq(c.sign_timestamp, 0, "baseplate's signature covers the body only");
+}
+
+/* Issue 14: a section without a collector or key used to post to
+ * 127.0.0.1:8321 signed with the public development key. Now it is one
+ * error naming what is missing; the development defaults serve only a
+ * daemon started without a config file. */
+Test(config, baseplate_required_keys)
+{
+    pub_config c;
+    char err[512] = "";
+    cr_assert_neq(load("[event-publisher:main]\nmax_queue_size = 10\n", &c, err, sizeof err), 0);
+    cr_assert_str_eq(err, "missing required keys: collector.hostname, key.name, key.secret (or key.secret_file) "
+                          "(baseplate's [event-publisher:main] names its collector and key)");
+    cr_assert_neq(load("[event-publisher:main]\ncollector.hostname = h\nkey.name = k\n", &c, err, sizeof err), 0);
+    cr_assert_not_null(strstr(err, "missing required key: key.secret"), "%s", err);
+    cr_assert_neq(load("[event-publisher:main]\nsink = file\nprocessors = route\nroute.r.match = *\n", &c, err,
+                       sizeof err), 0, "route r posts to the (missing) collector");
+    cr_assert_not_null(strstr(err, "collector.hostname"), "%s", err);
+    cr_assert_eq(load("[event-publisher:main]\nsink = jetstream\n", &c, err, sizeof err), 0,
+                 "JetStream needs no collector nor key: %s", err);
+    cr_assert_eq(c.key_secret_len, 0, "not the development key");
+    pub_config_defaults(&c, "main");
+    cr_assert_eq(pub_config_check(&c, err, sizeof err), 0, "no config file: the demo's defaults: %s", err);
+    cr_assert_str_eq(c.scheme, "http");
+    cr_assert_eq(c.compression, PUB_ZSTD);
 }
 
 Test(config, our_keys_with_units)
@@ -172,7 +201,8 @@ Test(config, secret_file_must_be_private)
     fputs("aHVudGVyMg==\n", f);
     fclose(f);
     chmod(path, 0644);
-    snprintf(text, sizeof text, "[event-publisher:main]\nkey.secret_file = %s\n", path);
+    snprintf(text, sizeof text, "[event-publisher:main]\ncollector.hostname = h\nkey.name = k\nkey.secret_file = %s\n",
+             path);
     cr_assert_neq(load(text, &c, err, sizeof err), 0);
     cr_assert_not_null(strstr(err, "readable only by its owner"), "%s", err);
     chmod(path, 0600);
@@ -216,7 +246,7 @@ Test(config, duplicates_directories_and_endless_files)
                        "key.secret = aHVudGVyMg==\n", &c, err, sizeof err), 0);
     cr_assert_not_null(strstr(err, "line 5: section [event-publisher:main] appears twice (first on line 1)"),
                        "%s", err);
-    cr_assert_eq(load("[a]\nx = 1\n[b]\nx = 1\n[event-publisher:main]\nkey.name = k\n", &c, err, sizeof err),
+    cr_assert_eq(load("[a]\nx = 1\n[b]\nx = 1\n[event-publisher:main]\n" REQUIRED, &c, err, sizeof err),
                  0, "the same key in two sections is fine: %s", err);
     pub_config_defaults(&c, "main");
     cr_assert_neq(pub_config_load(&c, th_dir(), err, sizeof err), 0);
@@ -230,13 +260,13 @@ Test(config, cross_key_checks)
 {
     pub_config c;
     char err[512] = "";
-    cr_assert_neq(load("[event-publisher:main]\nbatch.max_bytes = 50KiB\n", &c, err, sizeof err), 0);
+    cr_assert_neq(load("[event-publisher:main]\n" REQUIRED "batch.max_bytes = 50KiB\n", &c, err, sizeof err), 0);
     cr_assert_not_null(strstr(err, "batch.max_bytes"), "%s", err);
-    cr_assert_neq(load("[event-publisher:main]\nmetrics.endpoint = nohost\n", &c, err, sizeof err), 0);
+    cr_assert_neq(load("[event-publisher:main]\n" REQUIRED "metrics.endpoint = nohost\n", &c, err, sizeof err), 0);
     cr_assert_not_null(strstr(err, "metrics.endpoint"), "%s", err);
-    cr_assert_neq(load("[event-publisher:main]\njetstream.by_stream = true\n", &c, err, sizeof err), 0);
+    cr_assert_neq(load("[event-publisher:main]\n" REQUIRED "jetstream.by_stream = true\n", &c, err, sizeof err), 0);
     cr_assert_not_null(strstr(err, "jetstream.unit = event"), "%s", err);
-    cr_assert_neq(load("[event-publisher:main]\ntls.client_cert = /c.pem\n", &c, err, sizeof err), 0);
+    cr_assert_neq(load("[event-publisher:main]\n" REQUIRED "tls.client_cert = /c.pem\n", &c, err, sizeof err), 0);
     cr_assert_not_null(strstr(err, "tls.client_key"), "%s", err);
 }
 
@@ -257,7 +287,7 @@ Test(config, routes_parse_in_order)
 {
     pub_config c;
     char err[512] = "";
-    int rc = load("[event-publisher:main]\nprocessors = validate, route\nroute.by = event_topic\n"
+    int rc = load("[event-publisher:main]\n" REQUIRED "processors = validate, route\nroute.by = event_topic\n"
                   "route.audit.match = audit.*, security.*\nroute.audit.sink = file\n"
                   "route.audit.file.path = /var/log/audit.jsonl\n"
                   "route.eg.sink = eventgate\nroute.eg.match = eg.*\n"
@@ -301,7 +331,7 @@ Test(config, route_errors_name_the_key)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         pub_config c;
         char err[512] = "", text[1024];
-        snprintf(text, sizeof text, "[event-publisher:main]\n%s", cases[i].text);
+        snprintf(text, sizeof text, "[event-publisher:main]\n" REQUIRED "%s", cases[i].text);
         cr_assert_eq(load(text, &c, err, sizeof err), -1, "case %zu accepted", i);
         cr_assert_not_null(strstr(err, cases[i].want), "case %zu: %s", i, err);
     }
@@ -323,7 +353,7 @@ Test(config, readme_examples_load)
     while (fgets(line, sizeof line, f)) {
         if (!in && strncmp(line, "```ini", 6) == 0) {
             in = 1;
-            len = (size_t)snprintf(block, sizeof block, "[event-publisher:main]\n");
+            len = (size_t)snprintf(block, sizeof block, "[event-publisher:main]\n" REQUIRED);
         } else if (in && strncmp(line, "```", 3) == 0) {
             pub_config c;
             char err[512] = "";

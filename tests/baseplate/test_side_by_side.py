@@ -9,12 +9,19 @@ Baseplate asks for a 10000 x 100 KiB message queue; a host whose
 fs.mqueue sysctls are smaller (Debian's defaults: 10 x 8 KiB) refuses it.
 The test then creates baseplate's queue within the host's limits first (the
 sidecar opens the existing queue), instead of changing the host's sysctls."""
+import base64
+import gzip
+import hashlib
+import hmac
+import http.server
 import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
+import threading
 import time
 
 import posix_ipc
@@ -88,6 +95,35 @@ def events():
         }
 
 
+def start_sidecars(cfg, bp_name, rp_name, tmp_path, procs):
+    """baseplate's event_publisher and ringpub, each on its own section of
+    cfg; returns the two queues to put into."""
+    serialize = lambda e: json.dumps(e).encode()  # noqa: E731
+    bp_queue = bp_events.EventQueue(bp_name, serialize)  # creates /events-NAME
+    procs["event_publisher"] = subprocess.Popen(
+        [sys.executable, "-m", "baseplate.sidecars.event_publisher", str(cfg), "--queue-name", bp_name],
+        stderr=open(tmp_path / "sidecar.log", "w"))
+    procs["ringpub"] = subprocess.Popen(
+        [f"{BIN}/ringpub", "--queue", rp_name, "--config", str(cfg)],
+        stderr=open(tmp_path / "ringpub.log", "w"))
+    return bp_queue, ringpub.EventQueue(rp_name, serialize)
+
+
+def stop_all(procs, bp_name):
+    for p in procs.values():
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    try:
+        posix_ipc.unlink_message_queue(f"/events-{bp_name}")
+    except posix_ipc.ExistentialError:
+        pass
+
+
 def test_same_events_reach_the_collector_from_both(tmp_path, monkeypatch):
     fit_mqueue_limits(monkeypatch)
     tag = f"{os.getpid()}"
@@ -103,20 +139,12 @@ def test_same_events_reach_the_collector_from_both(tmp_path, monkeypatch):
     cfg.chmod(0o600)
     monkeypatch.setenv("RINGPUB_DIR", str(tmp_path))
     procs = {}
-    serialize = lambda e: json.dumps(e).encode()  # noqa: E731
-    bp_queue = bp_events.EventQueue(bp_name, serialize)  # creates /events-NAME
     try:
         procs["ringcollect"] = subprocess.Popen(
             [f"{BIN}/ringcollect", "--listen", f"127.0.0.1:{port}", "--out", str(out),
              "--port-file", str(tmp_path / "port")], stderr=open(tmp_path / "collect.log", "w"))
         wait_for("ringcollect", lambda: (tmp_path / "port").exists(), procs)
-        procs["event_publisher"] = subprocess.Popen(
-            [sys.executable, "-m", "baseplate.sidecars.event_publisher", str(cfg), "--queue-name", bp_name],
-            stderr=open(tmp_path / "sidecar.log", "w"))
-        procs["ringpub"] = subprocess.Popen(
-            [f"{BIN}/ringpub", "--queue", rp_name, "--config", str(cfg)],
-            stderr=open(tmp_path / "ringpub.log", "w"))
-        rp_queue = ringpub.EventQueue(rp_name, serialize)
+        bp_queue, rp_queue = start_sidecars(cfg, bp_name, rp_name, tmp_path, procs)
 
         put_all(bp_queue, events())
         put_all(rp_queue, events())
@@ -131,12 +159,106 @@ def test_same_events_reach_the_collector_from_both(tmp_path, monkeypatch):
         assert sorted(got_bp, key=key) == list(events())
         assert sorted(got_rp, key=key) == sorted(got_bp, key=key)
     finally:
-        for name, p in procs.items():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-        posix_ipc.unlink_message_queue(f"/events-{bp_name}")
+        stop_all(procs, bp_name)
+
+
+class BaseplateCollector(http.server.ThreadingHTTPServer):
+    """What baseplate's collector side expects of a batch, checked on every
+    POST, served over HTTPS on 127.0.0.1: path /v2, Content-Type
+    application/json, Content-Encoding gzip, X-Signature "key=K, mac=HEX"
+    with HMAC-SHA256(secret, the gunzipped body), and a TJSON list body
+    {"1":{"lst":["rec",N,...]}}. Events land in .events[sender] (ringpub's
+    requests carry X-Ringpub-Queue); each broken rule in .violations."""
+
+    def __init__(self, cert, key, key_name, secret):
+        super().__init__(("127.0.0.1", 0), BaseplateHandler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        self.socket = ctx.wrap_socket(self.socket, server_side=True)
+        self.key_name, self.secret = key_name, secret
+        self.events = {"baseplate": [], "ringpub": []}
+        self.violations = []
+        self.lock = threading.Lock()
+
+    def check(self, path, headers, body):
+        """The events of one batch, or raises ValueError naming the rule."""
+        if path != "/v2":
+            raise ValueError(f"path {path}, not /v2")
+        if headers.get("Content-Type") != "application/json":
+            raise ValueError(f"Content-Type {headers.get('Content-Type')}")
+        if headers.get("Content-Encoding") != "gzip":
+            raise ValueError(f"Content-Encoding {headers.get('Content-Encoding')}, not gzip")
+        plain = gzip.decompress(body)
+        sig = dict(part.strip().split("=", 1) for part in headers.get("X-Signature", "").split(","))
+        if sig.get("key") != self.key_name:
+            raise ValueError(f"signed with key {sig.get('key')}")
+        want = hmac.new(self.secret, plain, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(sig.get("mac", ""), want):
+            raise ValueError("the MAC does not cover the uncompressed body with the secret")
+        lst = json.loads(plain)["1"]["lst"]
+        if lst[0] != "rec" or lst[1] != len(lst) - 2:
+            raise ValueError(f"not a TJSON list of records: {lst[:2]}")
+        return lst[2:]
+
+
+class BaseplateHandler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        sender = "ringpub" if "X-Ringpub-Queue" in self.headers else "baseplate"
+        try:
+            batch = self.server.check(self.path, self.headers, body)
+            status = 204
+        except (ValueError, OSError, KeyError, IndexError, TypeError) as e:
+            with self.server.lock:
+                self.server.violations.append(f"{sender}: {e}")
+            batch, status = [], 400
+        with self.server.lock:
+            self.server.events[sender].extend(batch)
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_unchanged_baseplate_section_speaks_baseplates_wire(tmp_path, monkeypatch):
+    """Issue 14: the section a baseplate service already has — hostname and
+    key only — means baseplate's wire: https, gzip, its signature. Both
+    sidecars post to one checker; the CA comes from SSL_CERT_FILE (ringpub)
+    and REQUESTS_CA_BUNDLE (baseplate), not from the section."""
+    fit_mqueue_limits(monkeypatch)
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    secret = b"a baseplate service's own secret"
+    server = BaseplateCollector(str(cert), str(key), "ServiceKey", secret)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    tag = f"w{os.getpid()}"
+    bp_name, rp_name = f"bp{tag}", f"rp{tag}"
+    section = (f"collector.hostname = 127.0.0.1:{server.server_address[1]}\nkey.name = ServiceKey\n"
+               f"key.secret = {base64.b64encode(secret).decode()}\n")
+    cfg = tmp_path / "publisher.ini"
+    cfg.write_text(f"[event-publisher:{bp_name}]\n{section}\n"
+                   f"[event-publisher:{rp_name}]\n{section}spool.dir = {tmp_path}/spool\n")
+    cfg.chmod(0o600)
+    monkeypatch.setenv("RINGPUB_DIR", str(tmp_path))
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    procs = {}
+    n = 500
+    try:
+        bp_queue, rp_queue = start_sidecars(cfg, bp_name, rp_name, tmp_path, procs)
+        batch = [e for _, e in zip(range(n), events())]
+        put_all(bp_queue, batch)
+        put_all(rp_queue, batch)
+        for who in ("baseplate", "ringpub"):
+            wait_for(f"{n} events via {who}", lambda: len(server.events[who]) >= n or server.violations, procs)
+        assert server.violations == [], server.violations[:3]
+        key = lambda e: e["payload"]["n"]  # noqa: E731
+        assert sorted(server.events["baseplate"], key=key) == batch, "the checker accepts baseplate itself"
+        assert sorted(server.events["ringpub"], key=key) == batch
+    finally:
+        stop_all(procs, bp_name)
+        server.shutdown()
