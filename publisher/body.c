@@ -62,3 +62,58 @@ json_t *body_unpack(pub_compression codec, const void *body, size_t len, size_t 
     pub_buf_free(&plain);
     return events;
 }
+
+/* Index of the ',' or ']' that ends the JSON value starting at i (n if none). */
+static size_t value_end(const char *s, size_t i, size_t n)
+{
+    int depth = 0, in_string = 0;
+    for (; i < n; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = 0;
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth-- == 0)
+                return i;
+        } else if (c == ',' && depth == 0) {
+            return i;
+        }
+    }
+    return n;
+}
+
+long body_spans(const char *body, size_t len, const char *version, body_span *spans, size_t max)
+{
+    static const char tjson[] = "{\"1\":{\"lst\":[\"rec\",";
+    size_t i, end;
+    long n = 0;
+    if (strcmp(version, "2j") == 0) {
+        if (len < 2 || body[0] != '[' || body[len - 1] != ']')
+            return -1;
+        i = 1, end = len - 1;
+    } else {
+        if (len < sizeof tjson + 3 || memcmp(body, tjson, sizeof tjson - 1) != 0 ||
+            memcmp(body + len - 3, "]}}", 3) != 0)
+            return -1;
+        i = sizeof tjson - 1 + strspn(body + sizeof tjson - 1, "0123456789");
+        if (body[i] == ']')
+            return 0;
+        if (body[i] != ',')
+            return -1;
+        i++, end = len - 3;
+    }
+    while (i < end) {
+        size_t stop = value_end(body, i, end);
+        if ((size_t)n < max)
+            spans[n] = (body_span){ i, stop - i };
+        n++;
+        i = stop + 1;
+    }
+    return n;
+}

@@ -139,6 +139,12 @@ void pub_seal(pub_daemon *d, uint64_t now);
 /* may we take more from the ring? (back-pressure) */
 int pub_may_drain(const pub_daemon *d);
 
+/* pub_out_new — a batch for lane l named id (its body empty), or NULL. */
+pub_out *pub_out_new(pub_lane *l, const char id[SPOOL_ID_MAX]);
+/* pub_out_fill — o's body: body[len] (count events, framed for o's lane)
+ * signed with the configured key and compressed with the lane's codec. */
+void pub_out_fill(pub_daemon *d, pub_out *o, const uint8_t *body, size_t len, uint32_t count);
+
 /* pub_errors_flush — write the pending error events durably: to
  * errors.file, or, while that cannot be written, to the spool directory's
  * SPOOL_DIR/QUEUE.errors.jsonl (each switch logged once). Returns 0, or -1

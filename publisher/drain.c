@@ -93,47 +93,55 @@ static void batch_id(const pub_daemon *d, const pub_lane *l, char id[SPOOL_ID_MA
     sodium_bin2hex(id, SPOOL_ID_MAX, h, sizeof h);
 }
 
-static pub_out *new_out(pub_daemon *d, pub_lane *l)
+pub_out *pub_out_new(pub_lane *l, const char id[SPOOL_ID_MAX])
 {
     pub_out *o = (pub_out *)calloc(1, sizeof *o);
     if (!o)
         return NULL;
-    batch_id(d, l, o->id);
+    memcpy(o->id, id, SPOOL_ID_MAX);
     o->lane = l;
     pub_buf_init(&o->body, (size_t)1 << 31);
     return o;
+}
+
+void pub_out_fill(pub_daemon *d, pub_out *o, const uint8_t *body, size_t len, uint32_t count)
+{
+    pub_lane *l = o->lane;
+    char prefix[100];
+    o->count = count;
+    o->plain_len = len;
+    if (d->cfg.sign_timestamp) {
+        o->ts = (int64_t)time(NULL);
+        snprintf(prefix, sizeof prefix, "%lld\n%s\n", (long long)o->ts, o->id);
+    }
+    pub_sign(d->cfg.key_secret, d->cfg.key_secret_len, o->ts ? prefix : NULL, body, len, o->mac);
+    if (pub_compress(l->compression, l->level, body, len, &o->body) != 0) {
+        pub_log(d, "compression failed; sending batch %s uncompressed", o->id);
+        pub_buf_free(&o->body);
+        pub_buf_init(&o->body, (size_t)1 << 31);
+        pub_compress(PUB_NONE, 0, body, len, &o->body);
+        o->codec = PUB_NONE;
+    } else {
+        o->codec = l->compression;
+    }
 }
 
 static void seal(pub_daemon *d, pub_lane *l)
 {
     pub_batch *b = &l->building;
     pub_out *o;
-    char prefix[100];
+    char id[SPOOL_ID_MAX];
     if (b->count == 0)
         return;
     pub_batch_finish(b);
-    if (!(o = new_out(d, l))) {
+    batch_id(d, l, id);
+    if (!(o = pub_out_new(l, id))) {
         pub_log(d, "out of memory sealing a batch; will retry");
         return;
     }
     o->seq = d->next_seq++;
     tie_chunks(d, l, o->seq);
-    o->count = (uint32_t)b->count;
-    o->plain_len = b->body_len;
-    if (d->cfg.sign_timestamp) {
-        o->ts = (int64_t)time(NULL);
-        snprintf(prefix, sizeof prefix, "%lld\n%s\n", (long long)o->ts, o->id);
-    }
-    pub_sign(d->cfg.key_secret, d->cfg.key_secret_len, o->ts ? prefix : NULL, b->body, b->body_len, o->mac);
-    if (pub_compress(l->compression, l->level, b->body, b->body_len, &o->body) != 0) {
-        pub_log(d, "compression failed; sending batch %s uncompressed", o->id);
-        pub_buf_free(&o->body);
-        pub_buf_init(&o->body, (size_t)1 << 31);
-        pub_compress(PUB_NONE, 0, b->body, b->body_len, &o->body);
-        o->codec = PUB_NONE;
-    } else {
-        o->codec = l->compression;
-    }
+    pub_out_fill(d, o, b->body, b->body_len, (uint32_t)b->count);
     d->metrics.total.batches++;
     d->metrics.total.bytes_raw += b->body_len;
     d->metrics.total.bytes_compressed += o->body.len;

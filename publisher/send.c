@@ -7,6 +7,7 @@
 #include "body.h"
 #include "codec.h"
 #include "errstream.h"
+#include "split.h"
 #include "eventgate.h"
 #include "ringpub_event.h" /* rp_now_ms */
 #include "filesink.h"
@@ -27,6 +28,8 @@ static void free_out(pub_out *o)
     pub_buf_free(&o->body);
     free(o);
 }
+
+static void dispatch(pub_daemon *d, pub_out *o);
 
 static struct curl_slist *add(struct curl_slist *h, const char *fmt, const char *v)
 {
@@ -389,11 +392,16 @@ static void spool_out(pub_daemon *d, pub_out *o)
 static int deadletter(pub_daemon *d, pub_out *o, long status, const char *reason)
 {
     const char *enc = pub_codec_encoding((pub_compression)o->codec);
-    char head[700];
+    char head[1200];
+    json_t *js = json_string(reason); /* quoted and escaped: it may quote the key's name */
+    char *quoted = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
     snprintf(head, sizeof head,
              "{\"time\":%lld,\"queue\":\"%s\",\"batch_id\":\"%s\",\"status\":%ld,"
-             "\"reason\":\"%.200s\",\"events\":%u,\"encoding\":\"%s\",\"body_base64\":\"",
-             (long long)time(NULL), d->cfg.queue, o->id, status, reason, o->count, enc ? enc : "identity");
+             "\"reason\":%.800s,\"events\":%u,\"encoding\":\"%s\",\"body_base64\":\"",
+             (long long)time(NULL), d->cfg.queue, o->id, status, quoted ? quoted : "\"\"", o->count,
+             enc ? enc : "identity");
+    free(quoted);
+    json_decref(js);
     if (pub_jsonl_append_b64(d->cfg.deadletter_file, head, o->body.data, o->body.len) != 0) {
         pub_log(d, "batch %s: cannot write dead-letter file %s: %s", o->id, d->cfg.deadletter_file,
                 strerror(errno));
@@ -408,6 +416,43 @@ static int deadletter(pub_daemon *d, pub_out *o, long status, const char *reason
 static int retryable(long status)
 {
     return status == 408 || status == 429 || status >= 500;
+}
+
+/* Why a final refusal happened, in words a user can act on. */
+static const char *refusal(const pub_daemon *d, long status)
+{
+    static char why[300];
+    if (status == 401 || status == 403)
+        snprintf(why, sizeof why, "the collector refused the signature: key.name \"%.100s\" or key.secret is "
+                 "wrong (fix them, restart, then: ringpub redeliver)", d->cfg.key_name);
+    else if (status == 413)
+        snprintf(why, sizeof why, "one event is larger than the collector takes");
+    else
+        snprintf(why, sizeof why, "refused by the collector");
+    return why;
+}
+
+/* A 413: o's halves go in its place in the FIFO (the second right behind
+ * it, with its seq), each sent on its own. 0, or -1 (it cannot be split). */
+static int split_out(pub_daemon *d, pub_out *o)
+{
+    pub_out *second;
+    uint32_t n = o->count;
+    char was[SPOOL_ID_MAX];
+    memcpy(was, o->id, sizeof was);
+    if (pub_split(d, o, &second) != 0)
+        return -1;
+    second->next = o->next;
+    o->next = second;
+    if (d->outs_tail == o)
+        d->outs_tail = second;
+    d->n_outs++;
+    d->metrics.total.batches++;
+    pub_log(d, "batch %s (%u events) too large for the collector (413): sent again as %s and %s", was, n, o->id,
+            second->id);
+    dispatch(d, o);
+    dispatch(d, second);
+    return 0;
 }
 
 /* Decide what a failed live batch does next. */
@@ -430,7 +475,9 @@ static void failed(pub_daemon *d, pub_out *o, const pub_http_result *r)
     if (transient) {
         d->metrics.total.retries++;
         spool_out(d, o); /* a full spool keeps it in memory: it waits for a probe */
-    } else if (deadletter(d, o, r->status, "refused by the collector") == 0) {
+    } else if (r->status == 413 && split_out(d, o) == 0) {
+        return;
+    } else if (deadletter(d, o, r->status, refusal(d, r->status)) == 0) {
         o->state = OUT_SAFE;
     } else {
         spool_out(d, o);
@@ -523,6 +570,12 @@ void pub_send_new(pub_daemon *d, pub_out *o)
         d->outs = o;
     d->outs_tail = o;
     d->n_outs++;
+    dispatch(d, o);
+}
+
+/* A batch in the FIFO, its first attempt: sent, spooled or (hasty) dropped. */
+static void dispatch(pub_daemon *d, pub_out *o)
+{
     if (o->lane->down && d->cfg.delivery == PUB_GUARANTEED) {
         spool_out(d, o);
     } else if (!sink_may_send(o->lane, pub_now_ms())) { /* hasty, failing sink: not even a try */

@@ -336,35 +336,3 @@ Test(config, route_errors_name_the_key)
         cr_assert_not_null(strstr(err, cases[i].want), "case %zu: %s", i, err);
     }
 }
-
-/* Every ```ini block in README.md loads and passes the checks (under a
- * section header when the block has none): the examples are copied into
- * real configs, so they must work as written. */
-Test(config, readme_examples_load)
-{
-    char path[1024], line[1024], block[8192];
-    size_t len = 0;
-    int in = 0, blocks = 0;
-    snprintf(path, sizeof path, "%s", __FILE__);
-    char *slash = strrchr(path, '/');
-    snprintf(slash ? slash : path, sizeof path - (size_t)(slash ? slash - path : 0), "/../README.md");
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "%s", path);
-    while (fgets(line, sizeof line, f)) {
-        if (!in && strncmp(line, "```ini", 6) == 0) {
-            in = 1;
-            len = (size_t)snprintf(block, sizeof block, "[event-publisher:main]\n" REQUIRED);
-        } else if (in && strncmp(line, "```", 3) == 0) {
-            pub_config c;
-            char err[512] = "";
-            in = 0;
-            blocks++;
-            cr_assert_eq(load(block, &c, err, sizeof err), 0, "README example %d: %s\n%s", blocks, err, block);
-        } else if (in && line[0] != '[') {
-            cr_assert_lt(len + strlen(line), sizeof block);
-            len += (size_t)snprintf(block + len, sizeof block - len, "%s", line);
-        }
-    }
-    fclose(f);
-    cr_assert_geq(blocks, 3, "the README has its examples");
-}

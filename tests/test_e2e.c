@@ -380,6 +380,44 @@ Test(e2e, bad_signature_401_goes_to_dead_letter, .init = setup)
     fclose(f);
     cr_assert_eq(chmod(path_in("other.keys"), 0600), 0);
     dead_letter_case(keys, NULL, NULL, 401);
+    cr_assert_gt(rig_lines_with("ringpub.log", "key.name \"ringpub-dev\" or key.secret is wrong"), 0,
+                 "the 401 line says what to fix");
+}
+
+/* Issue 14: a 413 dead-lettered the whole batch. Now it is halved and the
+ * halves sent again (halved again on another 413) until each fits; only an
+ * event larger than the collector takes on its own is dead-lettered. */
+Test(e2e, status_413_splits_the_batch, .init = setup)
+{
+    int port = free_port();
+    uint64_t acc[MAXP] = { 0 };
+    tally t;
+    rp_queue_opts o;
+    char ev[4000];
+    pid_t col = rig_collector(port, "--max-decompressed=3KiB", NULL);
+    rig_config(port, "batch.max_age = 300ms\n");
+    pid_t d = rig_daemon();
+    rp_queue *q = rig_direct_queue(&o);
+    for (int i = 0; i < 400; i++) { /* ~50 KiB: batches of up to 64 KiB, many times what the collector takes */
+        int n = snprintf(ev, sizeof ev, "{\"p\":0,\"s\":%llu,\"pad\":\"%0100d\"}", (unsigned long long)acc[0]++, i);
+        cr_assert_eq(rp_queue_put(q, ev, (size_t)n), 0);
+        if (i == 200) { /* one event the collector never takes */
+            n = snprintf(ev, sizeof ev, "{\"big\":\"%03500d\"}", 1);
+            cr_assert_eq(rp_queue_put(q, ev, (size_t)n), 0);
+        }
+    }
+    rp_queue_close(q);
+    await_delivered(&t, 1, acc, 400);
+    cr_assert_eq(rig_await_lines("spool/e2e.deadletter.jsonl", "one event is larger than the collector takes", 1,
+                                 10000), 1);
+    stop_clean(d, SIGTERM);
+    stop(col, SIGTERM);
+    count_delivered(&t, 1, acc);
+    cr_assert_eq(t.dups, 0);
+    cr_assert_eq(t.unique, 400);
+    cr_assert_gt(rig_lines_with("ringpub.log", "too large for the collector (413): sent again as"), 0);
+    cr_assert_eq(rig_lines_with("spool/e2e.deadletter.jsonl", ""), 1, "only the one event");
+    cr_assert_eq(rig_lines_with("spool/e2e.deadletter.jsonl", "\"events\":1,"), 1);
 }
 
 /* The error stream's lines: how many, and how many contain needle. */
@@ -431,6 +469,41 @@ Test(e2e, processors_route_failures_to_the_error_stream, .init = setup)
     char why[200];
     cr_assert_eq(rp_ring_stat("e2e", &o, &st, why, sizeof why), 0, "%s", why);
     cr_assert_eq(st.used_bytes, 0, "every ring byte released");
+}
+
+/* Issue 14: an errors.file that cannot be written (its directory removed
+ * under the daemon) used to stop the daemon at the first invalid event,
+ * and the valid events behind it were not delivered. Now the refused
+ * events go to the spool directory's error stream, said once in the log,
+ * and delivery goes on. */
+Test(e2e, unwritable_error_stream_does_not_stop_delivery, .init = setup)
+{
+    int port = free_port(), with;
+    uint64_t acc[MAXP] = { 0 };
+    tally t;
+    rp_queue_opts o;
+    char ev[200], extra[600];
+    cr_assert_eq(mkdir(path_in("errs"), 0700), 0);
+    snprintf(extra, sizeof extra, "processors = validate\nvalidate.required = p, s\nerrors.file = %s\n",
+             path_in("errs/main.errors.jsonl"));
+    pid_t col = rig_collector(port, NULL, NULL);
+    rig_config(port, extra);
+    pid_t d = rig_daemon();
+    cr_assert_eq(rig_await_lines("ringpub.log", "spooled batches waiting", 1, 10000), 1, "it started");
+    cr_assert_eq(rmdir(path_in("errs")), 0);
+    rp_queue *q = rig_direct_queue(&o);
+    for (int i = 0; i < 200; i++) {
+        int n = i % 2 ? snprintf(ev, sizeof ev, "{\"p\":0,\"s\":%llu}", (unsigned long long)acc[0]++)
+                      : snprintf(ev, sizeof ev, "{\"p\":0,\"invalid\":%d}", i);
+        cr_assert_eq(rp_queue_put(q, ev, (size_t)n), 0);
+    }
+    rp_queue_close(q);
+    await_delivered(&t, 1, acc, 100);
+    stop_clean(d, SIGTERM);
+    stop(col, SIGTERM);
+    cr_assert_eq(error_lines("required field s is missing", &with), 100, "the refused events, in the fallback");
+    cr_assert_eq(with, 100);
+    cr_assert_eq(rig_lines_with("ringpub.log", "refused events go to"), 1, "said once");
 }
 
 /* sink = file: every event as a JSON line in a local file, fsynced before

@@ -161,6 +161,34 @@ Test(jetstream, ringpub_publishes_every_event_once, .init = setup)
     cr_assert_eq(t.unique, 60000);
 }
 
+/* README.md's JetStream example, as written but for the cluster's address
+ * (the readme suite runs the other examples): it starts and delivers. */
+Test(jetstream, readme_example_delivers, .init = setup)
+{
+    static char blocks[8][4096];
+    char extra[4096 + 256];
+    uint64_t acc[MAXP];
+    producers p;
+    tally t;
+    int n = rig_readme_blocks(blocks, 8), b = 0;
+    while (b < n && !strstr(blocks[b], "sink = jetstream\n"))
+        b++;
+    cr_assert_lt(b, n, "the README has a JetStream example");
+    const char *url = strstr(blocks[b], "jetstream.url = ");
+    cr_assert_not_null(url, "the example names its servers");
+    int at = (int)(url - blocks[b]);
+    cluster_up(); /* fills urls */
+    snprintf(extra, sizeof extra, "%.*sjetstream.url = %s%s", at, blocks[b], urls, strchr(url, '\n'));
+    write_js_cfg(extra);
+    pid_t d = rig_daemon();
+    start_producers(&p, 1, 5000, 30000);
+    join_producers(&p, acc);
+    await_in_stream(&t, "EV", 1, acc, acc[0]);
+    stop_clean(d, SIGTERM);
+    cr_assert_eq(t.bad, 0);
+    cr_assert_eq(t.unique, acc[0]);
+}
+
 /* jetstream.unit = event: one message per event, ids BATCH.N; a batch's
  * ring space goes only when all its events are acked. */
 Test(jetstream, one_message_per_event_when_asked, .init = setup)
@@ -243,6 +271,7 @@ Test(jetstream, collector_forwards_and_answers_after_the_ack, .init = setup)
     FILE *f = fopen(path_in("ringpub.ini"), "w");
     fputs(cfg, f);
     fclose(f);
+    cr_assert_eq(chmod(path_in("ringpub.ini"), 0600), 0, "it holds the secret");
     pid_t d = rig_daemon(); /* the collector may still be starting: ringpub retries */
     start_producers(&p, 2, 20000, 30000);
     join_producers(&p, acc);
