@@ -50,6 +50,7 @@ const daemon_sources = [_][]const u8{
     "publisher/errstream.c",
     "publisher/paths.c",
     "publisher/split.c",
+    "publisher/redeliver.c",
     "publisher/filesink.c",
     "publisher/eventgate.c",
     "publisher/jetstream.c",

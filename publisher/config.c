@@ -121,6 +121,20 @@ void pub_config_defaults(pub_config *c, const char *queue)
     c->ring_max_event = 102400;
 }
 
+static void default_path(char path[PUB_PATH], const pub_config *c, const char *suffix)
+{
+    if (!path[0])
+        snprintf(path, PUB_PATH, "%.3000s/%s.%s", c->spool_dir, c->queue, suffix);
+}
+
+void pub_config_default_paths(pub_config *c)
+{
+    default_path(c->deadletter_file, c, "deadletter.jsonl");
+    default_path(c->file_path, c, "events.jsonl");
+    default_path(c->errors_file, c, "errors.jsonl");
+    default_path(c->quarantine_file, c, "quarantine.jsonl");
+}
+
 /* ---- value parsers --------------------------------------------------------- */
 
 /* A non-negative decimal number with an optional fraction; *end after it. */

@@ -140,6 +140,10 @@ typedef struct pub_config {
  * development secret. Fine on a developer machine, never in production. */
 void pub_config_defaults(pub_config *c, const char *queue);
 
+/* pub_config_default_paths — the files left unset (deadletter.file,
+ * file.path, errors.file, quarantine.file) as SPOOL_DIR/QUEUE.KIND.jsonl. */
+void pub_config_default_paths(pub_config *c);
+
 /*
  * pub_config_load — read section [event-publisher:QUEUE] of INI file `path`
  * over the defaults already in *c (c->queue names the section).

@@ -235,15 +235,7 @@ static int setup(pub_daemon *d)
     rp_stats st;
     rp_consumer_stats(d->ring, &st);
     d->ring_created_ns = st.created_unix_ns;
-    if (!d->cfg.deadletter_file[0])
-        snprintf(d->cfg.deadletter_file, sizeof d->cfg.deadletter_file, "%.3000s/%s.deadletter.jsonl",
-                 d->cfg.spool_dir, d->cfg.queue);
-    if (!d->cfg.file_path[0])
-        snprintf(d->cfg.file_path, sizeof d->cfg.file_path, "%.3000s/%s.events.jsonl", d->cfg.spool_dir,
-                 d->cfg.queue);
-    if (!d->cfg.errors_file[0])
-        snprintf(d->cfg.errors_file, sizeof d->cfg.errors_file, "%.3000s/%s.errors.jsonl", d->cfg.spool_dir,
-                 d->cfg.queue);
+    pub_config_default_paths(&d->cfg);
     if (pub_procs_configure(&d->procs, &d->cfg,
                             d->cfg.validate_max_bytes ? d->cfg.validate_max_bytes : d->cfg.ring_max_event, why,
                             sizeof why) != 0) {
@@ -251,9 +243,6 @@ static int setup(pub_daemon *d)
         return -1;
     }
     pub_buf_init(&d->errors, 64u << 20);
-    if (!d->cfg.quarantine_file[0])
-        snprintf(d->cfg.quarantine_file, sizeof d->cfg.quarantine_file, "%.3000s/%s.quarantine.jsonl",
-                 d->cfg.spool_dir, d->cfg.queue);
     if ((d->nlanes = pub_lanes_open(d->lanes, &d->cfg, why, sizeof why)) < 0 ||
         pub_paths_check(&d->cfg, d->lanes, d->nlanes, why, sizeof why) != 0 ||
         pub_metrics_open(&d->metrics, d->cfg.metrics_namespace, d->cfg.metrics_endpoint, why, sizeof why) != 0 ||

@@ -152,6 +152,9 @@ void pub_out_fill(pub_daemon *d, pub_out *o, const uint8_t *body, size_t len, ui
 int pub_errors_flush(pub_daemon *d);
 
 /* send.c */
+/* pub_out_headers — the HTTP headers of o's POST (Date, User-Agent,
+ * Content-Type, Content-Encoding, X-Signature, X-Batch-Id, ...), or NULL. */
+struct curl_slist *pub_out_headers(const pub_daemon *d, const pub_out *o);
 void pub_send_new(pub_daemon *d, pub_out *o);
 /* run due retries and spool replays; returns ms until the next one (-1). */
 int pub_send_timers(pub_daemon *d, uint64_t now);

@@ -249,6 +249,27 @@ void pub_http_free(pub_http *h)
     }
 }
 
+void pub_http_setup(CURL *e, const pub_http *h, const char *url, struct curl_slist *headers, const void *body,
+                    size_t len, long timeout_ms)
+{
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, h->tls_verify ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, h->tls_verify ? 2L : 0L);
+    if (h->tls_ca_file && *h->tls_ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, h->tls_ca_file);
+    if (h->tls_cert && *h->tls_cert) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, h->tls_cert);
+        curl_easy_setopt(e, CURLOPT_SSLKEY, h->tls_key);
+    }
+}
+
 int pub_http_post(pub_http *h, void *req_ctx, const char *url, struct curl_slist *headers,
                   const void *body, size_t len, long timeout_ms)
 {
@@ -262,28 +283,13 @@ int pub_http_post(pub_http *h, void *req_ctx, const char *url, struct curl_slist
     r->ctx = req_ctx;
     r->started_ms = pub_now_ms();
     pub_buf_init(&r->answer, ANSWER_MAX);
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    pub_http_setup(e, h, url, headers, body, len, timeout_ms);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, h->tls_verify ? 1L : 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, h->tls_verify ? 2L : 0L);
-    if (h->tls_ca_file && *h->tls_ca_file)
-        curl_easy_setopt(e, CURLOPT_CAINFO, h->tls_ca_file);
-    if (h->tls_cert && *h->tls_cert) {
-        curl_easy_setopt(e, CURLOPT_SSLCERT, h->tls_cert);
-        curl_easy_setopt(e, CURLOPT_SSLKEY, h->tls_key);
-    }
     if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
         curl_easy_cleanup(e);
         free(r);

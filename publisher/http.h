@@ -56,6 +56,12 @@ void pub_http_free(pub_http *h);
 int pub_http_post(pub_http *h, void *req_ctx, const char *url, struct curl_slist *headers,
                   const void *body, size_t len, long timeout_ms);
 
+/* pub_http_setup — the options every POST has (URL, headers, body, timeouts,
+ * http/https only, h's TLS settings) on easy handle e; for a caller that
+ * performs it itself (ringpub redeliver). */
+void pub_http_setup(CURL *e, const pub_http *h, const char *url, struct curl_slist *headers, const void *body,
+                    size_t len, long timeout_ms);
+
 /* pub_http_timeout — ms until libcurl's next timer (-1: none). */
 int pub_http_timeout(const pub_http *h, uint64_t now_ms);
 

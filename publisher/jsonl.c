@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 static int write_all(int fd, const char *p, size_t n)
@@ -28,6 +29,7 @@ static int append_parts(const char *path, const char *const *parts, const size_t
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600), rc = -1, saved;
     if (fd < 0)
         return -1;
+    flock(fd, LOCK_EX); /* `ringpub redeliver` takes a file over under this lock */
     for (int i = 0; i < n && (rc = write_all(fd, parts[i], lens[i])) == 0; i++)
         ;
     if (rc == 0 && fdatasync(fd) != 0)

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "config.h"
 #include "daemon.h"
+#include "redeliver.h"
 #include "supervise.h"
 
 #include <getopt.h>
@@ -27,6 +28,9 @@ static const char usage[] =
     "  --allow-insecure-config           only warn when FILE holds key.secret and\n"
     "                                    others may read it (default: refuse)\n"
     "  --help, --version\n"
+    "       ringpub redeliver --queue NAME --config FILE [--quarantine] [--dry-run]\n"
+    "Sends refused (dead-lettered) batches again once the cause is fixed (see\n"
+    "ringpub redeliver --help).\n"
     "With processors configured, the daemon runs in a child process that is\n"
     "restarted if a processor crashes (the crashing event goes to the error stream).\n";
 
@@ -39,6 +43,8 @@ int main(int argc, char **argv)
         { "debug", 0, 0, 'd' }, { "allow-insecure-config", 0, 0, 'I' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { 0, 0, 0, 0 },
     };
     static pub_daemon d;
+    if (argc > 1 && strcmp(argv[1], "redeliver") == 0)
+        return pub_redeliver_main(argc - 1, argv + 1);
     const char *queue = "main", *config = NULL;
     int allow_insecure = 0;
     char err[700];

@@ -67,7 +67,7 @@ static int batch_headers(const pub_daemon *d, const pub_out *o, const char *h[2 
     return n;
 }
 
-static void build_headers(pub_daemon *d, pub_out *o)
+struct curl_slist *pub_out_headers(const pub_daemon *d, const pub_out *o)
 {
     char date[64], sig[400], ts[32], line[512];
     const char *pairs[2 * BATCH_HEADERS + 1];
@@ -84,9 +84,13 @@ static void build_headers(pub_daemon *d, pub_out *o)
         snprintf(line, sizeof line, "%s: %s", pairs[i], pairs[i + 1]);
         h = add(h, "%s", line);
     }
-    h = add(h, "Expect:%s", ""); /* no 100-continue round trip */
+    return add(h, "Expect:%s", ""); /* no 100-continue round trip */
+}
+
+static void build_headers(pub_daemon *d, pub_out *o)
+{
     curl_slist_free_all(o->headers);
-    o->headers = h;
+    o->headers = pub_out_headers(d, o);
 }
 
 /* The same headers as a NATS message: the consumer decodes it like the
@@ -396,10 +400,10 @@ static int deadletter(pub_daemon *d, pub_out *o, long status, const char *reason
     json_t *js = json_string(reason); /* quoted and escaped: it may quote the key's name */
     char *quoted = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
     snprintf(head, sizeof head,
-             "{\"time\":%lld,\"queue\":\"%s\",\"batch_id\":\"%s\",\"status\":%ld,"
+             "{\"time\":%lld,\"queue\":\"%s\",\"route\":\"%s\",\"batch_id\":\"%s\",\"status\":%ld,"
              "\"reason\":%.800s,\"events\":%u,\"encoding\":\"%s\",\"body_base64\":\"",
-             (long long)time(NULL), d->cfg.queue, o->id, status, quoted ? quoted : "\"\"", o->count,
-             enc ? enc : "identity");
+             (long long)time(NULL), d->cfg.queue, o->lane->name, o->id, status, quoted ? quoted : "\"\"",
+             o->count, enc ? enc : "identity");
     free(quoted);
     json_decref(js);
     if (pub_jsonl_append_b64(d->cfg.deadletter_file, head, o->body.data, o->body.len) != 0) {

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <glob.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -327,7 +328,7 @@ Test(e2e, ringctl_stat_shows_the_sink_state, .init = setup)
 
 /* A 4xx other than 408/429 is final: the batch goes to the dead-letter
  * file with its status, and the ring moves on. */
-static void dead_letter_case(const char *arg1, const char *arg2, const char *cfg, int status)
+static int dead_letter_case(const char *arg1, const char *arg2, const char *cfg, int status)
 {
     int port = free_port();
     uint64_t acc[MAXP];
@@ -363,6 +364,7 @@ static void dead_letter_case(const char *arg1, const char *arg2, const char *cfg
     stop(col, SIGTERM);
     count_delivered(&t, 1, acc);
     cr_assert_eq(t.lines, 0);
+    return port;
 }
 
 Test(e2e, status_400_goes_to_dead_letter, .init = setup)
@@ -370,7 +372,8 @@ Test(e2e, status_400_goes_to_dead_letter, .init = setup)
     dead_letter_case("--fail-rate=1", "--fail-status=400", NULL, 400);
 }
 
-Test(e2e, bad_signature_401_goes_to_dead_letter, .init = setup)
+/* A collector that does not know ringpub's key: every batch gets 401. */
+static int wrong_key_case(void)
 {
     static char keys[320];
     snprintf(keys, sizeof keys, "--keys=%s", path_in("other.keys"));
@@ -379,9 +382,56 @@ Test(e2e, bad_signature_401_goes_to_dead_letter, .init = setup)
     fputs("other=c2VjcmV0\n", f);
     fclose(f);
     cr_assert_eq(chmod(path_in("other.keys"), 0600), 0);
-    dead_letter_case(keys, NULL, NULL, 401);
+    return dead_letter_case(keys, NULL, NULL, 401);
+}
+
+Test(e2e, bad_signature_401_goes_to_dead_letter, .init = setup)
+{
+    wrong_key_case();
     cr_assert_gt(rig_lines_with("ringpub.log", "key.name \"ringpub-dev\" or key.secret is wrong"), 0,
                  "the 401 line says what to fix");
+}
+
+/* `ringpub redeliver` with argv's options (NULL-terminated, at most 3);
+ * its exit code, its output in out. */
+static int redeliver(const char *opt1, const char *opt2, char *out, size_t outlen)
+{
+    char *argv[] = { (char *)bin("ringpub"), "redeliver", "--queue", "e2e", "--config", (char *)path_in("ringpub.ini"),
+                     (char *)opt1, (char *)opt2, NULL };
+    return run_capture(argv, out, outlen);
+}
+
+/* Issue 14: after a 401 nothing could send the dead-letter file again.
+ * Once the collector knows the key, `ringpub redeliver` counts (dry run),
+ * then sends every batch once; a second run finds nothing. */
+Test(e2e, dead_letters_redelivered_once_the_cause_is_fixed, .init = setup)
+{
+    uint64_t acc[MAXP] = { 100 };
+    tally t;
+    char out[2000];
+    int port = wrong_key_case();
+    const char *dl = "spool/e2e.deadletter.jsonl";
+    int lines = rig_lines_with(dl, "");
+    cr_assert_eq(redeliver("--dry-run", NULL, out, sizeof out), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "batches (100 events) would be sent to"), "%s", out);
+    cr_assert_eq(rig_lines_with(dl, ""), lines, "a dry run moves nothing");
+    cr_assert_eq(redeliver(NULL, NULL, out, sizeof out), 1, "the collector still refuses: %s", out);
+    cr_assert_not_null(strstr(out, "kept: "), "%s", out);
+    cr_assert_eq(rig_lines_with(dl, ""), lines, "refused lines go back");
+    pid_t col = rig_collector(port, NULL, NULL); /* now it knows ringpub-dev */
+    cr_assert_eq(redeliver(NULL, NULL, out, sizeof out), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "(100 events) delivered to"), "%s", out);
+    cr_assert_not_null(strstr(out, "; 0 lines kept"), "%s", out);
+    cr_assert_eq(redeliver(NULL, NULL, out, sizeof out), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "nothing to send"), "%s", out);
+    stop(col, SIGTERM);
+    count_delivered(&t, 1, acc);
+    cr_assert_eq(t.unique, 100);
+    cr_assert_eq(t.dups, 0);
+    glob_t g;
+    char pattern[600];
+    snprintf(pattern, sizeof pattern, "%s.redeliver-*", path_in(dl));
+    cr_assert_eq(glob(pattern, 0, NULL, &g), GLOB_NOMATCH, "no FILE.redeliver-PID left");
 }
 
 /* Issue 14: a 413 dead-lettered the whole batch. Now it is halved and the
