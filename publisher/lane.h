@@ -39,6 +39,8 @@ typedef struct pub_lane {
     int touched;               /* the current poll put events here */
 
     pub_spool spool;
+    int spool_failing;         /* its last write failed (a full disk): */
+    uint64_t spool_retry_ms;   /* no write before this; batches probe the sink */
     struct pub_out *replay;    /* the spooled batch being replayed */
     uint64_t next_replay_ms;
     int down;                  /* the sink is failing: new batches are spooled */

@@ -346,17 +346,32 @@ static void on_spooled(void *ctx, spool_write *w, int res)
 {
     pub_daemon *d = (pub_daemon *)ctx;
     pub_out *o = (pub_out *)((char *)w - offsetof(pub_out, sw));
+    pub_lane *l = o->lane;
     if (res != 0) {
-        pub_log(d, "batch %s: spool write failed: %s; keeping it in memory", o->id, strerror(-res));
+        if (!l->spool_failing)
+            pub_log(d, "batch %s: cannot spool it in %s: %s; keeping batches in memory and probing the sink "
+                       "with them (producers will see the queue fill)", o->id, w->sp->path,
+                    res == -ENOSPC ? "no space left on the device" : strerror(-res));
+        l->spool_failing = 1;
+        l->spool_retry_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
         d->metrics.total.error_io++;
         o->state = OUT_WAITING;
         o->next_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
         return;
     }
+    if (l->spool_failing)
+        pub_log(d, "spool %s takes batches again", w->sp->path);
+    l->spool_failing = 0;
     pub_debug(d, "batch %s spooled as %s", o->id, w->name);
     d->metrics.total.spooled++;
     o->state = OUT_SAFE;
     pub_release_safe(d);
+}
+
+/* Room in l's spool for len more bytes, and no recent write failure. */
+static int spool_can_take(const pub_lane *l, uint64_t len, uint64_t now)
+{
+    return spool_has_room(&l->spool, len) && now >= l->spool_retry_ms;
 }
 
 /* Spool o, or keep it waiting in memory when the spool is full (which stops
@@ -366,8 +381,8 @@ static void spool_out(pub_daemon *d, pub_out *o)
     spool_meta m;
     memset(&m, 0, sizeof m);
     pub_spool *sp = &o->lane->spool;
-    if (!spool_has_room(sp, o->body.len)) {
-        if (o->state != OUT_WAITING)
+    if (!spool_can_take(o->lane, o->body.len, pub_now_ms())) {
+        if (o->state != OUT_WAITING && !o->lane->spool_failing)
             pub_log(d, "spool full (%llu of %llu bytes): holding batch %s, producers will see "
                        "the queue fill", (unsigned long long)sp->used,
                     (unsigned long long)sp->max_bytes, o->id);
@@ -676,8 +691,10 @@ int pub_send_timers(pub_daemon *d, uint64_t now)
         if (o->state != OUT_WAITING)
             continue;
         if (o->next_ms <= now) {
-            /* with the spool full, probe the collector with it instead, one at a time */
-            if ((o->lane->down || d->stopping) && spool_has_room(&o->lane->spool, o->body.len))
+            /* with the spool full (or failing: a full disk), probe the sink with it
+             * instead, one at a time; a failed probe tries the spool again */
+            if ((o->lane->down || d->stopping) && (!o->lane->spool_failing || d->stopping) &&
+                spool_can_take(o->lane, o->body.len, now))
                 spool_out(d, o);
             else if (sink_may_send(o->lane, now))
                 post(d, o);

@@ -131,11 +131,20 @@ int spool_has_room(const pub_spool *sp, uint64_t len)
     return sp->used + HDR_LEN + len <= sp->max_bytes;
 }
 
+static void on_write_step(void *ctx, pub_op *op, int res)
+{
+    spool_write *w = (spool_write *)ctx;
+    (void)op;
+    w->write_res = res >= 0 && (uint64_t)res < w->bytes ? -ENOSPC : res; /* a short write: the disk is full */
+}
+
 static void on_written(void *ctx, pub_op *op, int res)
 {
     spool_write *w = (spool_write *)ctx;
     (void)op;
     close(w->fd);
+    if (res == -ECANCELED && w->write_res < 0)
+        res = w->write_res;
     if (res < 0) {
         unlinkat(w->sp->dirfd, w->tmp, 0);
     } else {
@@ -164,9 +173,11 @@ int spool_write_start(pub_spool *sp, pub_loop *l, spool_write *w, const spool_me
     w->bytes = HDR_LEN + m->body_len;
     w->op.fn = on_written;
     w->op.ctx = w;
+    w->write_op = (pub_op){ on_write_step, w, 0 };
+    w->write_res = 0;
     /* write -> fsync -> rename -> fsync the directory, each only if the
      * previous succeeded; the last one's completion reports the chain */
-    struct io_uring_sqe *s = pub_loop_sqe(l, NULL);
+    struct io_uring_sqe *s = pub_loop_sqe(l, &w->write_op);
     io_uring_prep_writev(s, w->fd, w->iov, 2, 0);
     s->flags |= IOSQE_IO_LINK;
     s = pub_loop_sqe(l, NULL);

@@ -41,6 +41,8 @@ typedef struct pub_spool {
 /* A write in progress (owned by the caller until done is called). */
 typedef struct spool_write {
     pub_op op;
+    pub_op write_op;       /* the chain's first step: its own result says why a chain failed */
+    int write_res;
     pub_spool *sp;
     int fd;
     uint8_t header[256];
@@ -64,7 +66,9 @@ int spool_count(const char *path);
 int spool_has_room(const pub_spool *sp, uint64_t len);
 
 /* spool_write_start — queue the chain that writes meta + body (body must
- * stay alive until done). done(ctx, w, res): res 0 or -errno. 0 or -1. */
+ * stay alive until done). done(ctx, w, res): res 0 or -errno — the error of
+ * the step that failed (-ENOSPC for a short write), not the -ECANCELED the
+ * later steps get. 0 or -1. */
 int spool_write_start(pub_spool *sp, pub_loop *l, spool_write *w, const spool_meta *m,
                       const void *body);
 
