@@ -89,6 +89,7 @@ extern "C" {
 #define RP_ETIMEDOUT  (-12) /* nothing arrived before the timeout */
 #define RP_EAGAIN     (-13) /* nothing to do now; try again */
 #define RP_ENOSPC     (-14) /* the ring directory has no room for the ring */
+#define RP_ENODIR     (-15) /* the ring directory (RINGPUB_DIR) does not exist */
 
 #define RP_NAME_MAX 64
 #define RP_DEFAULT_CAPACITY ((uint64_t)16 << 20) /* 16 MiB: four fit in Docker's 64 MiB /dev/shm */
@@ -186,6 +187,7 @@ static inline const char *rp_strerror(int rc)
     case RP_ETIMEDOUT: return "timed out";
     case RP_EAGAIN: return "try again";
     case RP_ENOSPC: return "no room for the ring in its directory";
+    case RP_ENODIR: return "the ring directory does not exist";
     default: return "unknown error";
     }
 }

@@ -88,6 +88,7 @@ Test(open, foreign_owner_refused_unless_group_shared)
     cr_assert_eq(chown(ring_path("foreign"), 4242, 4343), 0);
     cr_assert_eq(rp_queue_open_why(&q, "foreign", &o, why, sizeof why), RP_EPERM);
     cr_assert_not_null(strstr(why, "owned by uid 4242"), "%s", why);
+    cr_assert_not_null(strstr(why, "the daemon's ring.group key"), "names what a user can set: %s", why);
     o.flags |= RP_OPT_GROUP;
     o.gid = 4343;
     cr_assert_eq(open_rc("foreign", &o), RP_EPERM, "group without rw access (mode 0600) accepted");
@@ -101,6 +102,20 @@ Test(open, foreign_owner_refused_unless_group_shared)
     cr_assert_eq(stat(ring_path("shared"), &st), 0);
     cr_assert_eq(st.st_gid, 4343);
     cr_assert_eq(st.st_mode & 0777, 0660, "mode %o", st.st_mode & 0777);
+}
+
+/* Issue 14: a RINGPUB_DIR that does not exist said "no such queue". */
+Test(open, missing_ring_directory_is_named)
+{
+    rp_queue_opts o = th_opts(1 << 14);
+    rp_queue *q = NULL;
+    char why[300], dir[300];
+    snprintf(dir, sizeof dir, "%s/not-there", th_dir());
+    o.dir = dir;
+    cr_assert_eq(rp_queue_open_why(&q, "x", &o, why, sizeof why), RP_ENODIR);
+    cr_assert_str_eq(rp_strerror(RP_ENODIR), "the ring directory does not exist");
+    cr_assert_not_null(strstr(why, dir), "%s", why);
+    cr_assert_not_null(strstr(why, "RINGPUB_DIR"), "%s", why);
 }
 
 Test(open, symlink_never_followed)
@@ -141,7 +156,7 @@ Test(open, no_create_and_ringpub_dir)
     cr_assert_eq(open_rc("viaenv", &e), 0);
     cr_assert_eq(access(ring_path("viaenv"), F_OK), 0);
     cr_assert_eq(setenv("RINGPUB_DIR", "/nonexistent/ringpub", 1), 0);
-    cr_assert_eq(open_rc("viaenv", &e), RP_ENOENT);
+    cr_assert_eq(open_rc("viaenv", &e), RP_ENODIR, "a missing directory is named as such");
     unsetenv("RINGPUB_DIR");
 }
 

@@ -275,7 +275,7 @@ static inline int rp__trusted(const struct stat *st, const char *name, const rp_
     }
     if (st->st_uid != me && st->st_uid != 0 && !shared) {
         snprintf(why, whylen, "ring %s is owned by uid %u, not by us (uid %u) or root, and not shared with "
-                 "a group we named (RP_OPT_GROUP)", name, (unsigned)st->st_uid, (unsigned)me);
+                 "a group this process named (the daemon's ring.group key; in C, RP_OPT_GROUP with its gid)", name, (unsigned)st->st_uid, (unsigned)me);
         return RP_EPERM;
     }
     return 0;
@@ -348,6 +348,11 @@ static inline int rp__attach(rp__map *m, const char *name, const rp_queue_opts *
         return RP_EINVAL;
     }
     dirfd = open(rp__dir(o), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
+        snprintf(why, whylen, "ring directory %s does not exist (RINGPUB_DIR names it; create it or set it to "
+                 "the directory the daemon uses)", rp__dir(o));
+        return RP_ENODIR;
+    }
     if (dirfd < 0) {
         snprintf(why, whylen, "cannot open ring directory %s: %s", rp__dir(o), strerror(errno));
         return rp__errno_rc(errno);
