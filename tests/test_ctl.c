@@ -97,6 +97,25 @@ Test(ctl, rm_refused_while_a_consumer_holds_the_ring, .init = setup)
     cr_assert_eq(ctl("rm", "held", NULL, NULL), 0, "%s", out);
 }
 
+/* Issue 14: `ringctl load` with nothing draining used to retry RP_EFULL
+ * for 60 s and then report a short count. Now it says so at once; with a
+ * consumer it runs. */
+Test(ctl, load_says_when_nothing_drains, .init = setup)
+{
+    int release;
+    uint64_t t0 = th_now_ms();
+    cr_assert_eq(ctl("create", "idle", NULL, NULL), 0, "%s", out);
+    char *argv[] = { (char *)bin("ringctl"), "load", "--queue", "idle", "--procs", "1", "--events", "10", NULL };
+    cr_assert_eq(run_capture(argv, out, sizeof out), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "nothing is draining queue idle (no consumer attached)"), "%s", out);
+    cr_assert_lt(th_now_ms() - t0, 10000, "it did not wait for --seconds");
+    pid_t c = hold_consumer("idle", &release);
+    cr_assert_eq(run_capture(argv, out, sizeof out), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "put 10 of 10 events"), "%s", out);
+    close(release);
+    th_reap_ok(c, "consumer");
+}
+
 /* tail while a producer process writes and a consumer releases: every line
  * it prints is a whole event, never a torn or recycled one. */
 Test(ctl, tail_under_load_prints_whole_events, .init = setup)

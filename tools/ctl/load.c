@@ -1,5 +1,6 @@
 /* load.c — see load.h. */
 #include <ringpub.h>
+#include <ringpub_consumer.h>
 
 #include "load.h"
 
@@ -55,6 +56,45 @@ static void produce(const char *queue, int id, unsigned long long n, int size, d
     rp_queue_close(q);
 }
 
+/* 0 if a consumer drains queue (waiting up to 2 s for one that is
+ * starting); else one line and 1: a load nothing drains only fills the ring,
+ * then retries RP_EFULL until --seconds. */
+static int drained(const char *queue)
+{
+    struct timespec nap = { 0, 50000000 };
+    rp_stats st;
+    char why[400];
+    for (int tries = 0; tries < 40; tries++, nanosleep(&nap, NULL)) {
+        int rc = rp_ring_stat(queue, NULL, &st, why, sizeof why);
+        if (rc == 0 && st.consumer_attached)
+            return 0;
+        if (rc != 0 && rc != RP_ENOENT) {
+            fprintf(stderr, "ringctl: load: %s: %s\n", rp_strerror(rc), why);
+            return 1;
+        }
+    }
+    fprintf(stderr, "ringctl: load: nothing is draining queue %s (no consumer attached): start `ringpub --queue %s` "
+                    "first\n", queue, queue);
+    return 1;
+}
+
+/* One line per producer that did not end well; 1 if any. */
+static int report_producers(const proc_result *r, const int *status, long procs)
+{
+    int bad = 0;
+    for (long i = 0; i < procs; i++) {
+        if (WIFSIGNALED(status[i]))
+            fprintf(stderr, "ringctl: load: producer %ld (of %ld) was killed by signal %d (%s)\n", i, procs,
+                    WTERMSIG(status[i]), strsignal(WTERMSIG(status[i])));
+        else if (r[i].rc)
+            fprintf(stderr, "ringctl: load: producer %ld: %s\n", i, rp_strerror(r[i].rc));
+        else
+            continue;
+        bad = 1;
+    }
+    return bad;
+}
+
 int ringctl_load(int argc, char **argv)
 {
     const char *queue = NULL;
@@ -84,25 +124,25 @@ int ringctl_load(int argc, char **argv)
                                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (r == MAP_FAILED)
         return 1;
+    if (drained(queue) != 0)
+        return 1;
     memset(r, 0, sizeof *r * MAX_PROCS);
     double t0 = now_s(), until = t0 + (double)seconds;
     pid_t pid[MAX_PROCS];
+    int status[MAX_PROCS] = { 0 };
     for (long i = 0; i < procs; i++)
         if ((pid[i] = fork()) == 0) {
             produce(queue, (int)i, events, (int)size, until, &r[i]);
             _exit(0);
         }
     for (long i = 0; i < procs; i++)
-        waitpid(pid[i], NULL, 0);
+        if (pid[i] > 0)
+            waitpid(pid[i], &status[i], 0);
     double wall = now_s() - t0;
-    int rc = 0;
+    int rc = report_producers(r, status, procs);
     for (long i = 0; i < procs; i++) {
         acc += r[i].accepted;
         retries += r[i].full_retries;
-        if (r[i].rc) {
-            fprintf(stderr, "ringctl: load: producer %ld: %s\n", i, rp_strerror(r[i].rc));
-            rc = 1;
-        }
     }
     printf("put %llu of %llu events (%ld procs x %ld B) in %.2f s: %.0f puts/s, %llu full retries\n", acc,
            events * (unsigned long long)procs, procs, size, wall, (double)acc / wall, retries);
