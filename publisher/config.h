@@ -5,9 +5,13 @@
  * Baseplate keys: collector.hostname, collector.version (2|2j),
  * collector.scheme (http|https), key.name, key.secret (base64),
  * max_queue_size, metrics.namespace, metrics.endpoint (host:port).
+ * With a config file the defaults are baseplate's (https, gzip) and
+ * collector.hostname, key.name and key.secret are required wherever a batch
+ * is POSTed to the collector; without one (the demo), the development
+ * defaults: http to 127.0.0.1:8321, zstd, key ringpub-dev.
  * ringpub keys (defaults):
  *   batch.max_bytes   500KiB    batch.max_age     1s
- *   compression       zstd      compression.level 3 (zstd) / 6 (gzip)
+ *   compression       gzip (zstd without a config)  compression.level 3 (zstd) / 6 (gzip)
  *   delivery          guaranteed (or hasty)
  *   retry.backoff_base 1s  retry.backoff_cap 5s  retry.jitter full (or none)
  *   retry.budget      (unused)  post.timeout 3s
@@ -19,7 +23,7 @@
  *   quarantine.file   SPOOL_DIR/NAME.quarantine.jsonl (unparsable ring bytes)
  *   ring.group        (none)  share the ring with this group (name or gid): mode 0660
  *   tls.verify        true    verify the collector's certificate and host name
- *   tls.ca_file       (system CAs)  PEM bundle to verify the collector with
+ *   tls.ca_file       ($SSL_CERT_FILE, else system CAs)  PEM bundle to verify the collector with
  *   tls.client_cert, tls.client_key  PEM files for a client certificate
  *   sink              http    or jetstream (NATS JetStream instead of a collector),
  *                             or file (JSONL lines in file.path, fsynced),
