@@ -18,6 +18,7 @@ TestSuite(jetstream, .fini = rig_fini);
 #define NODES 3
 
 static int client_port[NODES], route_port[NODES];
+static int attempt; /* cluster_up's try: each gets fresh ports and storage */
 static pid_t node[NODES];
 static char urls[200];
 
@@ -37,9 +38,9 @@ static void write_node_conf(int i)
     snprintf(name, sizeof name, "n%d.conf", i);
     FILE *f = fopen(path_in(name), "w");
     cr_assert_not_null(f);
-    fprintf(f, "server_name: n%d\nlisten: 127.0.0.1:%d\njetstream { store_dir: \"%s/n%d\" }\n"
+    fprintf(f, "server_name: n%d\nlisten: 127.0.0.1:%d\njetstream { store_dir: \"%s/a%d-n%d\" }\n"
                "cluster { name: rp\n listen: 127.0.0.1:%d\n routes: [",
-            i, client_port[i], th_dir(), i, route_port[i]);
+            i, client_port[i], th_dir(), attempt, i, route_port[i]);
     for (int k = 0, first = 1; k < NODES; k++)
         if (k != i) {
             fprintf(f, "%s nats-route://127.0.0.1:%d", first ? "" : ",", route_port[k]);
@@ -59,32 +60,61 @@ static void start_node(int i)
 }
 
 /* Create stream `name` on `subjects` with 3 replicas, retrying while the
- * cluster elects its leaders (bounded). */
+ * cluster elects its leaders. 0, or -1 with err after ms or as soon as a
+ * node has exited (free_port() cannot reserve a port: a test running in
+ * parallel may take it first). */
+static int try_stream(const char *name, const char *subjects, uint64_t ms, char *err, size_t errlen)
+{
+    char *argv[] = { (char *)bin("ringjs"), "stream", "--url", urls, "--name", (char *)name,
+                     "--subjects", (char *)subjects, "--replicas", "3", NULL };
+    uint64_t until = th_now_ms() + ms;
+    int status;
+    while (run_capture(argv, err, errlen) != 0) {
+        for (int i = 0; i < NODES; i++)
+            if (node[i] > 0 && reap_within(node[i], &status, 0) == node[i]) {
+                char log[32];
+                snprintf(log, sizeof log, "n%d.log", i);
+                snprintf(err, errlen, "nats-server n%d exited (see %s)", i, path_in(log));
+                node[i] = 0;
+                return -1;
+            }
+        if (th_now_ms() >= until)
+            return -1;
+        usleep(250000);
+    }
+    return 0;
+}
+
 static void await_stream(const char *name, const char *subjects)
 {
     char err[2000];
-    char *argv[] = { (char *)bin("ringjs"), "stream", "--url", urls, "--name", (char *)name,
-                     "--subjects", (char *)subjects, "--replicas", "3", NULL };
-    uint64_t until = th_now_ms() + 60000;
-    int rc;
-    while ((rc = run_capture(argv, err, sizeof err)) != 0 && th_now_ms() < until)
-        usleep(250000);
-    cr_assert_eq(rc, 0, "stream %s never came up: %s", name, err);
+    cr_assert_eq(try_stream(name, subjects, 60000, err, sizeof err), 0, "stream %s never came up: %s", name, err);
 }
 
+/* Three nodes and stream EV; a try whose cluster does not come up (a port
+ * taken meanwhile) is ended, by PID, and made again on fresh ports. */
 static void cluster_up(void)
 {
-    int n = 0;
-    for (int i = 0; i < NODES; i++) {
-        client_port[i] = free_port();
-        route_port[i] = free_port();
-        n += snprintf(urls + n, sizeof urls - (size_t)n, "%snats://127.0.0.1:%d", i ? "," : "", client_port[i]);
+    char err[2000] = "";
+    for (attempt = 0; attempt < 3; attempt++) {
+        int n = 0;
+        for (int i = 0; i < NODES; i++) {
+            client_port[i] = free_port();
+            route_port[i] = free_port();
+            n += snprintf(urls + n, sizeof urls - (size_t)n, "%snats://127.0.0.1:%d", i ? "," : "", client_port[i]);
+        }
+        for (int i = 0; i < NODES; i++) {
+            write_node_conf(i);
+            start_node(i);
+        }
+        if (try_stream("EV", "events.>", 40000, err, sizeof err) == 0)
+            return;
+        fprintf(stderr, "jetstream: cluster try %d did not come up (%s): again on fresh ports\n", attempt + 1, err);
+        for (int i = 0; i < NODES; i++)
+            if (node[i] > 0)
+                stop(node[i], SIGKILL);
     }
-    for (int i = 0; i < NODES; i++) {
-        write_node_conf(i);
-        start_node(i);
-    }
-    await_stream("EV", "events.>");
+    cr_assert_fail("the JetStream cluster never came up: %s", err);
 }
 
 static void write_js_cfg(const char *extra)
