@@ -67,9 +67,9 @@ static int post(const pub_daemon *d, const pub_out *o, char *why, size_t whylen)
     curl_slist_free_all(h);
     curl_easy_cleanup(e);
     if (rc != CURLE_OK)
-        snprintf(why, whylen, "%s: %s", o->lane->url, curl_easy_strerror(rc));
+        snprintf(why, whylen, "%.300s: %s", o->lane->url, curl_easy_strerror(rc));
     else if (status < 200 || status >= 300)
-        snprintf(why, whylen, "%s answered %ld", o->lane->url, status);
+        snprintf(why, whylen, "%.300s answered %ld", o->lane->url, status);
     else
         return 0;
     return -1;
