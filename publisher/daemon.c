@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -210,6 +211,23 @@ static int open_contain(pub_daemon *d, uint64_t released, char *why, size_t whyl
     return 0;
 }
 
+/* Become the ring's consumer. A consumer that holds it may be the previous
+ * daemon still exiting (killed with its supervisor, or restarted at once by
+ * systemd): wait up to CONSUMER_WAIT_MS for it to go, said once. */
+#define CONSUMER_WAIT_MS 10000
+static int open_ring(pub_daemon *d, const rp_queue_opts *o, char *why, size_t whylen)
+{
+    uint64_t until = pub_now_ms() + CONSUMER_WAIT_MS;
+    struct timespec nap = { 0, 50 * 1000000 };
+    int rc, said = 0;
+    while ((rc = rp_consumer_open(&d->ring, d->cfg.queue, o, why, whylen)) == RP_EBUSY && pub_now_ms() < until) {
+        if (!said++)
+            pub_log(d, "%s: waiting up to %d s for it to exit", why, CONSUMER_WAIT_MS / 1000);
+        nanosleep(&nap, NULL);
+    }
+    return rc;
+}
+
 static int setup(pub_daemon *d)
 {
     char why[600];
@@ -224,7 +242,7 @@ static int setup(pub_daemon *d)
     }
     if (d->cfg.ring_group[0])
         o.flags |= RP_OPT_GROUP;
-    if (rp_consumer_open(&d->ring, d->cfg.queue, &o, why, sizeof why) != 0) {
+    if (open_ring(d, &o, why, sizeof why) != 0) {
         pub_log(d, "%s", why);
         return -1;
     }

@@ -434,6 +434,59 @@ Test(e2e, dead_letters_redelivered_once_the_cause_is_fixed, .init = setup)
     cr_assert_eq(glob(pattern, 0, NULL, &g), GLOB_NOMATCH, "no FILE.redeliver-PID left");
 }
 
+/* `ringpub redeliver --quarantine`: a quarantined record whose bytes are a
+ * whole JSON event is sent (once, under an id from its ring position);
+ * garbage stays in the file. */
+Test(e2e, quarantined_events_redelivered, .init = setup)
+{
+    uint64_t acc[MAXP] = { 1 };
+    tally t;
+    char out[2000];
+    int port = free_port();
+    pid_t col = rig_collector(port, NULL, NULL);
+    rig_config(port, NULL);
+    cr_assert_eq(mkdir(path_in("spool"), 0700), 0);
+    FILE *f = fopen(path_in("spool/e2e.quarantine.jsonl"), "w");
+    cr_assert_not_null(f);
+    /* {"p":0,"s":0} and 5 bytes of garbage, as the daemon writes them */
+    fputs("{\"time\":1,\"queue\":\"e2e\",\"pos\":64,\"len\":13,\"reason\":\"x\","
+          "\"bytes_base64\":\"eyJwIjowLCJzIjowfQ==\"}\n", f);
+    fputs("{\"time\":1,\"queue\":\"e2e\",\"pos\":128,\"len\":5,\"reason\":\"x\","
+          "\"bytes_base64\":\"/wABAv8=\"}\n", f);
+    fclose(f);
+    cr_assert_eq(redeliver("--quarantine", NULL, out, sizeof out), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "1 batches (1 events) delivered to"), "%s", out);
+    cr_assert_not_null(strstr(out, "line 2: kept: the record is not a JSON event"), "%s", out);
+    cr_assert_eq(rig_lines_with("spool/e2e.quarantine.jsonl", "\"pos\":128"), 1, "the garbage stays");
+    cr_assert_eq(rig_lines_with("spool/e2e.quarantine.jsonl", ""), 1, "only the garbage");
+    await_delivered(&t, 1, acc, 1);
+    stop(col, SIGTERM);
+}
+
+/* A daemon started while the previous one is still exiting (killed with
+ * its supervisor, restarted at once) used to exit 1 with "already has a
+ * consumer"; CI saw the route suite's kill -9 restart deliver nothing. It
+ * now waits (up to 10 s) and takes over. */
+Test(e2e, a_daemon_waits_for_the_previous_consumer_to_exit, .init = setup)
+{
+    int port = free_port();
+    uint64_t acc[MAXP];
+    producers p;
+    tally t;
+    pid_t col = rig_collector(port, NULL, NULL);
+    rig_config(port, NULL);
+    pid_t a = rig_daemon();
+    cr_assert_eq(rig_await_lines("ringpub.log", "spooled batches waiting", 1, 10000), 1);
+    pid_t b = rig_daemon();
+    cr_assert_eq(rig_await_lines("ringpub.log", "waiting up to 10 s for it to exit", 1, 10000), 1);
+    stop_clean(a, SIGTERM);
+    start_producers(&p, 1, 2000, 20000);
+    join_producers(&p, acc);
+    await_delivered(&t, 1, acc, acc[0]);
+    stop_clean(b, SIGTERM);
+    stop(col, SIGTERM);
+}
+
 /* Issue 14: a 413 dead-lettered the whole batch. Now it is halved and the
  * halves sent again (halved again on another 413) until each fits; only an
  * event larger than the collector takes on its own is dead-lettered. */
