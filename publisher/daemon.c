@@ -361,9 +361,7 @@ static void cleanup(pub_daemon *d)
     while (d->outs) { /* anything left is still in the ring */
         pub_out *o = d->outs;
         d->outs = o->next;
-        curl_slist_free_all(o->headers);
-        pub_buf_free(&o->body);
-        free(o);
+        pub_out_free(o);
     }
     pub_lanes_close(d->lanes, d->nlanes);
     pub_contain_close(&d->contain);

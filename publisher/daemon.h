@@ -139,8 +139,12 @@ void pub_seal(pub_daemon *d, uint64_t now);
 /* may we take more from the ring? (back-pressure) */
 int pub_may_drain(const pub_daemon *d);
 
+/* pub_id_of — a batch id: 32 hex digits of a 16-byte BLAKE2b of in[len]. */
+void pub_id_of(const void *in, size_t len, char id[SPOOL_ID_MAX]);
 /* pub_out_new — a batch for lane l named id (its body empty), or NULL. */
 pub_out *pub_out_new(pub_lane *l, const char id[SPOOL_ID_MAX]);
+/* pub_out_free — o's headers, body and o itself. */
+void pub_out_free(pub_out *o);
 /* pub_out_fill — o's body: body[len] (count events, framed for o's lane)
  * signed with the configured key and compressed with the lane's codec. */
 void pub_out_fill(pub_daemon *d, pub_out *o, const uint8_t *body, size_t len, uint32_t count);

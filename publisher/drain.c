@@ -85,12 +85,17 @@ static void tie_chunks(pub_daemon *d, pub_lane *l, uint64_t seq)
  * last event positions). A daemon restarted after a crash that rebuilds the
  * same batch (same range, so the same events) sends the same id, and the
  * collector drops the copy; a different range can never share an id. */
+void pub_id_of(const void *in, size_t len, char id[SPOOL_ID_MAX])
+{
+    uint8_t h[16];
+    crypto_generichash(h, sizeof h, (const uint8_t *)in, len, NULL, 0);
+    sodium_bin2hex(id, SPOOL_ID_MAX, h, sizeof h);
+}
+
 static void batch_id(const pub_daemon *d, const pub_lane *l, char id[SPOOL_ID_MAX])
 {
     uint64_t in[3] = { d->ring_created_ns, l->first_pos, l->last_pos };
-    uint8_t h[16];
-    crypto_generichash(h, sizeof h, (const uint8_t *)in, sizeof in, NULL, 0);
-    sodium_bin2hex(id, SPOOL_ID_MAX, h, sizeof h);
+    pub_id_of(in, sizeof in, id);
 }
 
 pub_out *pub_out_new(pub_lane *l, const char id[SPOOL_ID_MAX])
@@ -102,6 +107,13 @@ pub_out *pub_out_new(pub_lane *l, const char id[SPOOL_ID_MAX])
     o->lane = l;
     pub_buf_init(&o->body, (size_t)1 << 31);
     return o;
+}
+
+void pub_out_free(pub_out *o)
+{
+    curl_slist_free_all(o->headers);
+    pub_buf_free(&o->body);
+    free(o);
 }
 
 void pub_out_fill(pub_daemon *d, pub_out *o, const uint8_t *body, size_t len, uint32_t count)

@@ -109,7 +109,6 @@ static int decode_line(run *x, json_t *j, pub_buf *plain, pub_lane **lane, char 
     if (x->quarantine) { /* a record that is one whole JSON value; its id from where it was */
         json_error_t err;
         json_t *ev = json_loadb((const char *)plain->data, plain->len, JSON_REJECT_DUPLICATES, &err);
-        uint8_t h[16];
         char in[200];
         json_decref(ev);
         if (!ev) {
@@ -118,8 +117,7 @@ static int decode_line(run *x, json_t *j, pub_buf *plain, pub_lane **lane, char 
         }
         snprintf(in, sizeof in, "quarantine %s %lld", x->d->cfg.queue,
                  (long long)json_integer_value(json_object_get(j, "pos")));
-        crypto_generichash(h, sizeof h, (const uint8_t *)in, strlen(in), NULL, 0);
-        sodium_bin2hex(id, SPOOL_ID_MAX, h, sizeof h);
+        pub_id_of(in, strlen(in), id);
         return 0;
     }
     const char *bid = str(j, "batch_id");
@@ -181,8 +179,7 @@ static int one_line(run *x, const char *line, size_t len, char *why, size_t whyl
         rc = 0;
     }
     if (o)
-        pub_buf_free(&o->body);
-    free(o);
+        pub_out_free(o);
     pub_buf_free(&plain);
     json_decref(j);
     return rc;

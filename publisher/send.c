@@ -22,13 +22,6 @@
 #include <unistd.h>
 
 
-static void free_out(pub_out *o)
-{
-    curl_slist_free_all(o->headers);
-    pub_buf_free(&o->body);
-    free(o);
-}
-
 static void dispatch(pub_daemon *d, pub_out *o);
 
 static struct curl_slist *add(struct curl_slist *h, const char *fmt, const char *v)
@@ -523,7 +516,7 @@ static void replay_finished(pub_daemon *d, pub_out *o, const pub_http_result *r)
         l->next_replay_ms = next_try_ms(d, l, now);
     }
     l->replay = NULL;
-    free_out(o);
+    pub_out_free(o);
 }
 
 /* EventGate's 207 (some refused) and 400 (all refused) list the refused
@@ -635,7 +628,7 @@ static void replay_next(pub_daemon *d, pub_lane *l)
     pub_buf_init(&o->body, (size_t)1 << 31);
     for (;;) {
         if (spool_oldest(&l->spool, name) != 0) {
-            free_out(o);
+            pub_out_free(o);
             return;
         }
         int rc = spool_read(&l->spool, name, &m, &o->body, why, sizeof why);
@@ -643,7 +636,7 @@ static void replay_next(pub_daemon *d, pub_lane *l)
             break;
         pub_log(d, "%s", why);
         if (rc == -1) {
-            free_out(o);
+            pub_out_free(o);
             l->next_replay_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
             return;
         }
@@ -661,7 +654,7 @@ static void replay_next(pub_daemon *d, pub_lane *l)
     post(d, o);
     if (o->state == OUT_WAITING) { /* could not even start */
         l->replay = NULL;
-        free_out(o);
+        pub_out_free(o);
     }
 }
 
@@ -722,7 +715,7 @@ void pub_release_safe(pub_daemon *d)
         if (!d->outs)
             d->outs_tail = NULL;
         d->n_outs--;
-        free_out(o);
+        pub_out_free(o);
     }
     uint64_t pending = d->outs ? d->outs->seq : d->next_seq;
     while (d->chunk_n > 0) {
@@ -753,7 +746,7 @@ void pub_spool_all(pub_daemon *d)
         }
     for (int i = 0; i < d->nlanes; i++)
         if (d->lanes[i].replay) { /* its file stays in the spool */
-            free_out(d->lanes[i].replay);
+            pub_out_free(d->lanes[i].replay);
             d->lanes[i].replay = NULL;
         }
 }

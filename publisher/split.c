@@ -4,19 +4,16 @@
 #include "batch.h"
 #include "body.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 static void half_id(const char *parent, char half, char id[SPOOL_ID_MAX])
 {
-    uint8_t h[16];
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, NULL, 0, sizeof h);
-    crypto_generichash_update(&st, (const uint8_t *)parent, strlen(parent));
-    crypto_generichash_update(&st, (const uint8_t *)&half, 1);
-    crypto_generichash_final(&st, h, sizeof h);
-    sodium_bin2hex(id, SPOOL_ID_MAX, h, sizeof h);
+    char in[SPOOL_ID_MAX + 1];
+    size_t n = strlen(parent);
+    memcpy(in, parent, n);
+    in[n] = half;
+    pub_id_of(in, n + 1, id);
 }
 
 /* Events [from, to) of plain into b (framed); 0 or -1. */
