@@ -55,6 +55,8 @@ const daemon_sources = [_][]const u8{
     "publisher/eventgate.c",
     "publisher/jetstream.c",
     "publisher/lane.c",
+    "publisher/mapfile.c",
+    "publisher/seals.c",
     "publisher/contain.c",
     "publisher/supervise.c",
     "publisher/daemon.c",
@@ -101,6 +103,7 @@ const tests = [_]TestSpec{
     .{ .name = "route", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "readme", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "contain", .publisher = true },
+    .{ .name = "seals", .publisher = true },
     .{ .name = "supervise", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "bench", .e2e = true, .extra = &.{"bench/hist.c"}, .libs = &.{"jansson"} },
 };

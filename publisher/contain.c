@@ -1,14 +1,12 @@
 /* contain.c — see contain.h. */
 #include "contain.h"
+#include "mapfile.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define MARK_MAGIC 0x6b72616d62757072ull /* "rpubmark" */
 
@@ -76,29 +74,10 @@ static void take_over(pub_contain *c, uint64_t ring_created_ns, uint64_t release
 int pub_contain_open(pub_contain *c, const char *path, uint64_t ring_created_ns, uint64_t released, char *why,
                      size_t whylen)
 {
-    struct stat st;
-    void *p;
     memset(c, 0, sizeof *c);
-    const char *err = NULL;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0 || fstat(fd, &st) != 0)
-        err = strerror(errno);
-    else if (!S_ISREG(st.st_mode) || (st.st_mode & 0077))
-        err = "not a regular file closed to group and others";
-    else if ((size_t)st.st_size < sizeof(pub_mark) && ftruncate(fd, sizeof(pub_mark)) != 0)
-        err = strerror(errno);
-    if (err) {
-        snprintf(why, whylen, "processor crash marker %.300s: %s", path, err);
-        if (fd >= 0)
-            close(fd);
+    void *p = pub_map_file(path, sizeof(pub_mark), "processor crash marker", why, whylen);
+    if (!p)
         return -1;
-    }
-    p = mmap(NULL, sizeof(pub_mark), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) {
-        snprintf(why, whylen, "processor crash marker %.300s: %s", path, strerror(errno));
-        return -1;
-    }
     c->mark = (pub_mark *)p;
     take_over(c, ring_created_ns, released);
     current = c->mark;

@@ -211,6 +211,29 @@ static int open_contain(pub_daemon *d, uint64_t released, char *why, size_t whyl
     return 0;
 }
 
+/* The seal log, in the spool directory (made by the lanes' spools): the
+ * batches the last run sealed and did not release go to their lanes, to be
+ * rebuilt with the same ranges (seals.h). */
+static int open_seals(pub_daemon *d, uint64_t released, char *why, size_t whylen)
+{
+    char path[PUB_PATH];
+    snprintf(path, sizeof path, "%.3000s/%s.sealed", d->cfg.spool_dir, d->cfg.queue);
+    if (pub_seals_open(&d->seals, path, d->ring_created_ns, released, (uint32_t)d->nlanes, why, whylen) != 0)
+        return -1;
+    d->start_tail = d->polled_to = released;
+    for (size_t i = 0; i < d->seals.nredo; i++) {
+        pub_lane *l = &d->lanes[d->seals.redo[i].lane & ~PUB_SEAL_SAFE];
+        if (l->nredo++ == 0)
+            l->redo = &d->seals.redo[i];
+    }
+    if (d->seals.nredo > 0) {
+        d->redo_active = 1;
+        pub_log(d, "rebuilding the %zu batches the last run sealed and did not release, with the same ranges "
+                   "(so the same batch ids)", d->seals.nredo);
+    }
+    return 0;
+}
+
 /* Become the ring's consumer. A consumer that holds it may be the previous
  * daemon still exiting (killed with its supervisor, or restarted at once by
  * systemd): wait up to CONSUMER_WAIT_MS for it to go, said once. */
@@ -264,6 +287,7 @@ static int setup(pub_daemon *d)
     if ((d->nlanes = pub_lanes_open(d->lanes, &d->cfg, why, sizeof why)) < 0 ||
         pub_paths_check(&d->cfg, d->lanes, d->nlanes, why, sizeof why) != 0 ||
         pub_metrics_open(&d->metrics, d->cfg.metrics_namespace, d->cfg.metrics_endpoint, why, sizeof why) != 0 ||
+        open_seals(d, st.head, why, sizeof why) != 0 ||
         (d->procs.n > 0 && open_contain(d, st.head, why, sizeof why) != 0)) {
         pub_log(d, "%s", why);
         return -1;
@@ -365,6 +389,7 @@ static void cleanup(pub_daemon *d)
     }
     pub_lanes_close(d->lanes, d->nlanes);
     pub_contain_close(&d->contain);
+    pub_seals_close(&d->seals);
     pub_buf_free(&d->errors);
     free(d->ready);
     free(d->chunks);

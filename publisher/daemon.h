@@ -29,6 +29,7 @@
 #include "metrics.h"
 #include "process.h"
 #include "ringpub_consumer.h"
+#include "seals.h"
 #include "spool.h"
 
 #include <stdint.h>
@@ -55,6 +56,7 @@ typedef struct pub_out {
     uint64_t req;            /* names the current attempt (JetStream acks find it) */
     char spool_name[64];
     spool_write sw;
+    int seal_slot;           /* its record in the seal log (seals.h); -1: none */
 } pub_out;
 
 /* A polled range of the ring, released once the lanes holding its events
@@ -89,6 +91,11 @@ typedef struct pub_daemon {
     pub_lane lanes[1 + PUB_MAX_ROUTES];
     int nlanes;
     uint64_t ring_created_ns;   /* with a batch's positions, names it (its id) */
+    uint64_t start_tail;        /* the ring position released when this run began */
+    uint64_t polled_to;         /* the ring position after the last event polled */
+    pub_seals seals;            /* the ranges of sealed batches not yet released */
+    int redo_active;            /* lanes still rebuilding the last run's batches */
+    uint64_t redo_skipped;      /* rebuilt batches that were safe already */
     uint64_t next_seq;
 
     /* batches out (every lane's), oldest first; spool replays are per lane */

@@ -105,6 +105,7 @@ pub_out *pub_out_new(pub_lane *l, const char id[SPOOL_ID_MAX])
         return NULL;
     memcpy(o->id, id, SPOOL_ID_MAX);
     o->lane = l;
+    o->seal_slot = -1;
     pub_buf_init(&o->body, (size_t)1 << 31);
     return o;
 }
@@ -138,6 +139,14 @@ void pub_out_fill(pub_daemon *d, pub_out *o, const uint8_t *body, size_t len, ui
     }
 }
 
+/* Is lane l's building batch the next one to rebuild, already safe in the
+ * last run (delivered, spooled or dead-lettered)? Then it is not sent again. */
+static int redo_safe(const pub_lane *l)
+{
+    return l->nredo > 0 && (l->redo->lane & PUB_SEAL_SAFE) && l->redo->first == l->first_pos &&
+           l->redo->last == l->last_pos;
+}
+
 static void seal(pub_daemon *d, pub_lane *l)
 {
     pub_batch *b = &l->building;
@@ -153,12 +162,22 @@ static void seal(pub_daemon *d, pub_lane *l)
     }
     o->seq = d->next_seq++;
     tie_chunks(d, l, o->seq);
-    pub_out_fill(d, o, b->body, b->body_len, (uint32_t)b->count);
-    d->metrics.total.batches++;
-    d->metrics.total.bytes_raw += b->body_len;
-    d->metrics.total.bytes_compressed += o->body.len;
-    pub_debug(d, "batch %s%s%s: %u events, %llu -> %zu bytes", o->id, l->name[0] ? " route " : "", l->name,
-              o->count, (unsigned long long)o->plain_len, o->body.len);
+    if ((o->seal_slot = pub_seals_add(&d->seals, (uint32_t)l->index, l->first_pos, l->last_pos)) < 0 &&
+        d->seals.overflow == 1)
+        pub_log(d, "seal log full (%d unreleased batches): a restart may send some batches again under new ids",
+                PUB_SEAL_SLOTS);
+    if (redo_safe(l)) {
+        o->count = (uint32_t)b->count;
+        o->state = OUT_SAFE;
+        d->redo_skipped++;
+    } else {
+        pub_out_fill(d, o, b->body, b->body_len, (uint32_t)b->count);
+        d->metrics.total.batches++;
+        d->metrics.total.bytes_raw += b->body_len;
+        d->metrics.total.bytes_compressed += o->body.len;
+        pub_debug(d, "batch %s%s%s: %u events, %llu -> %zu bytes", o->id, l->name[0] ? " route " : "", l->name,
+                  o->count, (unsigned long long)o->plain_len, o->body.len);
+    }
     pub_batch_reset(b);
     l->since_ms = 0;
     pub_send_new(d, o);
@@ -168,7 +187,8 @@ void pub_seal(pub_daemon *d, uint64_t now)
 {
     (void)now;
     for (int i = 0; i < d->nlanes; i++)
-        seal(d, &d->lanes[i]);
+        if (d->lanes[i].nredo == 0) /* a batch being rebuilt stays in the ring for the next run */
+            seal(d, &d->lanes[i]);
 }
 
 /* A batch was sealed in the middle of a poll, before the event at ring
@@ -199,9 +219,62 @@ static void cut(pub_daemon *d, uint64_t pos)
     d->poll_start = pos;
 }
 
+/* The last run's batches (seals.h) are rebuilt with their exact ranges:
+ * before the event at pos joins lane l, seal the building batch where a
+ * recorded one ended (or where one began: what came before it was another
+ * batch), and forget the records it has passed. */
+static void redo_before(pub_daemon *d, pub_lane *l, uint64_t pos)
+{
+    while (l->nredo > 0 && l->redo->last < pos) {
+        if (l->building.count > 0) {
+            seal(d, l);
+            cut(d, pos);
+        }
+        l->redo++;
+        l->nredo--;
+    }
+    if (l->nredo > 0 && l->building.count > 0 && l->first_pos < l->redo->first && pos >= l->redo->first) {
+        seal(d, l);
+        cut(d, pos);
+    }
+}
+
+/* A rebuilt batch is named by its recorded range even when its first events
+ * were released already (possible only if it was safe: then it is not sent
+ * again, seal()). */
+static uint64_t first_of(const pub_lane *l, uint64_t pos)
+{
+    if (l->nredo > 0 && (l->redo->lane & PUB_SEAL_SAFE) && l->redo->first < pos)
+        return l->redo->first;
+    return pos;
+}
+
+/* After the polls: recorded batches whose last event has been read are
+ * complete (that event may have gone elsewhere: filtered, or another route). */
+static void redo_polled(pub_daemon *d)
+{
+    int left = 0;
+    for (int i = 0; i < d->nlanes; i++) {
+        pub_lane *l = &d->lanes[i];
+        while (l->nredo > 0 && l->redo->last < d->polled_to) {
+            seal(d, l);
+            l->redo++;
+            l->nredo--;
+        }
+        left += l->nredo > 0;
+    }
+    if (left == 0) {
+        d->redo_active = 0;
+        pub_log(d, "rebuilt the batches the last run sealed, with their ranges and ids (%llu of them safe already, "
+                   "not sent again)", (unsigned long long)d->redo_skipped);
+    }
+}
+
 /* One event into lane l's building batch; a full batch is sealed on the way. */
 static void add_one(pub_daemon *d, pub_lane *l, const void *data, uint32_t len, uint64_t pos, uint64_t now)
 {
+    if (l->nredo > 0)
+        redo_before(d, l, pos);
     int rc = pub_batch_add(&l->building, data, len);
     if (rc == 1) {
         seal(d, l);
@@ -215,7 +288,7 @@ static void add_one(pub_daemon *d, pub_lane *l, const void *data, uint32_t len, 
     }
     l->touched = 1;
     if (l->building.count == 1)
-        l->first_pos = pos;
+        l->first_pos = first_of(l, pos);
     l->last_pos = pos;
     if (!l->since_ms)
         l->since_ms = now;
@@ -327,6 +400,7 @@ static int quarantine(pub_daemon *d)
     char head[600];
     if (rp_consumer_skip_corrupt(d->ring, &b, &bad) != 0)
         return -1;
+    d->polled_to = b.end;
     snprintf(head, sizeof head,
              "{\"time\":%lld,\"queue\":\"%s\",\"pos\":%llu,\"len\":%u,\"reason\":\"%.300s\",\"bytes_base64\":\"",
              (long long)time(NULL), d->cfg.queue, (unsigned long long)bad.pos, bad.len,
@@ -351,6 +425,8 @@ static int seal_old(pub_daemon *d, uint64_t now)
     int next = -1;
     for (int i = 0; i < d->nlanes; i++) {
         pub_lane *l = &d->lanes[i];
+        if (l->nredo > 0) /* sealed where the last run sealed it, not by age */
+            continue;
         if (l->since_ms && now - l->since_ms >= d->cfg.batch_max_age_ms)
             seal(d, l);
         if (l->since_ms) {
@@ -388,6 +464,7 @@ int pub_drain(pub_daemon *d, uint64_t now)
         }
         if (n == 0)
             break;
+        d->polled_to = b.end;
         d->poll = &b;
         d->poll_from = 0;
         d->poll_start = b.start;
@@ -407,5 +484,7 @@ int pub_drain(pub_daemon *d, uint64_t now)
             break;
         }
     }
+    if (d->redo_active)
+        redo_polled(d);
     return seal_old(d, now);
 }

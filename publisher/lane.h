@@ -37,6 +37,10 @@ typedef struct pub_lane {
     uint64_t chunk_from;       /* first ring chunk (absolute number) not yet tied to a sealed batch */
     uint64_t sealed_seq;       /* seq of its newest sealed batch */
     int touched;               /* the current poll put events here */
+    /* batches the last run sealed and did not release (seals.h), oldest
+     * first: each is rebuilt with exactly its range */
+    const struct pub_seal_rec *redo;
+    size_t nredo;
 
     pub_spool spool;
     int spool_failing;         /* its last write failed (a full disk): */

@@ -24,6 +24,15 @@
 
 static void dispatch(pub_daemon *d, pub_out *o);
 
+/* o is delivered, spooled, dead-lettered or (hasty) dropped: its ring space
+ * may go once the batches before it are safe too; its seal record says so,
+ * so a restart that rebuilds it does not send it again (seals.h). */
+static void made_safe(pub_daemon *d, pub_out *o)
+{
+    o->state = OUT_SAFE;
+    pub_seals_safe(&d->seals, o->seal_slot);
+}
+
 static struct curl_slist *add(struct curl_slist *h, const char *fmt, const char *v)
 {
     char line[512];
@@ -314,6 +323,8 @@ static void post(pub_daemon *d, pub_out *o)
         char why[400];
         int rc = pub_file_sink_write(o->lane->file_path, (pub_compression)o->codec, o->lane->version,
                                      o->body.data, o->body.len, o->plain_len, why, sizeof why);
+        if (rc == 0) /* in the file now: a kill before the report must not write it twice */
+            pub_seals_safe(&d->seals, o->seal_slot);
         complete_later(d, o->req, rc == 0 ? 200 : 0, rc == 0 ? NULL : why);
         return;
     }
@@ -357,7 +368,7 @@ static void on_spooled(void *ctx, spool_write *w, int res)
     l->spool_failing = 0;
     pub_debug(d, "batch %s spooled as %s", o->id, w->name);
     d->metrics.total.spooled++;
-    o->state = OUT_SAFE;
+    made_safe(d, o);
     pub_release_safe(d);
 }
 
@@ -481,7 +492,7 @@ static void failed(pub_daemon *d, pub_out *o, const pub_http_result *r)
     }
     if (d->cfg.delivery == PUB_HASTY) {
         d->metrics.total.dropped += o->count;
-        o->state = OUT_SAFE;
+        made_safe(d, o);
         return;
     }
     if (transient) {
@@ -490,7 +501,7 @@ static void failed(pub_daemon *d, pub_out *o, const pub_http_result *r)
     } else if (r->status == 413 && split_out(d, o) == 0) {
         return;
     } else if (deadletter(d, o, r->status, refusal(d, r->status)) == 0) {
-        o->state = OUT_SAFE;
+        made_safe(d, o);
     } else {
         spool_out(d, o);
     }
@@ -567,7 +578,7 @@ void pub_http_finished(void *ctx, void *req_ctx, const pub_http_result *r)
         d->metrics.total.sent += o->count;
         o->lane->sent += o->count;
         sink_ok(o->lane, r->status);
-        o->state = OUT_SAFE;
+        made_safe(d, o);
     } else {
         failed(d, o, r);
     }
@@ -582,7 +593,8 @@ void pub_send_new(pub_daemon *d, pub_out *o)
         d->outs = o;
     d->outs_tail = o;
     d->n_outs++;
-    dispatch(d, o);
+    if (o->state != OUT_SAFE) /* a rebuilt batch that was safe already is not sent again */
+        dispatch(d, o);
 }
 
 /* A batch in the FIFO, its first attempt: sent, spooled or (hasty) dropped. */
@@ -592,7 +604,7 @@ static void dispatch(pub_daemon *d, pub_out *o)
         spool_out(d, o);
     } else if (!sink_may_send(o->lane, pub_now_ms())) { /* hasty, failing sink: not even a try */
         d->metrics.total.dropped += o->count;
-        o->state = OUT_SAFE; /* released by the next timer turn */
+        made_safe(d, o); /* released by the next timer turn */
     } else {
         post(d, o);
     }
@@ -727,6 +739,7 @@ void pub_release_safe(pub_daemon *d)
             pub_stop(d, 1);
             break;
         }
+        pub_seals_released(&d->seals, c->b.end);
         d->chunk_head = (d->chunk_head + 1) % d->chunk_cap;
         d->chunk_n--;
         d->chunk_base++;
@@ -739,7 +752,7 @@ void pub_spool_all(pub_daemon *d)
         if (o->state == OUT_WAITING || o->state == OUT_SENDING) {
             if (d->cfg.delivery == PUB_HASTY) {
                 d->metrics.total.dropped += o->count;
-                o->state = OUT_SAFE;
+                made_safe(d, o);
             } else {
                 spool_out(d, o);
             }
