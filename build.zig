@@ -105,6 +105,7 @@ const tests = [_]TestSpec{
     .{ .name = "contain", .publisher = true },
     .{ .name = "seals", .publisher = true },
     .{ .name = "supervise", .e2e = true, .extra = &.{"tests/rig.c"} },
+    .{ .name = "users", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "bench", .e2e = true, .extra = &.{"bench/hist.c"}, .libs = &.{"jansson"} },
 };
 

@@ -110,10 +110,15 @@ typedef struct rp_queue_opts {
                              the ring directory has free is RP_ENOSPC. */
     uint32_t max_event;   /* largest event in bytes; 102400 */
     uint32_t reserved;    /* must be 0 */
-    uint32_t mode;        /* file mode of a new ring; 0600, or 0660 with RP_OPT_GROUP;
+    uint32_t mode;        /* file mode of a new ring; 0600, or 0660 when shared with a
+                             group (RP_OPT_GROUP, or a set-group-ID ring directory);
                              any bit for others is refused */
     uint32_t flags;       /* RP_OPT_* */
-    const char *dir;      /* ring directory; NULL: $RINGPUB_DIR, else /dev/shm */
+    const char *dir;      /* ring directory; NULL: $RINGPUB_DIR, else /dev/shm. One
+                             writable by every user without the sticky bit is
+                             refused (RP_EPERM). A set-group-ID directory closed to
+                             others (mode 2770) shares its rings with its group, as
+                             RP_OPT_GROUP with that gid would: the two-user recipe */
     uint32_t gid;         /* with RP_OPT_GROUP: a new ring gets this group, and a
                              ring owned by another user is accepted if it has this
                              group with read-write access for it */

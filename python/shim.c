@@ -12,9 +12,10 @@
 
 /* rpy_open — open (creating if needed) queue `name` in `dir` (NULL:
  * $RINGPUB_DIR or /dev/shm); capacity/max_event apply when creating (0:
- * defaults). Returns a handle, or NULL with *rc and why set. */
-RPY_API void *rpy_open(const char *name, const char *dir, uint64_t capacity, uint32_t max_event, int *rc,
-                       char *why, size_t whylen)
+ * defaults); gid >= 0 shares the ring with that group (RP_OPT_GROUP).
+ * Returns a handle, or NULL with *rc and why set. */
+RPY_API void *rpy_open(const char *name, const char *dir, uint64_t capacity, uint32_t max_event, int64_t gid,
+                       int *rc, char *why, size_t whylen)
 {
     rp_queue_opts o;
     rp_queue *q = NULL;
@@ -22,6 +23,10 @@ RPY_API void *rpy_open(const char *name, const char *dir, uint64_t capacity, uin
     o.dir = dir;
     o.capacity = capacity;
     o.max_event = max_event;
+    if (gid >= 0) {
+        o.flags |= RP_OPT_GROUP;
+        o.gid = (uint32_t)gid;
+    }
     *rc = rp_queue_open_why(&q, name, &o, why, whylen);
     return *rc ? NULL : q;
 }

@@ -198,17 +198,55 @@ static inline int rp__allocate(int fd, uint64_t size, const char *dir, char *why
     return rp__errno_rc(e);
 }
 
+/* With whom this process shares the rings it creates and trusts (rp__sharing). */
+typedef struct rp__share {
+    int group;      /* new rings get group gid, mode 0660; another user's ring with gid rw is trusted */
+    int from_dir;   /* the group is the set-group-ID directory's (new files inherit it) */
+    uint32_t gid;
+} rp__share;
+
+/* The ring directory decides who shares its rings. One writable by every
+ * user must have the sticky bit, or anyone could swap a ring for their own.
+ * A set-group-ID directory closed to others (mode 2770, the two-user
+ * recipe) shares its rings with its group, whichever user creates them;
+ * RP_OPT_GROUP names a group explicitly. Otherwise rings are private to
+ * their owner (and root). Returns 0 or an error with why. */
+static inline int rp__sharing(int dirfd, const char *dir, const rp_queue_opts *o, rp__share *s, char *why,
+                              size_t whylen)
+{
+    struct stat st;
+    memset(s, 0, sizeof *s);
+    if (fstat(dirfd, &st) != 0) {
+        snprintf(why, whylen, "cannot stat ring directory %s: %s", dir, strerror(errno));
+        return RP_EIO;
+    }
+    if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+        snprintf(why, whylen, "ring directory %s is writable by every user and has no sticky bit, so anyone "
+                 "could replace a ring there: chmod +t it, or use a directory of your own (mode 2770 to share "
+                 "it with a group)", dir);
+        return RP_EPERM;
+    }
+    if (o && (o->flags & RP_OPT_GROUP)) {
+        s->group = 1;
+        s->gid = o->gid;
+    } else if ((st.st_mode & S_ISGID) && !(st.st_mode & S_IWOTH)) {
+        s->group = s->from_dir = 1;
+        s->gid = (uint32_t)st.st_gid;
+    }
+    return 0;
+}
+
 /* Build a complete ring under a temporary name and link it into place.
  * Returns 0 (created), 1 (someone else's ring is already there) or an error. */
-static inline int rp__create(int dirfd, const char *name, const rp_queue_opts *o, char *why, size_t whylen)
+static inline int rp__create(int dirfd, const char *name, const rp_queue_opts *o, const rp__share *sh, char *why,
+                             size_t whylen)
 {
     char tmp[RP_NAME_MAX + 40];
     rp_ring_hdr g;
     rp__map m;
     struct timespec ts;
     int rc = 0;
-    int group = o && (o->flags & RP_OPT_GROUP);
-    mode_t mode = (o && o->mode) ? (mode_t)o->mode : group ? 0660 : 0600;
+    mode_t mode = (o && o->mode) ? (mode_t)o->mode : sh->group ? 0660 : 0600;
 
     rp__geometry(o, &g);
     if ((rc = rp__room_for(dirfd, RP_HDR_SIZE + g.capacity, rp__dir(o), why, whylen)) != 0)
@@ -232,7 +270,7 @@ static inline int rp__create(int dirfd, const char *name, const rp_queue_opts *o
         return rp__errno_rc(errno);
     }
     m.capacity = g.capacity;
-    if ((group && fchown(m.fd, (uid_t)-1, (gid_t)o->gid) != 0) || fchmod(m.fd, mode) != 0) {
+    if ((sh->group && !sh->from_dir && fchown(m.fd, (uid_t)-1, (gid_t)sh->gid) != 0) || fchmod(m.fd, mode) != 0) {
         snprintf(why, whylen, "cannot set the owner or mode of %s: %s", tmp, strerror(errno));
         rc = rp__errno_rc(errno);
     } else if ((rc = rp__allocate(m.fd, RP_HDR_SIZE + g.capacity, rp__dir(o), why, whylen)) != 0) {
@@ -259,31 +297,32 @@ static inline int rp__create(int dirfd, const char *name, const rp_queue_opts *o
 }
 
 /* A ring is trusted if it is a regular file nobody else may read or write,
- * owned by us or root, or shared on purpose: RP_OPT_GROUP with its group
- * having read-write access. Otherwise another local user could read our
- * events, or feed our consumer. Returns 0 or RP_EPERM with why. */
-static inline int rp__trusted(const struct stat *st, const char *name, const rp_queue_opts *o, char *why,
+ * owned by us or root, or shared on purpose (rp__sharing): its group is the
+ * one we share with, with read-write access. Otherwise another local user
+ * could read our events, or feed our consumer. Returns 0 or RP_EPERM with why. */
+static inline int rp__trusted(const struct stat *st, const char *name, const rp__share *sh, char *why,
                               size_t whylen)
 {
     uid_t me = geteuid();
-    int shared = o && (o->flags & RP_OPT_GROUP) && st->st_gid == (gid_t)o->gid &&
-                 (st->st_mode & 0060) == 0060;
+    int shared = sh->group && st->st_gid == (gid_t)sh->gid && (st->st_mode & 0060) == 0060;
     if (!S_ISREG(st->st_mode) || (st->st_mode & 0007)) {
         snprintf(why, whylen, "ring %s is not a regular file closed to others (mode %o)", name,
                  (unsigned)(st->st_mode & 07777));
         return RP_EPERM;
     }
     if (st->st_uid != me && st->st_uid != 0 && !shared) {
-        snprintf(why, whylen, "ring %s is owned by uid %u, not by us (uid %u) or root, and not shared with "
-                 "a group this process named (the daemon's ring.group key; in C, RP_OPT_GROUP with its gid)", name, (unsigned)st->st_uid, (unsigned)me);
+        snprintf(why, whylen, "ring %s is owned by uid %u, not by us (uid %u) or root, and not shared with us: "
+                 "keep the rings of two users in a set-group-ID directory of a group both are in (mode 2770), "
+                 "or name that group (ring.group in the daemon's config, ringctl --group, group= in Python)",
+                 name, (unsigned)st->st_uid, (unsigned)me);
         return RP_EPERM;
     }
     return 0;
 }
 
 /* Open an existing ring, refuse unsafe files, validate and map it. */
-static inline int rp__attach_existing(int dirfd, const char *name, const rp_queue_opts *o, int populate,
-                                      rp__map *m, char *why, size_t whylen)
+static inline int rp__attach_existing(int dirfd, const char *name, const rp_queue_opts *o, const rp__share *sh,
+                                      int populate, rp__map *m, char *why, size_t whylen)
 {
     struct stat st;
     rp_ring_hdr h;
@@ -298,7 +337,7 @@ static inline int rp__attach_existing(int dirfd, const char *name, const rp_queu
         snprintf(why, whylen, "cannot stat ring %s: %s", name, strerror(errno));
         rc = RP_EIO;
     } else {
-        rc = rp__trusted(&st, name, o, why, whylen);
+        rc = rp__trusted(&st, name, sh, why, whylen);
     }
     if (rc) {
         close(m->fd);
@@ -339,6 +378,7 @@ static inline int rp__attach(rp__map *m, const char *name, const rp_queue_opts *
 {
     int dirfd, rc = 0;
     unsigned flags = o ? o->flags : 0;
+    rp__share sh;
 
     memset(m, 0, sizeof *m);
     m->fd = -1;
@@ -357,10 +397,11 @@ static inline int rp__attach(rp__map *m, const char *name, const rp_queue_opts *
         snprintf(why, whylen, "cannot open ring directory %s: %s", rp__dir(o), strerror(errno));
         return rp__errno_rc(errno);
     }
-    if (!(flags & RP_OPT_NO_CREATE) && faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
-        rc = rp__create(dirfd, name, o, why, whylen);
+    rc = rp__sharing(dirfd, rp__dir(o), o, &sh, why, whylen);
+    if (rc == 0 && !(flags & RP_OPT_NO_CREATE) && faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+        rc = rp__create(dirfd, name, o, &sh, why, whylen);
     if (rc >= 0)
-        rc = rp__attach_existing(dirfd, name, o, !(flags & RP_OPT_NO_POPULATE), m, why, whylen);
+        rc = rp__attach_existing(dirfd, name, o, &sh, !(flags & RP_OPT_NO_POPULATE), m, why, whylen);
     close(dirfd);
     return rc;
 }

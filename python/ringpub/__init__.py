@@ -84,7 +84,7 @@ def _find_library():
 
 _lib = ctypes.CDLL(_find_library())
 _lib.rpy_open.restype = ctypes.c_void_p
-_lib.rpy_open.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint64, ctypes.c_uint32,
+_lib.rpy_open.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_int64,
                           ctypes.POINTER(ctypes.c_int), ctypes.c_char_p, ctypes.c_size_t]
 _lib.rpy_put.restype = ctypes.c_int
 _lib.rpy_put.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
@@ -96,20 +96,36 @@ _lib.rpy_strerror.restype = ctypes.c_char_p
 _lib.rpy_strerror.argtypes = [ctypes.c_int]
 
 
+def _gid_of(group: str) -> int:
+    import grp
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise EventError(f"no group {group!r}") from None
+
+
 class EventQueue:
     """A queue to transfer events to the publisher (baseplate's API).
 
     :param name: the queue (ring) name, as given to ``ringpub --queue-name``.
     :param event_serializer: a callable taking an event and returning bytes.
-    :param capacity, max_event, directory: only used if this call creates
-        the ring (defaults: 16 MiB, 102400 bytes, $RINGPUB_DIR or /dev/shm).
+    :param capacity, max_event: only used if this call creates the ring
+        (defaults: 16 MiB, 102400 bytes).
+    :param directory: the ring directory (default $RINGPUB_DIR or /dev/shm).
+    :param group: a group name or gid to share the ring with (the daemon
+        running as another user in that group): a ring this call creates
+        gets it and mode 0660, and one another user created is accepted if
+        it has it. A set-group-ID ring directory (mode 2770) does the same
+        for its own group without this.
     """
 
-    def __init__(self, name, event_serializer=serialize_v2_event, capacity=0, max_event=0, directory=None):
+    def __init__(self, name, event_serializer=serialize_v2_event, capacity=0, max_event=0, directory=None,
+                 group=None):
         rc = ctypes.c_int(0)
         why = ctypes.create_string_buffer(300)
+        gid = -1 if group is None else group if isinstance(group, int) else _gid_of(group)
         handle = _lib.rpy_open(name.encode(), directory.encode() if directory else None, capacity, max_event,
-                               ctypes.byref(rc), why, len(why))
+                               gid, ctypes.byref(rc), why, len(why))
         if not handle:
             raise EventError(f"cannot open queue {name}: {why.value.decode(errors='replace')}")
         self._q = handle

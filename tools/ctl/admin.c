@@ -5,6 +5,7 @@
 #include "admin.h"
 #include "views.h"
 
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,19 @@ static uint64_t size_arg(const char *v)
     else if (!strcmp(end, "G") || !strcmp(end, "GiB")) mul = 1024ull * 1024 * 1024;
     else if (*end && strcmp(end, "B")) return 0;
     return n > 0 ? (uint64_t)(n * (double)mul) : 0;
+}
+
+int ringctl_group(const char *v, rp_queue_opts *o)
+{
+    const struct group *g;
+    if (*v && strspn(v, "0123456789") == strlen(v))
+        o->gid = (uint32_t)strtoul(v, NULL, 10);
+    else if (*v && (g = getgrnam(v)))
+        o->gid = (uint32_t)g->gr_gid;
+    else
+        return -1;
+    o->flags |= RP_OPT_GROUP;
+    return 0;
 }
 
 static int usage_err(const char *cmd, const char *arg)
@@ -46,11 +60,9 @@ int ringctl_create(int argc, char **argv)
             i++;
         else if (!strcmp(argv[i], "--max-event") && (o.max_event = (uint32_t)size_arg(v)))
             i++;
-        else if (!strcmp(argv[i], "--group") && *v && strspn(v, "0123456789") == strlen(v)) {
-            o.flags |= RP_OPT_GROUP;
-            o.gid = (uint32_t)atol(v);
+        else if (!strcmp(argv[i], "--group") && ringctl_group(v, &o) == 0)
             i++;
-        } else if (!name && argv[i][0] != '-')
+        else if (!name && argv[i][0] != '-')
             name = argv[i];
         else
             return usage_err("create", argv[i]);

@@ -2,7 +2,13 @@
 #ifndef RINGCTL_ADMIN_H
 #define RINGCTL_ADMIN_H
 
-/* ringctl create NAME [--capacity SIZE] [--max-event SIZE] [--group GID]:
+#include <ringpub.h>
+
+/* ringctl_group — --group NAME|GID: share the rings o opens with that
+ * group (RP_OPT_GROUP). 0, or -1 if there is no such group. */
+int ringctl_group(const char *v, rp_queue_opts *o);
+
+/* ringctl create NAME [--capacity SIZE] [--max-event SIZE] [--group NAME|GID]:
  * a new ring (refused if NAME exists). */
 int ringctl_create(int argc, char **argv);
 

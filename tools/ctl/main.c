@@ -18,19 +18,22 @@
 #include <time.h>
 
 static const char usage[] =
-    "usage: ringctl put --queue NAME [--wait-ms N]   put one event per line of stdin\n"
+    "usage: ringctl put --queue NAME [--wait-ms N] [--group NAME|GID]\n"
+    "                                                put one event per line of stdin\n"
     "       ringctl ls [--interval MS]               the rings in $RINGPUB_DIR: depth, consumer,\n"
     "                                                producer processes, rates\n"
     "       ringctl stat NAME [--once]               geometry, positions, counters, rates\n"
     "                                                (refreshed every second on a terminal)\n"
-    "       ringctl create NAME [--capacity SIZE] [--max-event SIZE] [--group GID]\n"
+    "       ringctl create NAME [--capacity SIZE] [--max-event SIZE] [--group NAME|GID]\n"
     "       ringctl rm NAME [--force]                refused while a consumer holds it; without\n"
     "                                                --force also while producers map it or it\n"
     "                                                holds unconsumed events\n"
     "       ringctl tail NAME [-n N]                 the newest N events, not consumed\n"
     "       ringctl load --queue NAME [--procs P] [--events N] [--size B] [--seconds S]\n"
     "                                                P processes put N numbered JSON events each\n"
-    "A full queue is retried for up to --wait-ms (default 10000) per event.\n";
+    "A full queue is retried for up to --wait-ms (default 10000) per event. --group shares a\n"
+    "ring this creates with that group (mode 0660) and trusts one of another user in it; a\n"
+    "set-group-ID $RINGPUB_DIR (mode 2770) does the same for its own group.\n";
 
 /* one clear line, exit 2 (what is a literal; arg fills its end) */
 #define die(what, arg) cli_fail("ringctl", what "%s", arg)
@@ -63,9 +66,15 @@ static int cmd_put(int argc, char **argv)
     size_t cap = 0;
     ssize_t len;
     rp_queue *q;
+    rp_queue_opts o;
+    memset(&o, 0, sizeof o);
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--queue") == 0 && i + 1 < argc)
             queue = argv[++i];
+        else if (strcmp(argv[i], "--group") == 0 && i + 1 < argc) {
+            if (ringctl_group(argv[++i], &o) != 0)
+                die("put: --group: no such group ", argv[i]);
+        }
         else if (strcmp(argv[i], "--wait-ms") == 0 && i + 1 < argc)
             wait_ms = strtoull(argv[++i], NULL, 10);
         else
@@ -73,7 +82,7 @@ static int cmd_put(int argc, char **argv)
     }
     if (!queue)
         die("put: --queue NAME is required", "");
-    int rc = rp_queue_open_why(&q, queue, NULL, why, sizeof why);
+    int rc = rp_queue_open_why(&q, queue, &o, why, sizeof why);
     if (rc) {
         fprintf(stderr, "ringctl: %s: %s\n", rp_strerror(rc), why);
         return rc == RP_EINVAL ? 2 : 1;
