@@ -52,6 +52,7 @@ typedef struct pub_out {
     out_state state;
     uint64_t next_ms;
     int from_spool;          /* replayed from the spool: remove the file when sent */
+    int split_part;          /* a part of lane->split_name (a replayed batch split after a 413) */
     int probe;               /* sent while its sink was failing (send.c) */
     uint64_t req;            /* names the current attempt (JetStream acks find it) */
     char spool_name[64];

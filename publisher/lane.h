@@ -46,6 +46,8 @@ typedef struct pub_lane {
     int spool_failing;         /* its last write failed (a full disk): */
     uint64_t spool_retry_ms;   /* no write before this; batches probe the sink */
     struct pub_out *replay;    /* the spooled batch being replayed */
+    char split_name[64];       /* a replayed batch split after a 413: its spool file, */
+    int split_left;            /* removed once its parts (this many left) are safe */
     uint64_t next_replay_ms;
     int down;                  /* the sink is failing: new batches are spooled */
     /* the sink's health (send.c): while it fails, one probe at a time */

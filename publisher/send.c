@@ -29,8 +29,13 @@ static void dispatch(pub_daemon *d, pub_out *o);
  * so a restart that rebuilds it does not send it again (seals.h). */
 static void made_safe(pub_daemon *d, pub_out *o)
 {
+    pub_lane *l = o->lane;
     o->state = OUT_SAFE;
     pub_seals_safe(&d->seals, o->seal_slot);
+    if (o->split_part && --l->split_left == 0) { /* every part of a split replay is safe */
+        spool_remove(&l->spool, l->split_name);
+        l->next_replay_ms = pub_now_ms();
+    }
 }
 
 static struct curl_slist *add(struct curl_slist *h, const char *fmt, const char *v)
@@ -455,26 +460,60 @@ static const char *refusal(const pub_daemon *d, long status)
     return why;
 }
 
+/* Halve o after a 413 (pub_split), said once: `what` names o. 0, or -1 (it
+ * cannot be split). */
+static int halve(pub_daemon *d, pub_out *o, pub_out **second, const char *what)
+{
+    uint32_t n = o->count;
+    char was[SPOOL_ID_MAX];
+    memcpy(was, o->id, sizeof was);
+    if (pub_split(d, o, second) != 0)
+        return -1;
+    d->metrics.total.batches++;
+    pub_log(d, "%s %s (%u events) too large for the collector (413): sent again as %s and %s", what, was, n, o->id,
+            (*second)->id);
+    return 0;
+}
+
 /* A 413: o's halves go in its place in the FIFO (the second right behind
  * it, with its seq), each sent on its own. 0, or -1 (it cannot be split). */
 static int split_out(pub_daemon *d, pub_out *o)
 {
     pub_out *second;
-    uint32_t n = o->count;
-    char was[SPOOL_ID_MAX];
-    memcpy(was, o->id, sizeof was);
-    if (pub_split(d, o, &second) != 0)
+    if (halve(d, o, &second, "batch") != 0)
         return -1;
     second->next = o->next;
     o->next = second;
     if (d->outs_tail == o)
         d->outs_tail = second;
     d->n_outs++;
-    d->metrics.total.batches++;
-    pub_log(d, "batch %s (%u events) too large for the collector (413): sent again as %s and %s", was, n, o->id,
-            second->id);
+    second->split_part = o->split_part;
+    o->lane->split_left += o->split_part;
     dispatch(d, o);
     dispatch(d, second);
+    return 0;
+}
+
+/* A replayed batch the collector finds too large (413): its halves join the
+ * FIFO as live batches (sent, spooled, split again like any other); its
+ * spool file goes once both are safe (made_safe), and no other replay
+ * starts meanwhile. A crash before that replays the file again: the same
+ * halves, the same ids. 0, or -1 (it cannot be split). */
+static int split_replay(pub_daemon *d, pub_out *o)
+{
+    pub_lane *l = o->lane;
+    pub_out *second;
+    if (halve(d, o, &second, "spooled batch") != 0)
+        return -1;
+    snprintf(l->split_name, sizeof l->split_name, "%s", o->spool_name);
+    l->split_left = 2;
+    o->from_spool = o->probe = 0;
+    o->split_part = second->split_part = 1;
+    o->seq = d->next_seq++;
+    second->seq = d->next_seq++;
+    l->replay = NULL;
+    pub_send_new(d, o);
+    pub_send_new(d, second);
     return 0;
 }
 
@@ -512,6 +551,8 @@ static void replay_finished(pub_daemon *d, pub_out *o, const pub_http_result *r)
     pub_lane *l = o->lane;
     uint64_t now = pub_now_ms();
     int ok = r->status >= 200 && r->status < 300;
+    if (r->status == 413 && split_replay(d, o) == 0)
+        return;
     if (ok || (r->status >= 400 && !retryable(r->status) && deadletter(d, o, r->status, "refused on replay") == 0)) {
         if (ok) {
             d->metrics.total.sent += o->count;
@@ -634,10 +675,10 @@ static void replay_next(pub_daemon *d, pub_lane *l)
 {
     char name[64], why[300];
     spool_meta m;
-    pub_out *o = (pub_out *)calloc(1, sizeof *o);
+    static const char no_id[SPOOL_ID_MAX];
+    pub_out *o = pub_out_new(l, no_id);
     if (!o)
         return;
-    pub_buf_init(&o->body, (size_t)1 << 31);
     for (;;) {
         if (spool_oldest(&l->spool, name) != 0) {
             pub_out_free(o);
@@ -674,7 +715,7 @@ static void replay_next(pub_daemon *d, pub_lane *l)
 static int64_t replay_timer(pub_daemon *d, pub_lane *l, uint64_t now)
 {
     uint64_t at = l->next_replay_ms;
-    if (l->replay || d->stopping || l->spool.files == 0)
+    if (l->replay || l->split_left || d->stopping || l->spool.files == 0)
         return -1;
     if (l->fail_streak && l->probe_at_ms > at)
         at = l->probe_at_ms;

@@ -489,15 +489,17 @@ Test(e2e, a_daemon_waits_for_the_previous_consumer_to_exit, .init = setup)
 
 /* Issue 14: a 413 dead-lettered the whole batch. Now it is halved and the
  * halves sent again (halved again on another 413) until each fits; only an
- * event larger than the collector takes on its own is dead-lettered. */
-Test(e2e, status_413_splits_the_batch, .init = setup)
+ * event larger than the collector takes on its own is dead-lettered. With
+ * spooled_first, the batches wait in the spool (no collector yet) and meet
+ * the 413 on replay: the same, and the spool ends empty. */
+static void status_413_splits(int spooled_first)
 {
     int port = free_port();
     uint64_t acc[MAXP] = { 0 };
     tally t;
     rp_queue_opts o;
     char ev[4000];
-    pid_t col = rig_collector(port, "--max-decompressed=3KiB", NULL);
+    pid_t col = spooled_first ? 0 : rig_collector(port, "--max-decompressed=3KiB", NULL);
     rig_config(port, "batch.max_age = 300ms\n");
     pid_t d = rig_daemon();
     rp_queue *q = rig_direct_queue(&o);
@@ -510,6 +512,10 @@ Test(e2e, status_413_splits_the_batch, .init = setup)
         }
     }
     rp_queue_close(q);
+    if (spooled_first) {
+        await_spooled("nothing was spooled while the collector was down");
+        col = rig_collector(port, "--max-decompressed=3KiB", NULL);
+    }
     await_delivered(&t, 1, acc, 400);
     cr_assert_eq(rig_await_lines("spool/e2e.deadletter.jsonl", "one event is larger than the collector takes", 1,
                                  10000), 1);
@@ -518,9 +524,21 @@ Test(e2e, status_413_splits_the_batch, .init = setup)
     count_delivered(&t, 1, acc);
     cr_assert_eq(t.dups, 0);
     cr_assert_eq(t.unique, 400);
-    cr_assert_gt(rig_lines_with("ringpub.log", "too large for the collector (413): sent again as"), 0);
+    cr_assert_gt(rig_lines_with("ringpub.log", spooled_first ? "spooled batch" : "too large for the collector (413): "
+                                "sent again as"), 0);
     cr_assert_eq(rig_lines_with("spool/e2e.deadletter.jsonl", ""), 1, "only the one event");
     cr_assert_eq(rig_lines_with("spool/e2e.deadletter.jsonl", "\"events\":1,"), 1);
+    cr_assert_eq(spool_files(), 0, "a split batch's spool file is removed once its parts are safe");
+}
+
+Test(e2e, status_413_splits_the_batch, .init = setup)
+{
+    status_413_splits(0);
+}
+
+Test(e2e, status_413_on_replay_splits_the_spooled_batch, .init = setup)
+{
+    status_413_splits(1);
 }
 
 /* The error stream's lines: how many, and how many contain needle. */

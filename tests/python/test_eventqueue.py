@@ -69,3 +69,18 @@ def test_full_queue_raises_at_once(ring_dir):
 def test_bad_name_is_an_event_error(ring_dir):
     with pytest.raises(ringpub.EventError, match="bad queue name"):
         ringpub.EventQueue("../escape", ringpub.serialize_v2_event)
+
+
+def test_group_shares_the_ring(ring_dir):
+    import grp
+    gid = os.getgid() if os.geteuid() != 0 else 64600  # root may give a ring any group
+    ringpub.EventQueue("shared", ringpub.serialize_v2_event, capacity=1 << 16, max_event=1000, group=gid).put(b"{}")
+    st = os.stat(os.path.join(ring_dir, "shared"))
+    assert (st.st_gid, st.st_mode & 0o777) == (gid, 0o660)
+    ringpub.EventQueue("private", ringpub.serialize_v2_event, capacity=1 << 16, max_event=1000).put(b"{}")
+    assert os.stat(os.path.join(ring_dir, "private")).st_mode & 0o777 == 0o600
+    name = grp.getgrgid(os.getgid()).gr_name
+    ringpub.EventQueue("byname", ringpub.serialize_v2_event, capacity=1 << 16, max_event=1000, group=name).put(b"{}")
+    assert os.stat(os.path.join(ring_dir, "byname")).st_gid == os.getgid()
+    with pytest.raises(ringpub.EventError, match="no group"):
+        ringpub.EventQueue("nogroup", ringpub.serialize_v2_event, group="no-such-group-here")
