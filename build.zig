@@ -65,6 +65,7 @@ const pub_libs = [_][]const u8{ "sodium", "zstd", "z", "curl", "uring", "nats", 
 
 /// The reference collector (tools/collect/), on libmicrohttpd and jansson.
 const collect_sources = [_][]const u8{
+    "tools/collect/outdir.c",
     "tools/collect/dedup.c",
     "tools/collect/store.c",
     "tools/collect/server.c",
@@ -179,6 +180,15 @@ pub fn build(b: *std.Build) void {
     }
     faults_run.setEnvironmentVariable("FPRODUCER", b.getInstallPath(.{ .custom = "test" }, "fproducer"));
     b.step("faults", "The fault matrix: real processes, injected faults, 0 lost (`-- --runs N --only NAME`)").dependOn(&faults_run.step);
+
+    // ---- hostile clients against ringcollect (tests/hostile/run) ----------------
+    const hostile_run = b.addSystemCommand(&.{ "python3", "tests/hostile/run" });
+    if (b.args) |args| hostile_run.addArgs(args);
+    hostile_run.stdio = .inherit;
+    hostile_run.has_side_effects = true;
+    hostile_run.step.dependOn(b.getInstallStep());
+    hostile_run.setEnvironmentVariable("RINGPUB_BIN_DIR", b.getInstallPath(.bin, ""));
+    b.step("hostile", "ringcollect against squatters, slowloris, memory and malformed requests (`-- --only NAME`)").dependOn(&hostile_run.step);
 
     // ---- stress harness (tests/stress/run) --------------------------------------
     const stress_run = b.addSystemCommand(&.{ "python3", "tests/stress/run" });

@@ -88,7 +88,7 @@ Test(open, foreign_owner_refused_unless_group_shared)
     cr_assert_eq(chown(ring_path("foreign"), 4242, 4343), 0);
     cr_assert_eq(rp_queue_open_why(&q, "foreign", &o, why, sizeof why), RP_EPERM);
     cr_assert_not_null(strstr(why, "owned by uid 4242"), "%s", why);
-    cr_assert_not_null(strstr(why, "ring.group in the daemon's config"), "names what a user can set: %s", why);
+    cr_assert_not_null(strstr(why, "name it (ring.group, --group, group=)"), "names what a user can set: %s", why);
     o.flags |= RP_OPT_GROUP;
     o.gid = 4343;
     cr_assert_eq(open_rc("foreign", &o), RP_EPERM, "group without rw access (mode 0600) accepted");

@@ -311,9 +311,8 @@ static inline int rp__trusted(const struct stat *st, const char *name, const rp_
         return RP_EPERM;
     }
     if (st->st_uid != me && st->st_uid != 0 && !shared) {
-        snprintf(why, whylen, "ring %s is owned by uid %u, not by us (uid %u) or root, and not shared with us: "
-                 "keep the rings of two users in a set-group-ID directory of a group both are in (mode 2770), "
-                 "or name that group (ring.group in the daemon's config, ringctl --group, group= in Python)",
+        snprintf(why, whylen, "ring %s is owned by uid %u, not us (uid %u) or root, nor shared: use a set-group-ID "
+                 "ring directory (2770) of a group both users are in, or name it (ring.group, --group, group=)",
                  name, (unsigned)st->st_uid, (unsigned)me);
         return RP_EPERM;
     }

@@ -2,12 +2,15 @@
  * libsodium, random key per process) in an open-addressing table, with a
  * FIFO of the same hashes to evict the oldest past the window. */
 #include "dedup.h"
+#include "outdir.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define ID_MAX 128
 
@@ -76,6 +79,26 @@ static void remember(dedup *d, uint64_t h)
         rebuild(d);
 }
 
+/* The id log, opened as outdir.h opens every file of ours. */
+static FILE *open_log(const char *path, char *why, size_t whylen)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    int dirfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd = -1;
+    FILE *f = NULL;
+    if (dirfd < 0)
+        snprintf(why, whylen, "%s: %s", dir, strerror(errno));
+    else if ((fd = outdir_open(dirfd, slash ? slash + 1 : path, O_RDWR | O_APPEND, why, whylen)) >= 0 &&
+             !(f = fdopen(fd, "a+")))
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+    if (!f && fd >= 0)
+        close(fd);
+    if (dirfd >= 0)
+        close(dirfd);
+    return f;
+}
+
 dedup *dedup_open(const char *path, size_t window, char *why, size_t whylen)
 {
     dedup *d = (dedup *)calloc(1, sizeof *d);
@@ -95,10 +118,8 @@ dedup *dedup_open(const char *path, size_t window, char *why, size_t whylen)
     randombytes_buf(d->key, sizeof d->key);
     if (!path)
         return d;
-    if (!(d->log = fopen(path, "a+e"))) {
-        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+    if (!(d->log = open_log(path, why, whylen)))
         goto fail;
-    }
     rewind(d->log);
     while (fgets(line, sizeof line, d->log)) {
         line[strcspn(line, "\n")] = '\0';

@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 #include "config.h"
+#include "outdir.h"
 #include "server.h"
 
 #include <errno.h>
@@ -16,18 +17,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage[] =
     "usage: ringcollect [options]\n"
     "  --listen HOST:PORT      address to serve (default 127.0.0.1:8321; port 0: any)\n"
-    "  --out DIR               where QUEUE.jsonl files go (default /tmp/ringcollect)\n"
+    "  --out DIR               where QUEUE.jsonl files and batch-ids.log go (default: $STATE_DIRECTORY,\n"
+    "                          /var/lib/ringcollect as root, else ~/.local/state/ringcollect); it must be\n"
+    "                          ours and closed to others, its files are never followed through links\n"
     "  --keys FILE             keys that may sign batches: NAME=BASE64 lines, a file\n"
     "                          only its owner may read (default: the development\n"
     "                          key ringpub uses without a config)\n"
     "  --max-body SIZE         largest request body (default 8MiB)\n"
     "  --max-decompressed SIZE largest decompressed body (default 64MiB)\n"
+    "  --max-inflight SIZE     request bodies held in memory at once, all connections; past it\n"
+    "                          503 + Retry-After (default 64MiB)\n"
+    "  --max-conns N           connections at once (default 1000); --max-conns-per-ip N (default 64)\n"
+    "  --body-timeout SECS     a body still arriving after this is cut off (default 30; idle\n"
+    "                          connections close after 10 s)\n"
     "  --replay-window SECS    accepted clock skew of signed timestamps (default 300)\n"
     "  --require-timestamp     refuse batches without a signed timestamp (401)\n"
     "  --jetstream URLS        also publish every accepted batch to NATS JetStream\n"
@@ -158,7 +167,8 @@ static void parse_args(int argc, char **argv, collect_cfg *c, const char **port_
         { "max-body", 1, 0, 'b' }, { "max-decompressed", 1, 0, 'd' },
         { "replay-window", 1, 0, 'w' }, { "fsync", 0, 0, 'F' }, { "port-file", 1, 0, 'p' },
         { "fail-rate", 1, 0, 'f' }, { "fail-status", 1, 0, 's' }, { "retry-after", 1, 0, 'r' },
-        { "delay", 1, 0, 'D' }, { "refuse-rate", 1, 0, 'R' }, { "seed", 1, 0, 'S' },
+        { "max-inflight", 1, 0, 'I' }, { "max-conns", 1, 0, 'c' }, { "max-conns-per-ip", 1, 0, 'i' },
+        { "body-timeout", 1, 0, 't' }, { "delay", 1, 0, 'D' }, { "refuse-rate", 1, 0, 'R' }, { "seed", 1, 0, 'S' },
         { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { 0, 0, 0, 0 },
     };
     int o;
@@ -185,6 +195,10 @@ static void parse_args(int argc, char **argv, collect_cfg *c, const char **port_
         case 'f': c->fail_rate = parse_fraction("--fail-rate", optarg); break;
         case 's': c->fail_status = (int)parse_int("--fail-status", optarg, 400, 599); break;
         case 'r': c->retry_after_s = (int)parse_int("--retry-after", optarg, 0, 3600); break;
+        case 'I': c->max_inflight = parse_size_opt("--max-inflight", optarg); break;
+        case 'c': c->max_conns = (unsigned)parse_int("--max-conns", optarg, 1, 100000); break;
+        case 'i': c->max_conns_per_ip = (unsigned)parse_int("--max-conns-per-ip", optarg, 1, 100000); break;
+        case 't': c->body_timeout_s = (int)parse_int("--body-timeout", optarg, 1, 3600); break;
         case 'D': c->delay_ms = (int)parse_int("--delay", optarg, 0, 600000); break;
         case 'R': c->refuse_rate = parse_fraction("--refuse-rate", optarg); break;
         case 'S': c->seed = (uint64_t)parse_int("--seed", optarg, 0, 0x7fffffff); break;
@@ -212,7 +226,7 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof c);
     snprintf(c.host, sizeof c.host, "127.0.0.1");
     c.port = 8321;
-    snprintf(c.out_dir, sizeof c.out_dir, "/tmp/ringcollect");
+    outdir_default(c.out_dir, sizeof c.out_dir);
     c.max_body = 8u << 20;
     c.max_decompressed = 64u << 20;
     c.replay_window_s = 300;
@@ -222,13 +236,21 @@ int main(int argc, char **argv)
     if (sodium_init() < 0)
         die("libsodium failed to initialise%s", "");
     parse_args(argc, argv, &c, &port_file);
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) { /* room for --max-conns */
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    if (c.nkeys == 0 && strncmp(c.host, "127.", 4) != 0)
+        die("--listen %s is not a loopback address and no --keys were given: the development key is public, "
+            "so anyone could post as it; give --keys FILE", c.host);
     if (c.nkeys == 0) {
         add_key(&c, "built-in", 0, PUB_DEV_KEY_NAME "=" PUB_DEV_SECRET_B64);
         fprintf(stderr, "ringcollect: no --keys given: accepting the development key \"%s\"\n",
                 PUB_DEV_KEY_NAME);
     }
-    if (mkdir(c.out_dir, 0700) != 0 && errno != EEXIST)
-        die("cannot create --out directory %s", c.out_dir);
+    if (!c.no_files && outdir_prepare(c.out_dir, why, sizeof why) != 0)
+        die("%s", why);
 
     /* signals are taken synchronously by this thread; the server's threads
      * inherit the mask */
@@ -240,8 +262,12 @@ int main(int argc, char **argv)
     collect_server *s = collect_start(&c, why, sizeof why);
     if (!s)
         die("%s", why);
-    fprintf(stderr, "ringcollect: listening on http://%s:%d, writing %s/QUEUE.jsonl\n", c.host,
-            collect_port(s), c.out_dir);
+    if (c.no_files)
+        fprintf(stderr, "ringcollect: listening on http://%s:%d, forwarding to JetStream, keeping no files\n",
+                c.host, collect_port(s));
+    else
+        fprintf(stderr, "ringcollect: listening on http://%s:%d, writing %s/QUEUE.jsonl\n", c.host,
+                collect_port(s), c.out_dir);
     if (port_file) { /* written whole, then renamed: readers never see half */
         char tmp[4200];
         snprintf(tmp, sizeof tmp, "%s.tmp", port_file);

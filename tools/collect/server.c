@@ -16,6 +16,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +32,38 @@ struct collect_server {
     forward *fwd;
     collect_stats st;
     uint64_t rng;
+    size_t inflight;          /* body bytes held by requests in progress (max_inflight) */
 };
 
 typedef struct request {
     pub_buf body;
     int too_big;
+    int busy;                 /* the bodies in flight were at max_inflight: 503 */
+    size_t charged;           /* its share of s->inflight */
+    time_t started;
 } request;
+
+/* Count n more body bytes of rq against the global cap. 0, or -1 (over). */
+static int charge(collect_server *s, request *rq, size_t n)
+{
+    int ok;
+    pthread_mutex_lock(&s->lock);
+    ok = s->inflight + n <= s->cfg.max_inflight;
+    if (ok) {
+        s->inflight += n;
+        rq->charged += n;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return ok ? 0 : -1;
+}
+
+static void uncharge(collect_server *s, request *rq)
+{
+    pthread_mutex_lock(&s->lock);
+    s->inflight -= rq->charged;
+    rq->charged = 0;
+    pthread_mutex_unlock(&s->lock);
+}
 
 typedef struct verdict {
     int status;
@@ -62,11 +89,17 @@ static double rand01(collect_server *s)
 
 static enum MHD_Result respond(struct MHD_Connection *c, const verdict *v)
 {
-    char text[400];
-    if (v->status < 300)
+    char text[2048];
+    char *err = NULL;
+    if (v->status < 300) {
         snprintf(text, sizeof text, "%s\n", v->msg);
-    else
-        snprintf(text, sizeof text, "{\"error\":\"%s\"}\n", v->msg);
+    } else { /* the message may quote a request header: escaped as JSON */
+        json_t *j = json_pack("{s:s}", "error", v->msg);
+        err = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        snprintf(text, sizeof text, "%s\n", err ? err : "{\"error\":\"(unprintable)\"}");
+        free(err);
+    }
     const char *out = v->body ? v->body : text;
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(out), (void *)out, MHD_RESPMEM_MUST_COPY);
     if (!r)
@@ -194,6 +227,19 @@ static int accept_batch(collect_server *s, const char *queue, const char *id, js
     return rc;
 }
 
+/* A /v2j batch holds events, each a JSON object: 1 (why says which is not). */
+static int not_objects(json_t *events, char *why, size_t whylen)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(events, i, e)
+        if (!json_is_object(e)) {
+            snprintf(why, whylen, "event %zu of the batch is not a JSON object", i);
+            return 1;
+        }
+    return 0;
+}
+
 int collect_handle_batch(collect_server *s, const collect_headers *c, const void *body, size_t len, int too_big,
                          int json, char *msg, size_t msglen, const char **retry_after)
 {
@@ -211,6 +257,8 @@ int collect_handle_batch(collect_server *s, const collect_headers *c, const void
         fail(&v, 400, "bad X-Batch-Id%s", NULL);
     else if (chaos(s, &v) == 0 && decode(s, c, body, len, &plain, &v) == 0 && verify(s, c, &plain, &v) == 0) {
         if (!(events = body_parse((const char *)plain.data, plain.len, json, why, sizeof why)))
+            fail(&v, 400, "%s", why);
+        else if (json && not_objects(events, why, sizeof why))
             fail(&v, 400, "%s", why);
         else
             accept_batch(s, queue ? queue : "default", id, events, c, json, body, len, &v);
@@ -278,6 +326,32 @@ static void stats_json(collect_server *s, verdict *v)
              (unsigned long long)st.bytes_in);
 }
 
+/* Before reading a body: a Content-Length over max_body is a 413 and one
+ * that would take the bodies in memory past max_inflight a 503, answered at
+ * once (the body is never read; the connection closes). MHD_YES to go on. */
+static enum MHD_Result early_answer(collect_server *s, struct MHD_Connection *c, request *rq)
+{
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    verdict v = { 0, "", NULL, NULL };
+    char *end;
+    unsigned long long n;
+    if (!cl)
+        return MHD_YES; /* chunked: counted piece by piece */
+    errno = 0;
+    n = strtoull(cl, &end, 10);
+    if (*end || errno || n > s->cfg.max_body)
+        fail(&v, 413, "body over the size cap (Content-Length)%s", NULL);
+    else if (charge(s, rq, (size_t)n) != 0) {
+        fail(&v, 503, "too many request bodies in memory; try again%s", NULL);
+        v.retry_after = "1";
+    } else
+        return pub_buf_reserve(&rq->body, (size_t)n) == 0 ? MHD_YES : MHD_NO;
+    pthread_mutex_lock(&s->lock);
+    s->st.rejected += v.status == 413;
+    pthread_mutex_unlock(&s->lock);
+    return respond(c, &v);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *data,
                                   size_t *size, void **state)
@@ -290,16 +364,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!(rq = (request *)calloc(1, sizeof *rq)))
             return MHD_NO;
         pub_buf_init(&rq->body, s->cfg.max_body);
+        rq->started = time(NULL);
         *state = rq;
-        return MHD_YES;
+        return early_answer(s, c, rq);
     }
     if (*size) { /* a piece of the body */
-        if (!rq->too_big && pub_buf_append(&rq->body, data, *size) != 0)
+        if (time(NULL) - rq->started > s->cfg.body_timeout_s)
+            return MHD_NO; /* a slow sender holds a connection and memory: cut it off */
+        if (!rq->too_big && !rq->busy && rq->body.len + *size > rq->charged &&
+            charge(s, rq, rq->body.len + *size - rq->charged) != 0)
+            rq->busy = 1;
+        if (!rq->too_big && !rq->busy && pub_buf_append(&rq->body, data, *size) != 0)
             rq->too_big = 1;
         *size = 0;
         return MHD_YES;
     }
-    if (strcmp(method, "GET") == 0 && strcmp(url, "/stats") == 0)
+    if (rq->busy) {
+        fail(&v, 503, "too many request bodies in memory; try again%s", NULL);
+        v.retry_after = "1";
+    } else if (strcmp(method, "GET") == 0 && strcmp(url, "/stats") == 0)
         stats_json(s, &v);
     else if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/events") == 0)
         eventgate_post(s, c, rq, &v);
@@ -328,8 +411,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state,
                          enum MHD_RequestTerminationCode why)
 {
     request *rq = (request *)*state;
-    (void)cls, (void)c, (void)why;
+    (void)c, (void)why;
     if (rq) {
+        uncharge((collect_server *)cls, rq);
         pub_buf_free(&rq->body);
         free(rq);
         *state = NULL;
@@ -356,6 +440,11 @@ collect_server *collect_start(const collect_cfg *cfg, char *why, size_t whylen)
     if (!s)
         return NULL;
     s->cfg = *cfg;
+    cfg = &s->cfg; /* with the defaults of what the caller left 0 */
+    s->cfg.max_inflight = s->cfg.max_inflight ? s->cfg.max_inflight : (size_t)64 << 20;
+    s->cfg.max_conns = s->cfg.max_conns ? s->cfg.max_conns : 1000;
+    s->cfg.max_conns_per_ip = s->cfg.max_conns_per_ip ? s->cfg.max_conns_per_ip : 64;
+    s->cfg.body_timeout_s = s->cfg.body_timeout_s ? s->cfg.body_timeout_s : 30;
     s->rng = cfg->seed ? cfg->seed : (uint64_t)time(NULL) | 1;
     pthread_mutex_init(&s->lock, NULL);
     memset(&sa, 0, sizeof sa);
@@ -392,7 +481,9 @@ collect_server *collect_start(const collect_cfg *cfg, char *why, size_t whylen)
                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                               MHD_OPTION_THREAD_POOL_SIZE, 4u,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                              MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                              MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                              MHD_OPTION_CONNECTION_LIMIT, cfg->max_conns,
+                              MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conns_per_ip,
                               MHD_OPTION_END);
     if (!s->mhd) {
         snprintf(why, whylen, "cannot listen on %s:%d", cfg->host, cfg->port);

@@ -33,6 +33,11 @@ typedef struct collect_cfg {
     collect_key keys[COLLECT_MAX_KEYS];
     int nkeys;
     size_t max_body, max_decompressed;
+    /* against hostile clients (0: the default in brackets) */
+    size_t max_inflight;     /* body bytes held in memory at once, all connections: 503 past it [64 MiB] */
+    unsigned max_conns;      /* connections at once [1000] */
+    unsigned max_conns_per_ip; /* ... from one address [64] */
+    int body_timeout_s;      /* a body still arriving after this many seconds is cut off [30] */
     int replay_window_s;
     int require_timestamp;   /* 401 for a batch without X-Signature-Timestamp */
     const char *tls_cert_pem, *tls_key_pem; /* serve HTTPS with these (PEM text) */

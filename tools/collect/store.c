@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include "buf.h"
+#include "outdir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,11 +56,9 @@ static int queue_fd(store *s, const char *queue, char *why, size_t whylen)
         return -1;
     }
     snprintf(file, sizeof file, "%s.jsonl", queue);
-    int fd = openat(s->dirfd, file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        snprintf(why, whylen, "%s: %s", file, strerror(errno));
+    int fd = outdir_open(s->dirfd, file, O_WRONLY | O_APPEND, why, whylen);
+    if (fd < 0)
         return -1;
-    }
     snprintf(s->q[s->nq].name, sizeof s->q[s->nq].name, "%s", queue);
     s->q[s->nq++].fd = fd;
     return fd;
