@@ -2,12 +2,17 @@
 #ifndef RINGPUB_CLI_H
 #define RINGPUB_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 /* cli_fail — print "PROG: " + fmt (one %s, filled with arg) as one line to
  * stderr and exit 2: the tools' answer to bad input or config. */
 void cli_fail(const char *prog, const char *fmt, const char *arg) __attribute__((noreturn));
+
+/* cli_group_id — a group name or number (ring.group, --group) to its gid:
+ * 0, or -1 if there is no such group. */
+int cli_group_id(const char *name, uint32_t *gid);
 
 #define RINGPUB_VERSION "0.1.0" /* every tool's --version */
 

@@ -1,10 +1,11 @@
 /* daemon.c — set-up, the io_uring loop, signals and shutdown. */
 #include "daemon.h"
+
+#include "cli.h"
 #include "paths.h"
 #include "ringpub_event.h" /* rp_now_ms */
 
 #include <errno.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -179,22 +180,6 @@ static void check_ring_file(pub_daemon *d)
     }
 }
 
-/* A group name or number to its gid. */
-static int group_id(const char *name, uint32_t *gid)
-{
-    char *end;
-    unsigned long n = strtoul(name, &end, 10);
-    struct group *g;
-    if (*name && !*end) {
-        *gid = (uint32_t)n;
-        return 0;
-    }
-    if (!(g = getgrnam(name)))
-        return -1;
-    *gid = (uint32_t)g->gr_gid;
-    return 0;
-}
-
 /* The processors' crash marker, in the spool directory (made by the lanes'
  * spools); what the last run left is taken over (contain.h). */
 static int open_contain(pub_daemon *d, uint64_t released, char *why, size_t whylen)
@@ -259,7 +244,7 @@ static int setup(pub_daemon *d)
     memset(&o, 0, sizeof o);
     o.capacity = d->cfg.ring_capacity;
     o.max_event = d->cfg.ring_max_event;
-    if (d->cfg.ring_group[0] && group_id(d->cfg.ring_group, &o.gid) != 0) {
+    if (d->cfg.ring_group[0] && cli_group_id(d->cfg.ring_group, &o.gid) != 0) {
         pub_log(d, "ring.group: no group \"%s\"", d->cfg.ring_group);
         return -1;
     }

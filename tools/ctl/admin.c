@@ -3,9 +3,9 @@
 #include <ringpub_consumer.h>
 
 #include "admin.h"
+#include "cli.h"
 #include "views.h"
 
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +29,7 @@ static uint64_t size_arg(const char *v)
 
 int ringctl_group(const char *v, rp_queue_opts *o)
 {
-    const struct group *g;
-    if (*v && strspn(v, "0123456789") == strlen(v))
-        o->gid = (uint32_t)strtoul(v, NULL, 10);
-    else if (*v && (g = getgrnam(v)))
-        o->gid = (uint32_t)g->gr_gid;
-    else
+    if (cli_group_id(v, &o->gid) != 0)
         return -1;
     o->flags |= RP_OPT_GROUP;
     return 0;
