@@ -244,6 +244,16 @@ void await_delivered(tally *t, int np, const uint64_t *accepted, uint64_t want)
                    (unsigned long long)want, path_in("ringpub.log"));
 }
 
+void rig_deliver_and_stop(tally *t, int np, const uint64_t *accepted, uint64_t want, pid_t d, pid_t col)
+{
+    await_delivered(t, np, accepted, want);
+    stop(d, SIGTERM);
+    stop(col, SIGTERM);
+    count_delivered(t, np, accepted);
+    cr_assert_eq(t->bad, 0);
+    cr_assert_eq(t->unique, want);
+}
+
 uint64_t sum(const uint64_t *a, int n)
 {
     uint64_t s = 0;

@@ -62,6 +62,10 @@ void count_delivered(tally *t, int np, const uint64_t *accepted);
 /* Wait (bounded) until `want` unique events arrived, else fail. */
 void await_delivered(tally *t, int np, const uint64_t *accepted, uint64_t want);
 uint64_t sum(const uint64_t *a, int n);
+/* The usual end of a run: await `want` unique events, SIGTERM daemon d and
+ * collector col, tally into t, and assert every line is a producer's event
+ * and `want` arrived (the caller asserts what else it must). */
+void rig_deliver_and_stop(tally *t, int np, const uint64_t *accepted, uint64_t want, pid_t d, pid_t col);
 
 /* Wait (bounded by ms) until th_dir()/rel has `want` lines with needle;
  * returns how many it has (the caller asserts). */

@@ -44,13 +44,8 @@ Test(e2e, every_event_exactly_once, .init = setup)
     start_producers(&p, 3, 20000, 30000);
     join_producers(&p, acc);
     cr_assert_eq(sum(acc, 3), 60000, "producers were refused (full ring?)");
-    await_delivered(&t, 3, acc, 60000);
-    stop(d, SIGTERM);
-    stop(col, SIGTERM);
-    count_delivered(&t, 3, acc);
-    cr_assert_eq(t.bad, 0);
+    rig_deliver_and_stop(&t, 3, acc, 60000, d, col);
     cr_assert_eq(t.dups, 0);
-    cr_assert_eq(t.unique, 60000);
 }
 
 Test(e2e, collector_down_then_back_spools_and_replays, .init = setup)
@@ -110,12 +105,7 @@ Test(e2e, https_collector_is_verified, .init = setup)
     snprintf(extra, sizeof extra, "collector.scheme = https\ntls.ca_file = %s\n", cert);
     rig_config(port, extra);
     d = rig_daemon();
-    await_delivered(&t, 1, acc, acc[0]);
-    stop(d, SIGTERM);
-    stop(col, SIGTERM);
-    count_delivered(&t, 1, acc);
-    cr_assert_eq(t.unique, acc[0]);
-    cr_assert_eq(t.bad, 0);
+    rig_deliver_and_stop(&t, 1, acc, acc[0], d, col);
 }
 
 /* Read a counter from ringcollect's /stats over HTTP (plain sockets). */
@@ -295,12 +285,7 @@ Test(e2e, second_signal_spools_requests_in_flight_and_exits_clean, .init = setup
     cr_assert_gt(spool_files(), 0, "the batch in flight was not spooled");
     pid_t col = rig_collector(port, NULL, NULL);
     d = rig_daemon();
-    await_delivered(&t, 1, acc, acc[0]);
-    stop(d, SIGTERM);
-    stop(col, SIGTERM);
-    count_delivered(&t, 1, acc);
-    cr_assert_eq(t.unique, acc[0]);
-    cr_assert_eq(t.bad, 0);
+    rig_deliver_and_stop(&t, 1, acc, acc[0], d, col);
 }
 
 /* The daemon's view of its sink is in the ring, for `ringctl stat`:
@@ -728,11 +713,7 @@ Test(e2e, spool_full_pushes_back_to_producers, .init = setup)
     cr_assert_lt(acc[0], 200000, "the ring never filled");
     cr_assert_gt(acc[0], 1000);
     pid_t col = rig_collector(port, NULL, NULL);
-    await_delivered(&t, 1, acc, acc[0]);
-    stop(d, SIGTERM);
-    stop(col, SIGTERM);
-    count_delivered(&t, 1, acc);
-    cr_assert_eq(t.unique, acc[0]);
+    rig_deliver_and_stop(&t, 1, acc, acc[0], d, col);
     cr_assert_eq(spool_files(), 0);
 }
 
