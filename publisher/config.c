@@ -119,6 +119,14 @@ void pub_config_defaults(pub_config *c, const char *queue)
     c->spool_max_bytes = (uint64_t)1 << 30;
     c->ring_capacity = RP_DEFAULT_CAPACITY;
     c->ring_max_event = 102400;
+    c->sign_timestamp = -1;
+}
+
+int pub_config_stamps(const pub_config *c)
+{
+    if (c->sign_timestamp >= 0)
+        return c->sign_timestamp;
+    return c->compression == PUB_ZSTD || strcmp(c->collector_version, "2j") == 0;
 }
 
 static void default_path(char path[PUB_PATH], const pub_config *c, const char *suffix)

@@ -18,7 +18,10 @@
  *   inflight.max      4         spool.dir /var/tmp/ringpub  spool.max_bytes 1GiB
  *   ring.capacity     16MiB     ring.max_event    102400
  *   key.secret_file   (a file holding the base64 secret instead of key.secret)
- *   signature.timestamp false   (sign a timestamp too, for replay protection)
+ *   signature.timestamp (auto)  sign batch id, queue and time in ringpub's form
+ *                     (sign.h: replay protection). auto: on when the wire is
+ *                     ringpub's own (compression zstd or collector.version 2j,
+ *                     as without a config), off on baseplate's (gzip, /v2)
  *   deadletter.file   SPOOL_DIR/NAME.deadletter.jsonl
  *   quarantine.file   SPOOL_DIR/NAME.quarantine.jsonl (unparsable ring bytes)
  *   ring.group        (none)  share the ring with this group (name or gid): mode 0660
@@ -113,7 +116,7 @@ typedef struct pub_config {
     char quarantine_file[PUB_PATH];
     uint64_t ring_capacity;
     uint32_t ring_max_event;
-    int sign_timestamp;
+    int sign_timestamp;           /* 0, 1, or -1: auto (pub_config_stamps) */
     char ring_group[64];
     pub_sink sink;
     char file_path[PUB_PATH];
@@ -160,6 +163,11 @@ int pub_config_load(pub_config *c, const char *path, char *err, size_t errlen);
  * interpolation). Returns 0, or -1 with one line in err naming the key.
  */
 int pub_config_set(pub_config *c, const char *key, const char *value, char *err, size_t errlen);
+
+/* pub_config_stamps — 1 if batches are signed in ringpub's timestamped form:
+ * signature.timestamp when set, else whether the wire is ringpub's own
+ * (zstd or /v2j: a collector that takes those knows the form). */
+int pub_config_stamps(const pub_config *c);
 
 /* pub_config_check — cross-key checks once all keys are set (required keys
  * present, batch size within the ring's max event...). 0 or -1 + err. */

@@ -46,8 +46,8 @@ typedef struct pub_out {
     uint64_t plain_len;
     uint32_t count;
     pub_lane *lane;          /* where it goes */
-    char mac[65];
-    int64_t ts;
+    char mac[65];            /* baseplate's mac of the uncompressed body */
+    int stamped;             /* signed in ringpub's form, afresh at each send (sign.h) */
     struct curl_slist *headers;
     out_state state;
     uint64_t next_ms;

@@ -120,14 +120,10 @@ void pub_out_free(pub_out *o)
 void pub_out_fill(pub_daemon *d, pub_out *o, const uint8_t *body, size_t len, uint32_t count)
 {
     pub_lane *l = o->lane;
-    char prefix[100];
     o->count = count;
     o->plain_len = len;
-    if (d->cfg.sign_timestamp) {
-        o->ts = (int64_t)time(NULL);
-        snprintf(prefix, sizeof prefix, "%lld\n%s\n", (long long)o->ts, o->id);
-    }
-    pub_sign(d->cfg.key_secret, d->cfg.key_secret_len, o->ts ? prefix : NULL, body, len, o->mac);
+    o->stamped = pub_config_stamps(&d->cfg);
+    pub_sign(d->cfg.key_secret, d->cfg.key_secret_len, NULL, body, len, o->mac);
     if (pub_compress(l->compression, l->level, body, len, &o->body) != 0) {
         pub_log(d, "compression failed; sending batch %s uncompressed", o->id);
         pub_buf_free(&o->body);

@@ -10,6 +10,7 @@
 #include "split.h"
 #include "eventgate.h"
 #include "ringpub_event.h" /* rp_now_ms */
+#include "sign.h"
 #include "filesink.h"
 
 #include <errno.h>
@@ -56,8 +57,12 @@ static int batch_headers(const pub_daemon *d, const pub_out *o, const char *h[2 
                          char sig[400], char ts[32])
 {
     const char *enc = pub_codec_encoding((pub_compression)o->codec);
+    char mac[PUB_MAC_HEX];
     int n = 0;
-    snprintf(sig, 400, "key=%s, mac=%s", d->cfg.key_name, o->mac);
+    long long now = (long long)time(NULL);
+    if (o->stamped) /* afresh at each attempt: a retry hours later is still in the window */
+        pub_sign_stamped(d->cfg.key_secret, d->cfg.key_secret_len, now, o->id, d->cfg.queue, o->mac, mac);
+    snprintf(sig, 400, "key=%s, mac=%s", d->cfg.key_name, o->stamped ? mac : o->mac);
     if (enc)
         h[n++] = "Content-Encoding", h[n++] = enc;
     if (d->cfg.key_name[0]) /* a JetStream or file sink may run without a key */
@@ -66,8 +71,8 @@ static int batch_headers(const pub_daemon *d, const pub_out *o, const char *h[2 
     h[n++] = "X-Ringpub-Queue", h[n++] = d->cfg.queue;
     if (o->lane->name[0])
         h[n++] = "X-Ringpub-Route", h[n++] = o->lane->name;
-    if (o->ts) {
-        snprintf(ts, 32, "%lld", (long long)o->ts);
+    if (o->stamped) {
+        snprintf(ts, 32, "%lld", now);
         h[n++] = "X-Signature-Timestamp", h[n++] = ts;
     }
     h[n] = NULL;
@@ -401,7 +406,7 @@ static void spool_out(pub_daemon *d, pub_out *o)
     }
     snprintf(m.batch_id, sizeof m.batch_id, "%s", o->id);
     memcpy(m.mac, o->mac, sizeof m.mac);
-    m.ts = o->ts;
+    m.stamped = o->stamped;
     m.codec = (uint32_t)o->codec;
     m.count = o->count;
     m.plain_len = o->plain_len;
@@ -699,7 +704,7 @@ static void replay_next(pub_daemon *d, pub_lane *l)
     snprintf(o->spool_name, sizeof o->spool_name, "%s", name);
     snprintf(o->id, sizeof o->id, "%s", m.batch_id);
     memcpy(o->mac, m.mac, sizeof o->mac);
-    o->ts = m.ts;
+    o->stamped = m.stamped != 0;
     o->codec = (int)m.codec;
     o->count = m.count;
     o->plain_len = m.plain_len;

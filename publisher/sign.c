@@ -19,6 +19,25 @@ void pub_sign(const uint8_t *key, size_t keylen, const char *prefix, const void 
     sodium_memzero(&st, sizeof st);
 }
 
+void pub_sign_stamped(const uint8_t *key, size_t keylen, long long ts, const char *id, const char *queue,
+                      const char body_mac[PUB_MAC_HEX], char hex[PUB_MAC_HEX])
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%lld\n", ts);
+    crypto_auth_hmacsha256_state st;
+    uint8_t mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_init(&st, key, keylen);
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)prefix, strlen(prefix));
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)id, strlen(id));
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)"\n", 1);
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)queue, strlen(queue));
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)"\n", 1);
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)body_mac, PUB_MAC_HEX - 1);
+    crypto_auth_hmacsha256_final(&st, mac);
+    sodium_bin2hex(hex, PUB_MAC_HEX, mac, sizeof mac);
+    sodium_memzero(&st, sizeof st);
+}
+
 int pub_sign_header(char *out, size_t outlen, const char *key_name, const char hex[PUB_MAC_HEX])
 {
     int n = snprintf(out, outlen, "key=%s, mac=%s", key_name, hex);

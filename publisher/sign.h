@@ -2,10 +2,18 @@
  * sign.h — the X-Signature header baseplate's collector checks:
  *     X-Signature: key=NAME, mac=HEX
  * where HEX is the lowercase hex HMAC-SHA256 (libsodium) of the
- * uncompressed body under the secret. With signature.timestamp on, the MAC
- * covers "TIMESTAMP\nBATCH_ID\nBODY" instead and the request also carries
- * X-Signature-Timestamp, so a collector can refuse replays (baseplate's
- * collector does not know this form: enable it only with ringcollect).
+ * uncompressed body under the secret (baseplate's form).
+ *
+ * ringpub's form (signature.timestamp, on by default for ringpub's own
+ * protocol): the request also carries X-Signature-Timestamp: TS (Unix
+ * seconds), and the mac is the hex HMAC-SHA256 of
+ *     "TS\nBATCH_ID\nQUEUE\nBODY_MAC"
+ * where BODY_MAC is baseplate's hex mac of the body and QUEUE the
+ * X-Ringpub-Queue value. So the batch id, the queue and the time are
+ * covered, a collector can refuse replays (a window on TS, each id stored
+ * once), and a retry or spool replay hours later is signed afresh without
+ * the body (the daemon keeps BODY_MAC). Baseplate's collector does not know
+ * this form.
  */
 #ifndef RINGPUB_SIGN_H
 #define RINGPUB_SIGN_H
@@ -19,6 +27,12 @@
  * prefix may be NULL. */
 void pub_sign(const uint8_t *key, size_t keylen, const char *prefix, const void *body, size_t len,
               char hex[PUB_MAC_HEX]);
+
+/* pub_sign_stamped — ringpub's form: hex HMAC-SHA256 of
+ * "TS\nID\nQUEUE\nBODY_MAC" into hex[PUB_MAC_HEX]; body_mac is pub_sign()'s
+ * hex of the body without a prefix. */
+void pub_sign_stamped(const uint8_t *key, size_t keylen, long long ts, const char *id, const char *queue,
+                      const char body_mac[PUB_MAC_HEX], char hex[PUB_MAC_HEX]);
 
 /* pub_sign_header — "key=NAME, mac=HEX" into out[outlen]; -1 if too long. */
 int pub_sign_header(char *out, size_t outlen, const char *key_name, const char hex[PUB_MAC_HEX]);

@@ -18,10 +18,12 @@
 
 /* Header layout (little-endian host order; the spool never leaves the host):
  * magic[8] version u32 hdr_len u32 codec u32 count u32 plain_len u64
- * body_len u64 ts i64 batch_id[40] mac[65] ... crc32 u32 at HDR_LEN-4. */
+ * body_len u64 stamped i64 batch_id[40] mac[65] ... crc32 u32 at HDR_LEN-4.
+ * Version 1 held a timestamped mac over the body instead: such a file is
+ * refused (renamed *.bad) unless it was not stamped. */
 static void encode(uint8_t *h, const spool_meta *m)
 {
-    uint32_t v = 1, hl = HDR_LEN;
+    uint32_t v = 2, hl = HDR_LEN;
     memset(h, 0, HDR_LEN);
     memcpy(h, MAGIC, 8);
     memcpy(h + 8, &v, 4);
@@ -30,7 +32,7 @@ static void encode(uint8_t *h, const spool_meta *m)
     memcpy(h + 20, &m->count, 4);
     memcpy(h + 24, &m->plain_len, 8);
     memcpy(h + 32, &m->body_len, 8);
-    memcpy(h + 40, &m->ts, 8);
+    memcpy(h + 40, &m->stamped, 8);
     memcpy(h + 48, m->batch_id, SPOOL_ID_MAX);
     memcpy(h + 88, m->mac, 65);
 }
@@ -40,15 +42,17 @@ static int decode(const uint8_t *h, spool_meta *m)
     uint32_t v, hl;
     memcpy(&v, h + 8, 4);
     memcpy(&hl, h + 12, 4);
-    if (memcmp(h, MAGIC, 8) != 0 || v != 1 || hl != HDR_LEN)
+    if (memcmp(h, MAGIC, 8) != 0 || (v != 1 && v != 2) || hl != HDR_LEN)
         return -1;
     memcpy(&m->codec, h + 16, 4);
     memcpy(&m->count, h + 20, 4);
     memcpy(&m->plain_len, h + 24, 8);
     memcpy(&m->body_len, h + 32, 8);
-    memcpy(&m->ts, h + 40, 8);
+    memcpy(&m->stamped, h + 40, 8);
     memcpy(m->batch_id, h + 48, SPOOL_ID_MAX);
     memcpy(m->mac, h + 88, 65);
+    if ((v == 1 && m->stamped != 0) || (m->stamped != 0 && m->stamped != 1))
+        return -1;
     if (m->batch_id[SPOOL_ID_MAX - 1] || m->mac[64] || m->codec > 2 || m->body_len > BODY_MAX ||
         m->plain_len > BODY_MAX)
         return -1;

@@ -23,8 +23,8 @@
 /* What the header says about a batch. */
 typedef struct spool_meta {
     char batch_id[SPOOL_ID_MAX];
-    char mac[65];
-    int64_t ts;          /* signed timestamp, 0 if none */
+    char mac[65];        /* baseplate's mac of the uncompressed body */
+    int64_t stamped;     /* 1: sent in ringpub's timestamped form (sign.h) */
     uint32_t codec;      /* pub_compression */
     uint32_t count;      /* events */
     uint64_t plain_len;  /* uncompressed body bytes */

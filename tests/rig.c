@@ -353,7 +353,8 @@ void rig_config(int port, const char *extra)
              "collector.hostname = 127.0.0.1:%d\ncollector.scheme = http\nkey.name = ringpub-dev\n"
              "key.secret = " DEV_SECRET "\nspool.dir = %s\n"
              "ring.capacity = 8MiB\nring.max_event = 4KiB\nbatch.max_bytes = 64KiB\n"
-             "batch.max_age = 50ms\nretry.backoff_cap = 300ms\npost.timeout = 2s\n",
+             "batch.max_age = 50ms\nretry.backoff_cap = 300ms\npost.timeout = 2s\n"
+             "signature.timestamp = true\n", /* ringcollect wants ringpub's form */
              port, path_in("spool"));
     rig_write_config(base, extra);
 }

@@ -27,6 +27,7 @@ static void start(void)
     snprintf(cfg.keys[0].name, sizeof cfg.keys[0].name, "TestKey");
     memcpy(cfg.keys[0].secret, "hunter2", 7);
     cfg.keys[0].len = 7;
+    cfg.keys[0].untimestamped = 1; /* most tests post baseplate's form; see signed_timestamps_... */
     cfg.nkeys = 1;
     cfg.max_body = 64 << 10;
     cfg.max_decompressed = 1 << 20;
@@ -48,7 +49,8 @@ typedef struct {
     const char *path, *key, *encoding, *batch_id, *queue;
     const uint8_t *secret;
     size_t secret_len;
-    long long ts; /* 0: no timestamp */
+    long long ts; /* 0: no timestamp (baseplate's form) */
+    const char *signed_id, *signed_queue; /* what the mac covers, when not the headers (forged) */
     int bad_mac;
 } post_opts;
 
@@ -83,15 +85,19 @@ static struct curl_slist *add_header(struct curl_slist *h, const char *name, con
 /* POST body (already encoded) signed over plain. */
 static reply post(const post_opts *o, const void *plain, size_t plain_len, const void *body, size_t len)
 {
-    char url[128], hdr[300], mac[PUB_MAC_HEX], prefix[200];
+    char url[128], hdr[300], mac[PUB_MAC_HEX], body_mac[PUB_MAC_HEX];
     struct curl_slist *h = NULL;
     reply r = { 0, "" };
     CURL *c = curl_easy_init();
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", collect_port(srv), o->path ? o->path : "/v2");
-    if (o->ts)
-        snprintf(prefix, sizeof prefix, "%lld\n%s\n", o->ts, o->batch_id ? o->batch_id : "");
-    pub_sign(o->secret ? o->secret : (const uint8_t *)"hunter2", o->secret ? o->secret_len : 7,
-             o->ts ? prefix : NULL, plain, plain_len, mac);
+    const uint8_t *secret = o->secret ? o->secret : (const uint8_t *)"hunter2";
+    size_t secret_len = o->secret ? o->secret_len : 7;
+    pub_sign(secret, secret_len, NULL, plain, plain_len, body_mac);
+    if (o->ts) /* ringpub's form: time, id and queue covered (sign.h) */
+        pub_sign_stamped(secret, secret_len, o->ts, o->signed_id ? o->signed_id : o->batch_id ? o->batch_id : "",
+                         o->signed_queue ? o->signed_queue : o->queue ? o->queue : "", body_mac, mac);
+    else
+        memcpy(mac, body_mac, sizeof mac);
     if (o->bad_mac)
         mac[0] = mac[0] == 'a' ? 'b' : 'a';
     char ts[32];
@@ -206,7 +212,7 @@ Test(collect, signature_checks, .init = start)
 
 Test(collect, signed_timestamps_and_replay_window, .init = start)
 {
-    post_opts o = { .key = "TestKey", .batch_id = "t1", .ts = (long long)time(NULL) };
+    post_opts o = { .key = "TestKey", .batch_id = "t1", .queue = "q", .ts = (long long)time(NULL) };
     cr_assert_eq(post_plain(&o, PUB_ZSTD, V2), 200);
     cr_assert_eq(post_plain(&o, PUB_ZSTD, V2), 200, "a replay inside the window is answered...");
     collect_stats st;
@@ -216,14 +222,32 @@ Test(collect, signed_timestamps_and_replay_window, .init = start)
     o.batch_id = "t2";
     o.ts -= 3600;
     cr_assert_eq(post_plain(&o, PUB_ZSTD, V2), 401, "an hour-old signature");
-    o.ts = 0; /* unsigned time: fine unless required */
-    cr_assert_eq(post_plain(&o, PUB_ZSTD, V2), 200);
-    cfg.require_timestamp = 1;
-    restart();
+    o.ts += 3600;
+    o.signed_id = "t1";
+    cr_assert_eq(post_plain(&o, PUB_ZSTD, V2), 401, "the id is covered: a captured batch under a new id");
+    o.signed_id = NULL;
     o.batch_id = "t3";
-    cr_assert_eq(post_plain(&o, PUB_ZSTD, V2), 401, "timestamp required");
-    o.ts = (long long)time(NULL);
+    o.queue = "public";
+    o.signed_queue = "q";
+    cr_assert_eq(post_plain(&o, PUB_ZSTD, V2), 401, "the queue is covered: signed for q, sent to public");
+    o.signed_queue = NULL;
+    cr_assert_eq(post_plain(&o, PUB_ZSTD, V2), 200, "signed for the queue it names");
+    o.ts = 0; /* baseplate's form: allowed for this key (start() marks it) */
+    o.batch_id = "t4";
     cr_assert_eq(post_plain(&o, PUB_ZSTD, V2), 200);
+    cfg.keys[0].untimestamped = 0; /* the default */
+    restart();
+    o.batch_id = "t5";
+    cr_assert_eq(post_plain(&o, PUB_ZSTD, V2), 401, "no timestamp, key not allowed untimestamped");
+    o.ts = (long long)time(NULL);
+    o.batch_id = NULL;
+    cr_assert_eq(post_plain(&o, PUB_ZSTD, V2), 401, "a timestamped signature needs an id");
+    o.batch_id = "t1";
+    o.queue = "q";
+    cr_assert_eq(post_plain(&o, PUB_ZSTD, V2), 200, "t1 again, after a restart...");
+    collect_get_stats(srv, &st);
+    cr_assert_eq(st.batches, 0, "...is still known (the id log)");
+    cr_assert_eq(st.duplicates, 1);
     collect_stop(srv);
 }
 

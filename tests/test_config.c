@@ -80,7 +80,14 @@ Test(config, baseplate_example_config)
     cr_assert_eq(c.batch_max_age_ms, 1000);
     cr_assert_eq(c.compression, PUB_GZIP, "what baseplate sends; zstd is opt-in");
     cr_assert_eq(c.delivery, PUB_GUARANTEED);
-    cr_assert_eq(c.sign_timestamp, 0, "baseplate's signature covers the body only");
+    cr_assert_eq(c.sign_timestamp, -1, "not set: auto");
+    cr_assert_eq(pub_config_stamps(&c), 1, "/v2j is ringpub's wire: signed in ringpub's form");
+    snprintf(c.collector_version, sizeof c.collector_version, "2");
+    cr_assert_eq(pub_config_stamps(&c), 0, "gzip to /v2: baseplate's wire, its signature covers the body only");
+    c.compression = PUB_ZSTD;
+    cr_assert_eq(pub_config_stamps(&c), 1, "zstd: ringpub's wire");
+    c.sign_timestamp = 0;
+    cr_assert_eq(pub_config_stamps(&c), 0, "set: as set");
 }
 
 /* Issue 14: a section without a collector or key used to post to

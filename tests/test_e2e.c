@@ -48,17 +48,25 @@ Test(e2e, every_event_exactly_once, .init = setup)
     cr_assert_eq(t.dups, 0);
 }
 
+/* The daemon with no collector on port: np producers put count events
+ * each (acc: what they got in), and batches reach the spool. */
+static pid_t spool_while_down(int port, int np, uint64_t count, uint64_t acc[MAXP])
+{
+    producers p;
+    rig_config(port, NULL);
+    pid_t d = rig_daemon(); /* nothing listens on port yet */
+    start_producers(&p, np, count, 30000);
+    join_producers(&p, acc);
+    await_spooled("nothing was spooled");
+    return d;
+}
+
 Test(e2e, collector_down_then_back_spools_and_replays, .init = setup)
 {
     int port = free_port();
     uint64_t acc[MAXP];
-    producers p;
     tally t;
-    rig_config(port, NULL);
-    pid_t d = rig_daemon(); /* nothing listens on port yet */
-    start_producers(&p, 2, 5000, 30000);
-    join_producers(&p, acc);
-    await_spooled("nothing was spooled");
+    pid_t d = spool_while_down(port, 2, 5000, acc);
     pid_t col = rig_collector(port, NULL, NULL);
     await_delivered(&t, 2, acc, sum(acc, 2));
     uint64_t until = th_now_ms() + 20000;
@@ -156,6 +164,25 @@ Test(e2e, retry_after_is_honoured, .init = setup)
     await_delivered(&t, 1, acc, 10);
     stop(d, SIGTERM);
     stop(col, SIGTERM);
+}
+
+/* A batch spooled longer than the collector's replay window is signed
+ * afresh when replayed (same id, new time): delivered, not refused. */
+Test(e2e, spooled_past_the_replay_window_is_signed_afresh, .init = setup)
+{
+    int port = free_port();
+    uint64_t acc[MAXP];
+    tally t;
+    pid_t d = spool_while_down(port, 1, 300, acc);
+    uint64_t t0 = th_now_ms();
+    while (th_now_ms() - t0 < 2500) /* the spooled batches' first signatures age past the 1 s window */
+        usleep(50000);
+    pid_t col = rig_collector(port, "--replay-window=1", NULL);
+    await_delivered(&t, 1, acc, sum(acc, 1));
+    cr_assert_eq(collector_stat(port, "\"rejected\""), 0, "the collector refused a replayed batch");
+    stop(d, SIGTERM);
+    stop(col, SIGTERM);
+    cr_assert_eq(rig_lines_with("spool/e2e.deadletter.jsonl", ""), 0, "dead-lettered");
 }
 
 /* Accept connections on 127.0.0.1:port and close them at once (a

@@ -296,7 +296,8 @@ Test(jetstream, collector_forwards_and_answers_after_the_ack, .init = setup)
     pid_t col = spawn(cargv, path_in("collect.log"));
     snprintf(cfg, sizeof cfg, "[event-publisher:e2e]\ncollector.hostname = %s\ncollector.scheme = http\n"
                               "key.name = ringpub-dev\nkey.secret = " DEV_SECRET "\nspool.dir = %s\n"
-                              "batch.max_age = 50ms\nretry.backoff_cap = 300ms\nring.capacity = 8MiB\n",
+                              "batch.max_age = 50ms\nretry.backoff_cap = 300ms\nring.capacity = 8MiB\n"
+                              "signature.timestamp = true\n",
              listen, path_in("spool"));
     FILE *f = fopen(path_in("ringpub.ini"), "w");
     fputs(cfg, f);

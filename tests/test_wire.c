@@ -84,6 +84,23 @@ Test(wire, hmac_sha256_known_answer)
         cr_assert_eq(pub_sign_parse(bad[i], name, sizeof name, parsed), -1, "parsed \"%s\"", bad[i]);
 }
 
+/* ringpub's form: HMAC("TS\nID\nQUEUE\n" + body mac), the expected value
+ * from Python's hmac module (tests/hostile/run signs the same way). */
+Test(wire, stamped_signature_known_answer)
+{
+    char body[PUB_MAC_HEX], hex[PUB_MAC_HEX], other[PUB_MAC_HEX];
+    const char *msg = "what do ya want for nothing?";
+    pub_sign((const uint8_t *)"Jefe", 4, NULL, msg, strlen(msg), body);
+    pub_sign_stamped((const uint8_t *)"Jefe", 4, 1700000000, "abc", "q", body, hex);
+    cr_assert_str_eq(hex, "7d42b12c543111a058596a9d2fa4b8cb8ef36b40cd7e15c14f9ff486fcc6e685");
+    pub_sign_stamped((const uint8_t *)"Jefe", 4, 1700000001, "abc", "q", body, other);
+    cr_assert_str_neq(other, hex, "the time is covered");
+    pub_sign_stamped((const uint8_t *)"Jefe", 4, 1700000000, "abd", "q", body, other);
+    cr_assert_str_neq(other, hex, "the id is covered");
+    pub_sign_stamped((const uint8_t *)"Jefe", 4, 1700000000, "abc", "r", body, other);
+    cr_assert_str_neq(other, hex, "the queue is covered");
+}
+
 static void roundtrip(pub_compression c)
 {
     pub_buf in, z, out;

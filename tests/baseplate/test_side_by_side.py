@@ -142,6 +142,7 @@ def test_same_events_reach_the_collector_from_both(tmp_path, monkeypatch):
     try:
         procs["ringcollect"] = subprocess.Popen(
             [f"{BIN}/ringcollect", "--listen", f"127.0.0.1:{port}", "--out", str(out),
+             "--allow-untimestamped", "ringpub-dev",  # baseplate's sidecar signs the body only
              "--port-file", str(tmp_path / "port")], stderr=open(tmp_path / "collect.log", "w"))
         wait_for("ringcollect", lambda: (tmp_path / "port").exists(), procs)
         bp_queue, rp_queue = start_sidecars(cfg, bp_name, rp_name, tmp_path, procs)

@@ -5,8 +5,10 @@
  * byte ("Name: value\n", they override the generated ones), then the body.
  * Flags pick the codec (or send the body raw as "compressed" bytes), v2 or
  * v2j, and whether the MAC is correct, so that fuzzed bodies get past the
- * signature check and reach the parser. Flag 64 feeds the bytes to the
- * EventGate endpoint's judge instead.
+ * signature check and reach the parser. Flag 128 signs in ringpub's
+ * timestamped form (sign.h) instead of baseplate's. Flag 64 feeds the bytes
+ * to the EventGate endpoint's judge instead. A Content-Length header goes
+ * through the check made before a body is read.
  */
 #include "buf.h"
 #include "cleanup.h"
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAXH 12
 
@@ -66,6 +69,7 @@ static void setup(void)
                       NULL, &c.keys[0].len, NULL, sodium_base64_VARIANT_ORIGINAL);
     memcpy(secret, c.keys[0].secret, c.keys[0].len);
     secret_len = c.keys[0].len;
+    c.keys[0].untimestamped = 1; /* both forms reach the parser */
     c.nkeys = 1;
     c.max_body = 1u << 20;
     c.max_decompressed = 4u << 20;
@@ -132,14 +136,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
     if (enc)
         add(&h, "Content-Encoding", enc);
     pub_sign(secret, secret_len, NULL, body, blen, mac);
+    const char *id = (flags & 16) ? ((flags & 32) ? "fixed-id" : "other-id") : NULL;
+    char ts[32];
+    if (flags & 128) { /* ringpub's form: time, id and queue covered */
+        long long now = (long long)time(NULL);
+        char body_mac[PUB_MAC_HEX];
+        memcpy(body_mac, mac, sizeof body_mac);
+        pub_sign_stamped(secret, secret_len, now, id ? id : "", "fz", body_mac, mac);
+        snprintf(ts, sizeof ts, "%lld", now);
+        add(&h, "X-Signature-Timestamp", ts);
+    }
     if (flags & 8)
         mac[0] = mac[0] == 'a' ? 'b' : 'a';
     pub_sign_header(sig, sizeof sig, PUB_DEV_KEY_NAME, mac);
     add(&h, "X-Signature", sig);
     add(&h, "X-Ringpub-Queue", "fz");
-    if (flags & 16)
-        add(&h, "X-Batch-Id", (flags & 32) ? "fixed-id" : "other-id");
+    if (id)
+        add(&h, "X-Batch-Id", id);
     parse_headers(&h, (const char *)in + 1, hlen);
+    const char *cl = get(&h, "Content-Length");
+    size_t cl_n;
+    if (cl && collect_content_length(cl, 1u << 20, &cl_n) == 0 &&
+        (cl_n > (1u << 20) || strspn(cl, "0123456789") != strlen(cl)))
+        abort(); /* accepted a length over the cap or not plain digits */
     collect_headers ch = { get, &h };
     int status = collect_handle_batch(srv, &ch, wire.data, wire.len, 0, (flags >> 2) & 1, msg, sizeof msg, &ra);
     if (status < 200 || status > 599)

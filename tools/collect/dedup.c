@@ -19,7 +19,9 @@ struct dedup {
     uint64_t *table; /* 0 = empty, 1 = deleted */
     size_t mask;
     uint64_t *fifo;
+    uint32_t *when;   /* fifo[i] was added at when[i] (s, monotonic); 0: from the log */
     size_t window, head, count, tombstones;
+    uint32_t keep_s;
     FILE *log;
 };
 
@@ -61,9 +63,13 @@ static void rebuild(dedup *d)
         insert(d, d->fifo[(d->head + k) % d->window]);
 }
 
-static void remember(dedup *d, uint64_t h)
+/* Remember h, added at now; 1 if that evicted an id younger than keep_s. */
+static int remember(dedup *d, uint64_t h, uint32_t now)
 {
+    int young = 0;
     if (d->count == d->window) { /* evict the oldest */
+        uint32_t t = d->when[d->head];
+        young = t != 0 && now - t < d->keep_s;
         size_t i = find(d, d->fifo[d->head]);
         if (d->table[i] == d->fifo[d->head]) {
             d->table[i] = 1;
@@ -74,9 +80,11 @@ static void remember(dedup *d, uint64_t h)
     }
     insert(d, h);
     d->fifo[(d->head + d->count) % d->window] = h;
+    d->when[(d->head + d->count) % d->window] = now;
     d->count++;
     if (d->tombstones > d->window)
         rebuild(d);
+    return young;
 }
 
 /* The id log, opened as outdir.h opens every file of ours. */
@@ -99,7 +107,7 @@ static FILE *open_log(const char *path, char *why, size_t whylen)
     return f;
 }
 
-dedup *dedup_open(const char *path, size_t window, char *why, size_t whylen)
+dedup *dedup_open(const char *path, size_t window, uint32_t keep_s, char *why, size_t whylen)
 {
     dedup *d = (dedup *)calloc(1, sizeof *d);
     size_t size = 16;
@@ -111,10 +119,12 @@ dedup *dedup_open(const char *path, size_t window, char *why, size_t whylen)
         size *= 2;
     d->table = (uint64_t *)calloc(size, sizeof *d->table);
     d->fifo = (uint64_t *)calloc(window, sizeof *d->fifo);
-    if (!d->table || !d->fifo)
+    d->when = (uint32_t *)calloc(window, sizeof *d->when);
+    if (!d->table || !d->fifo || !d->when)
         goto fail;
     d->mask = size - 1;
     d->window = window;
+    d->keep_s = keep_s;
     randombytes_buf(d->key, sizeof d->key);
     if (!path)
         return d;
@@ -124,7 +134,7 @@ dedup *dedup_open(const char *path, size_t window, char *why, size_t whylen)
     while (fgets(line, sizeof line, d->log)) {
         line[strcspn(line, "\n")] = '\0';
         if (line[0] && !dedup_seen(d, line))
-            remember(d, hash_id(d, line));
+            remember(d, hash_id(d, line), 0);
     }
     return d;
 fail:
@@ -142,6 +152,7 @@ void dedup_close(dedup *d)
         fclose(d->log);
     free(d->table);
     free(d->fifo);
+    free(d->when);
     free(d);
 }
 
@@ -151,12 +162,11 @@ int dedup_seen(const dedup *d, const char *id)
     return d->table[find(d, h)] == h;
 }
 
-int dedup_add(dedup *d, const char *id)
+int dedup_add(dedup *d, const char *id, uint32_t now)
 {
     if (strlen(id) > ID_MAX || strchr(id, '\n'))
         return -1;
     if (d->log && (fprintf(d->log, "%s\n", id) < 0 || fflush(d->log) != 0))
         return -1;
-    remember(d, hash_id(d, id));
-    return 0;
+    return remember(d, hash_id(d, id), now ? now : 1);
 }

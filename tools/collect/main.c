@@ -38,7 +38,9 @@ static const char usage[] =
     "  --body-timeout SECS     a body still arriving after this is cut off (default 30; idle\n"
     "                          connections close after 10 s)\n"
     "  --replay-window SECS    accepted clock skew of signed timestamps (default 300)\n"
-    "  --require-timestamp     refuse batches without a signed timestamp (401)\n"
+    "  --allow-untimestamped NAME[,NAME]  also accept baseplate's signature form (the body only:\n"
+    "                          no timestamp, batch id not covered) from these keys; by default every\n"
+    "                          batch must be signed in ringpub's form (401 otherwise)\n"
     "  --jetstream URLS        also publish every accepted batch to NATS JetStream\n"
     "                          (comma-separated nats://host:port) and answer only\n"
     "                          after the stream's ack\n"
@@ -158,11 +160,28 @@ static uint64_t parse_size_opt(const char *opt, const char *v)
     return n;
 }
 
-static void parse_args(int argc, char **argv, collect_cfg *c, const char **port_file)
+/* --allow-untimestamped NAME[,NAME]: mark those keys (each must exist). */
+static void allow_untimestamped(collect_cfg *c, const char *names)
+{
+    char list[1024];
+    snprintf(list, sizeof list, "%s", names);
+    for (char *save = NULL, *n = strtok_r(list, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+        int found = 0;
+        n += strspn(n, " ");
+        for (int i = 0; i < c->nkeys; i++)
+            if (strcmp(c->keys[i].name, n) == 0)
+                c->keys[i].untimestamped = found = 1;
+        if (!found)
+            die("--allow-untimestamped: no key named \"%.200s\" (see --keys)", n);
+    }
+}
+
+static void parse_args(int argc, char **argv, collect_cfg *c, const char **port_file, const char **untimestamped)
 {
     static const struct option opts[] = {
         { "listen", 1, 0, 'l' }, { "out", 1, 0, 'o' }, { "keys", 1, 0, 'k' },
-        { "require-timestamp", 0, 0, 'T' }, { "tls-cert", 1, 0, 'C' }, { "tls-key", 1, 0, 'K' },
+        { "require-timestamp", 0, 0, 'T' }, { "allow-untimestamped", 1, 0, 'A' },
+        { "tls-cert", 1, 0, 'C' }, { "tls-key", 1, 0, 'K' },
         { "jetstream", 1, 0, 'J' }, { "js-subject", 1, 0, 'P' }, { "no-files", 0, 0, 'N' },
         { "max-body", 1, 0, 'b' }, { "max-decompressed", 1, 0, 'd' },
         { "replay-window", 1, 0, 'w' }, { "fsync", 0, 0, 'F' }, { "port-file", 1, 0, 'p' },
@@ -177,7 +196,8 @@ static void parse_args(int argc, char **argv, collect_cfg *c, const char **port_
         case 'l': parse_listen(c, optarg); break;
         case 'o': snprintf(c->out_dir, sizeof c->out_dir, "%s", optarg); break;
         case 'k': load_keys(c, optarg); break;
-        case 'T': c->require_timestamp = 1; break;
+        case 'T': break; /* the default now; kept so old command lines still start */
+        case 'A': *untimestamped = optarg; break;
         case 'J': c->jetstream = optarg; break;
         case 'P':
             if (strlen(optarg) == 0 || strlen(optarg) >= sizeof c->js_prefix || strpbrk(optarg, " \t*>"))
@@ -218,7 +238,7 @@ static void parse_args(int argc, char **argv, collect_cfg *c, const char **port_
 int main(int argc, char **argv)
 {
     collect_cfg c;
-    const char *port_file = NULL;
+    const char *port_file = NULL, *untimestamped = NULL;
     char why[512];
     sigset_t sigs;
     int sig;
@@ -235,7 +255,7 @@ int main(int argc, char **argv)
     snprintf(c.js_prefix, sizeof c.js_prefix, "events");
     if (sodium_init() < 0)
         die("libsodium failed to initialise%s", "");
-    parse_args(argc, argv, &c, &port_file);
+    parse_args(argc, argv, &c, &port_file, &untimestamped);
     struct rlimit nofile;
     if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) { /* room for --max-conns */
         nofile.rlim_cur = nofile.rlim_max;
@@ -249,6 +269,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "ringcollect: no --keys given: accepting the development key \"%s\"\n",
                 PUB_DEV_KEY_NAME);
     }
+    if (untimestamped)
+        allow_untimestamped(&c, untimestamped);
     if (!c.no_files && outdir_prepare(c.out_dir, why, sizeof why) != 0)
         die("%s", why);
 

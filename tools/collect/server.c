@@ -167,11 +167,23 @@ static int decode(collect_server *s, const collect_headers *c, const void *body,
     return 0;
 }
 
+/* X-Signature-Timestamp: decimal Unix seconds, at most 19 digits; -1 if not. */
+static long long parse_ts(const char *ts)
+{
+    size_t n = strspn(ts, "0123456789");
+    if (n == 0 || n > 18 || ts[n] != '\0')
+        return -1;
+    return strtoll(ts, NULL, 10);
+}
+
+/* ringpub's form (sign.h): time in the window, an id, the mac over
+ * "TS\nID\nQUEUE\nBODY_MAC". Baseplate's form (no timestamp): only for keys
+ * the operator allowed (--allow-untimestamped), the mac over the body. */
 static int verify(collect_server *s, const collect_headers *c, const pub_buf *plain, verdict *v)
 {
     const char *sig = header(c, "X-Signature"), *ts = header(c, "X-Signature-Timestamp");
-    const char *id = header(c, "X-Batch-Id");
-    char name[128], got[PUB_MAC_HEX], want[PUB_MAC_HEX], prefix[200];
+    const char *id = header(c, "X-Batch-Id"), *queue = header(c, "X-Ringpub-Queue");
+    char name[128], got[PUB_MAC_HEX], want[PUB_MAC_HEX], body_mac[PUB_MAC_HEX], why[200];
     const collect_key *k = NULL;
     if (!sig || pub_sign_parse(sig, name, sizeof name, got) != 0)
         return fail(v, 401, "missing or malformed X-Signature%s", NULL);
@@ -180,19 +192,45 @@ static int verify(collect_server *s, const collect_headers *c, const pub_buf *pl
             k = &s->cfg.keys[i];
     if (!k)
         return fail(v, 401, "unknown key %s", valid_token(name, 64, 1) ? name : "?");
-    if (!ts && s->cfg.require_timestamp)
-        return fail(v, 401, "X-Signature-Timestamp required%s", NULL);
-    if (ts) {
-        char *end;
-        long long t = strtoll(ts, &end, 10);
-        if (*ts == '\0' || *end || llabs((long long)time(NULL) - t) > s->cfg.replay_window_s)
-            return fail(v, 401, "X-Signature-Timestamp outside the replay window%s", NULL);
-        snprintf(prefix, sizeof prefix, "%lld\n%s\n", t, id ? id : "");
+    if (!ts && !k->untimestamped) {
+        snprintf(why, sizeof why, "--allow-untimestamped %s", name);
+        return fail(v, 401, "X-Signature-Timestamp required: sign batch id and time (ringpub's "
+                    "signature.timestamp), or start the collector with %s to accept baseplate's form", why);
     }
-    pub_sign(k->secret, k->len, ts ? prefix : NULL, plain->data, plain->len, want);
+    pub_sign(k->secret, k->len, NULL, plain->data, plain->len, body_mac);
+    if (ts) {
+        long long t = parse_ts(ts), skew = t < 0 ? 0 : t - (long long)time(NULL);
+        if (t < 0)
+            return fail(v, 401, "malformed X-Signature-Timestamp%s", NULL);
+        if (llabs(skew) > s->cfg.replay_window_s) {
+            snprintf(why, sizeof why, "%+lld s from the collector's clock", skew);
+            return fail(v, 401, "X-Signature-Timestamp outside the replay window (%s)", why);
+        }
+        if (!id)
+            return fail(v, 401, "X-Batch-Id required with X-Signature-Timestamp%s", NULL);
+        pub_sign_stamped(k->secret, k->len, t, id, queue ? queue : "", body_mac, want);
+    } else {
+        memcpy(want, body_mac, sizeof want);
+    }
     if (!pub_sign_equal(got, want))
         return fail(v, 401, "signature mismatch%s", NULL);
     return 0;
+}
+
+/* Remember a stored batch's id (under the lock): 0, or -1 on a log error.
+ * An id pushed out younger than the replay window is counted and said once:
+ * a replay of that batch could be stored again (window too small for the
+ * batch rate). */
+static int remember_id(collect_server *s, const char *id)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int rc = dedup_add(s->seen, id, (uint32_t)now.tv_sec);
+    if (rc == 1 && s->st.evicted_young++ == 0)
+        fprintf(stderr, "ringcollect: batch ids are forgotten before the replay window (%d s) ends: more batches "
+                "than the id window holds arrive in that time; replays of them could be stored again\n",
+                s->cfg.replay_window_s);
+    return rc < 0 ? -1 : 0;
 }
 
 /* Forward the batch (and wait for the ack), then store it unless its id
@@ -215,7 +253,7 @@ static int accept_batch(collect_server *s, const char *queue, const char *id, js
         v->status = 200;
         snprintf(v->msg, sizeof v->msg, "{\"accepted\":0,\"duplicate\":true}");
     } else if (store_append(s->out, queue, events, why, sizeof why) != 0 ||
-               (id && dedup_add(s->seen, id) != 0)) {
+               (id && remember_id(s, id) != 0)) {
         rc = fail(v, 500, "storage error: %s", why);
     } else {
         s->st.batches++;
@@ -292,7 +330,7 @@ static void eventgate_post(collect_server *s, struct MHD_Connection *c, request 
     pthread_mutex_lock(&s->lock);
     if (json_array_size(accepted) && s->out && !(id && dedup_seen(s->seen, id))) {
         if (store_append(s->out, queue ? queue : "eventgate", accepted, why, sizeof why) != 0 ||
-            (id && dedup_add(s->seen, id) != 0))
+            (id && remember_id(s, id) != 0))
             status = (fail(v, 500, "storage error: %s", why), 500);
         else
             s->st.events += json_array_size(accepted);
@@ -319,11 +357,24 @@ static void stats_json(collect_server *s, verdict *v)
     v->status = 200;
     snprintf(v->msg, sizeof v->msg,
              "{\"batches\":%llu,\"events\":%llu,\"duplicates\":%llu,\"rejected\":%llu,"
-             "\"failed_on_purpose\":%llu,\"refused\":%llu,\"bytes_in\":%llu}",
+             "\"failed_on_purpose\":%llu,\"refused\":%llu,\"bytes_in\":%llu,\"evicted_young\":%llu}",
              (unsigned long long)st.batches, (unsigned long long)st.events,
              (unsigned long long)st.duplicates, (unsigned long long)st.rejected,
              (unsigned long long)st.failed_on_purpose, (unsigned long long)st.refused,
-             (unsigned long long)st.bytes_in);
+             (unsigned long long)st.bytes_in, (unsigned long long)st.evicted_young);
+}
+
+int collect_content_length(const char *cl, size_t max, size_t *n)
+{
+    size_t digits = strspn(cl, "0123456789");
+    unsigned long long v;
+    if (digits == 0 || cl[digits] != '\0' || digits > 19)
+        return -1;
+    v = strtoull(cl, NULL, 10);
+    if (v > max)
+        return -1;
+    *n = (size_t)v;
+    return 0;
 }
 
 /* Before reading a body: a Content-Length over max_body is a 413 and one
@@ -333,19 +384,16 @@ static enum MHD_Result early_answer(collect_server *s, struct MHD_Connection *c,
 {
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     verdict v = { 0, "", NULL, NULL };
-    char *end;
-    unsigned long long n;
+    size_t n;
     if (!cl)
         return MHD_YES; /* chunked: counted piece by piece */
-    errno = 0;
-    n = strtoull(cl, &end, 10);
-    if (*end || errno || n > s->cfg.max_body)
+    if (collect_content_length(cl, s->cfg.max_body, &n) != 0)
         fail(&v, 413, "body over the size cap (Content-Length)%s", NULL);
-    else if (charge(s, rq, (size_t)n) != 0) {
+    else if (charge(s, rq, n) != 0) {
         fail(&v, 503, "too many request bodies in memory; try again%s", NULL);
         v.retry_after = "1";
     } else
-        return pub_buf_reserve(&rq->body, (size_t)n) == 0 ? MHD_YES : MHD_NO;
+        return pub_buf_reserve(&rq->body, n) == 0 ? MHD_YES : MHD_NO;
     pthread_mutex_lock(&s->lock);
     s->st.rejected += v.status == 413;
     pthread_mutex_unlock(&s->lock);
@@ -384,6 +432,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         v.retry_after = "1";
     } else if (strcmp(method, "GET") == 0 && strcmp(url, "/stats") == 0)
         stats_json(s, &v);
+    else if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/events") == 0 && strncmp(s->cfg.host, "127.", 4))
+        fail(&v, 403, "/v1/events (EventGate's contract) carries no signature: served on a loopback address "
+             "only%s", NULL);
     else if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/events") == 0)
         eventgate_post(s, c, rq, &v);
     else if (strcmp(url, "/v2") != 0 && strcmp(url, "/v2j") != 0)
@@ -458,7 +509,7 @@ collect_server *collect_start(const collect_cfg *cfg, char *why, size_t whylen)
     snprintf(path, sizeof path, "%s/batch-ids.log", cfg->out_dir);
     if ((cfg->jetstream && !(s->fwd = forward_open(cfg->jetstream, cfg->js_prefix, 5000, why, whylen))) ||
         (!cfg->no_files && (!(s->out = store_open(cfg->out_dir, cfg->fsync, why, whylen)) ||
-                            !(s->seen = dedup_open(path, cfg->dedup_window, why, whylen))))) {
+                            !(s->seen = dedup_open(path, cfg->dedup_window, (uint32_t)cfg->replay_window_s, why, whylen))))) {
         collect_stop(s);
         return NULL;
     }

@@ -6,9 +6,11 @@
  * POST /v2 or /v2j with a batch: size cap (413), chaos (500/503 with
  * Retry-After, delay), Content-Encoding zstd|gzip|identity (415, 413 over
  * the decompressed cap, 400 malformed), X-Signature checked in constant
- * time (401), optional X-Signature-Timestamp within the replay window
- * (401), body parsed (400), X-Batch-Id de-duplicated (200, not stored
- * twice), events appended to OUT/QUEUE.jsonl (QUEUE from X-Ringpub-Queue,
+ * time (401) — ringpub's form (sign.h) by default: X-Signature-Timestamp
+ * within the replay window and the mac covering it, the batch id and the
+ * queue; baseplate's form (body only) just from keys marked untimestamped
+ * (401 otherwise) — body parsed (400), X-Batch-Id de-duplicated (200, not
+ * stored twice), events appended to OUT/QUEUE.jsonl (QUEUE from X-Ringpub-Queue,
  * else "default"). GET /stats returns the counters as JSON. HTTPS when given
  * a certificate and key (libmicrohttpd on GnuTLS).
  */
@@ -24,6 +26,7 @@ typedef struct collect_key {
     char name[128];
     uint8_t secret[256];
     size_t len;
+    int untimestamped;       /* accept baseplate's form (no timestamp) from this key */
 } collect_key;
 
 typedef struct collect_cfg {
@@ -38,8 +41,7 @@ typedef struct collect_cfg {
     unsigned max_conns;      /* connections at once [1000] */
     unsigned max_conns_per_ip; /* ... from one address [64] */
     int body_timeout_s;      /* a body still arriving after this many seconds is cut off [30] */
-    int replay_window_s;
-    int require_timestamp;   /* 401 for a batch without X-Signature-Timestamp */
+    int replay_window_s;     /* |X-Signature-Timestamp - now| allowed */
     const char *tls_cert_pem, *tls_key_pem; /* serve HTTPS with these (PEM text) */
     const char *jetstream;   /* forward accepted batches to these NATS servers */
     char js_prefix[128];     /* ... on subject PREFIX.QUEUE ("events") */
@@ -57,6 +59,7 @@ typedef struct collect_cfg {
 
 typedef struct collect_stats {
     uint64_t batches, events, duplicates, rejected, failed_on_purpose, refused, bytes_in;
+    uint64_t evicted_young;  /* ids forgotten inside the replay window (dedup.h) */
 } collect_stats;
 
 typedef struct collect_server collect_server;
@@ -64,6 +67,11 @@ typedef struct collect_server collect_server;
 /* collect_start — bind and serve in background threads. Returns NULL with
  * one line in why. */
 collect_server *collect_start(const collect_cfg *cfg, char *why, size_t whylen);
+
+/* collect_content_length — a Content-Length value: 0 with *n when it is
+ * plain decimal digits and at most max, else -1 (answered 413 before the
+ * body is read). */
+int collect_content_length(const char *cl, size_t max, size_t *n);
 
 /* collect_port — the port actually bound. */
 int collect_port(const collect_server *s);

@@ -36,7 +36,7 @@ static long num(const char *opt, const char *v, long lo, long hi)
 int main(int argc, char **argv)
 {
     const char *url = "nats://127.0.0.1:4222", *name = NULL, *subjects = "events.>", *durable = NULL, *out = NULL;
-    long replicas = 1, dup_s = 120, idle = 0;
+    long replicas = 1, dup_s = 300, idle = 0; /* dup_s: ringcollect's --replay-window */
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
     if (argc >= 2 && cli_help_or_version("ringjs", argv[1], usage))
