@@ -188,7 +188,7 @@ pub fn build(b: *std.Build) void {
     hostile_run.has_side_effects = true;
     hostile_run.step.dependOn(b.getInstallStep());
     hostile_run.setEnvironmentVariable("RINGPUB_BIN_DIR", b.getInstallPath(.bin, ""));
-    b.step("hostile", "ringcollect against squatters, slowloris, memory and malformed requests (`-- --only NAME`)").dependOn(&hostile_run.step);
+    b.step("hostile", "ringcollect against squatters, slowloris, memory, replays and malformed requests (`-- --only NAME`)").dependOn(&hostile_run.step);
 
     // ---- stress harness (tests/stress/run) --------------------------------------
     const stress_run = b.addSystemCommand(&.{ "python3", "tests/stress/run" });
