@@ -144,10 +144,10 @@ pub fn build(b: *std.Build) void {
     addShared(ringjs.root_module);
     b.installArtifact(ringjs);
 
-    // the producer for Python (ctypes): python/ringpub loads libringpub_py.so
-    const pylib = b.addLibrary(.{ .linkage = .dynamic, .name = "ringpub_py", .root_module = cModule(b, target, optimize, false) });
-    pylib.root_module.addCSourceFiles(.{ .files = &.{"python/shim.c"}, .flags = &c_flags });
-    b.installArtifact(pylib);
+    // the Python wheel (abi3, manylinux2014) and sdist, into zig-out/python
+    const wheel = b.addSystemCommand(&.{ "tools/python-wheel", b.getInstallPath(.prefix, "python") });
+    wheel.has_side_effects = true;
+    b.step("python", "Build the Python wheel and sdist into zig-out/python (tools/python-wheel)").dependOn(&wheel.step);
 
     // ---- benchmark ----------------------------------------------------------
     const ringbench = b.addExecutable(.{ .name = "ringbench", .root_module = cModule(b, target, .ReleaseFast, false) });
@@ -231,10 +231,11 @@ pub fn build(b: *std.Build) void {
         if (t.threads)
             test_step.dependOn(&runInherit(b, testExe(b, t, target, optimize, true)).step);
     }
-    // the Python drop-in, with pytest, against the installed library and ringctl
-    if (only == null) test_step.dependOn(pytestRun(b, "python3", "tests/python"));
-    // side by side with the real baseplate.py, in its own pinned virtualenv
-    if (only == null or std.mem.eql(u8, only.?, "baseplate")) test_step.dependOn(pytestRun(b, "tools/baseplate-python", "tests/baseplate"));
+    // the Python package from its wheel in a fresh virtualenv (tests/python), and
+    // with the real baseplate.py in its own pinned virtualenv (tests/baseplate)
+    if (only == null) test_step.dependOn(pythonTest(b, "all"));
+    if (only != null and std.mem.eql(u8, only.?, "baseplate")) test_step.dependOn(pythonTest(b, "baseplate"));
+    if (only != null and std.mem.eql(u8, only.?, "python")) test_step.dependOn(pythonTest(b, "python"));
 
     // the producer header as C++17, next to the C consumer library
     const cxx = b.addExecutable(.{ .name = "test_cxx", .root_module = cModule(b, target, optimize, false) });
@@ -247,14 +248,14 @@ pub fn build(b: *std.Build) void {
 
 // ---- helpers ----------------------------------------------------------------
 
-/// pytest on `dir` with `python`, against the installed library and tools.
-fn pytestRun(b: *std.Build, python: []const u8, dir: []const u8) *std.Build.Step {
-    const run = b.addSystemCommand(&.{ python, "-m", "pytest", "-q", "-p", "no:cacheprovider", dir });
+/// tools/python-test WHICH: the wheel built, installed and tested (pytest),
+/// against the installed tools.
+fn pythonTest(b: *std.Build, which: []const u8) *std.Build.Step {
+    const run = b.addSystemCommand(&.{ "tools/python-test", which });
     run.stdio = .inherit;
     run.has_side_effects = true;
     run.step.dependOn(b.getInstallStep());
     run.setEnvironmentVariable("RINGPUB_BIN_DIR", b.getInstallPath(.bin, ""));
-    run.setEnvironmentVariable("RINGPUB_LIB", b.getInstallPath(.lib, "libringpub_py.so"));
     return &run.step;
 }
 

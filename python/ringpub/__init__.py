@@ -8,48 +8,69 @@ A baseplate service switches transport by changing one import::
     queue = EventQueue("production", serialize_v2_event)
     queue.put(event)          # never blocks; raises at once when full or too large
 
-``put`` serializes the event, refuses more than MAX_EVENT_SIZE bytes
-(``EventTooLargeError``, as baseplate) and copies it into the shared-memory
-ring of queue ``name`` (in $RINGPUB_DIR, default /dev/shm) without a system
-call; a full ring raises ``EventQueueFullError``. The ``ringpub`` daemon
-(``ringpub --queue-name NAME config.ini``) ships the events.
+``put`` serializes the event (a ``str`` is sent as UTF-8), refuses more than
+MAX_EVENT_SIZE bytes (``EventTooLargeError``, as baseplate) and copies it
+into the shared-memory ring of queue ``name`` (in $RINGPUB_DIR, default
+/dev/shm) without a system call; a full ring raises ``EventQueueFullError``.
+The ``ringpub`` daemon (``ringpub --queue NAME --config config.ini``) ships
+the events. The put path is the C extension ``ringpub._ringpub``.
 
-Standard library only: the producer is called through ctypes in
-``libringpub_py.so`` (built by ``zig build``; found through $RINGPUB_LIB,
-next to this package, or in zig-out/lib of the source tree).
+When baseplate is installed, ``EventQueue`` is a baseplate ``ContextFactory``
+and ``config.Parser`` (so ``configure_context`` and ``add_to_context`` take
+it), and the exceptions are subclasses of baseplate's own, so existing
+``except baseplate.lib.events.EventQueueFullError`` clauses keep working.
 """
-import ctypes
-import os
+import typing
+
+from . import _ringpub
 
 __all__ = [
     "EventQueue",
     "EventError",
     "EventTooLargeError",
     "EventQueueFullError",
+    "QueueClosedError",
     "serialize_v2_event",
     "MAX_EVENT_SIZE",
+    "MAX_QUEUE_SIZE",
 ]
 
 MAX_EVENT_SIZE = 102400  # as baseplate.lib.events
-_RP_EFULL, _RP_ETOOBIG = -1, -2
+MAX_QUEUE_SIZE = 10000  # as baseplate.lib.events (a count of events there; the ring is sized in bytes)
+
+try:  # baseplate's classes, when it is installed
+    from baseplate.clients import ContextFactory as _ContextFactory
+    from baseplate.lib import config as _config
+    from baseplate.lib import events as _bp_events
+
+    _BpError, _BpTooLarge, _BpFull = _bp_events.EventError, _bp_events.EventTooLargeError, _bp_events.EventQueueFullError
+    _bases: typing.Tuple[type, ...] = (_ContextFactory, _config.Parser)
+except ImportError:
+    _BpError = _BpTooLarge = _BpFull = Exception
+    _bases = ()
 
 
-class EventError(Exception):
+class EventError(_BpError):  # type: ignore[valid-type,misc]
     """Base class for event related exceptions."""
 
 
-class EventTooLargeError(EventError):
+class EventTooLargeError(EventError, _BpTooLarge):  # type: ignore[valid-type,misc]
     """Raised when a serialized event is too large to send."""
 
     def __init__(self, size: int):
-        super().__init__(f"Event is too large to send ({size:d} bytes)")
+        Exception.__init__(self, f"Event is too large to send ({size:d} bytes)")
+        self.size = size
 
 
-class EventQueueFullError(EventError):
+class EventQueueFullError(EventError, _BpFull):  # type: ignore[valid-type,misc]
     """Raised when the queue of events is full: the publisher is behind."""
 
     def __init__(self) -> None:
-        super().__init__("The event queue is full.")
+        Exception.__init__(self, "The event queue is full.")
+
+
+class QueueClosedError(EventError, ValueError):
+    """Raised by any use of an EventQueue after close()."""
 
 
 def serialize_v2_event(event):
@@ -69,47 +90,32 @@ def serialize_v2_event(event):
     return real(event)
 
 
-def _find_library():
-    here = os.path.dirname(os.path.abspath(__file__))
-    candidates = [
-        os.environ.get("RINGPUB_LIB", ""),
-        os.path.join(here, "libringpub_py.so"),
-        os.path.join(here, "..", "..", "zig-out", "lib", "libringpub_py.so"),
-    ]
-    for path in candidates:
-        if path and os.path.exists(path):
-            return path
-    raise ImportError("libringpub_py.so not found: build it with `tools/zig build` or set RINGPUB_LIB")
+_ringpub._configure(EventError, EventTooLargeError, EventQueueFullError, QueueClosedError, serialize_v2_event)
 
 
-_lib = ctypes.CDLL(_find_library())
-_lib.rpy_open.restype = ctypes.c_void_p
-_lib.rpy_open.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_int64,
-                          ctypes.POINTER(ctypes.c_int), ctypes.c_char_p, ctypes.c_size_t]
-_lib.rpy_put.restype = ctypes.c_int
-_lib.rpy_put.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
-_lib.rpy_max_event.restype = ctypes.c_size_t
-_lib.rpy_max_event.argtypes = [ctypes.c_void_p]
-_lib.rpy_close.restype = None
-_lib.rpy_close.argtypes = [ctypes.c_void_p]
-_lib.rpy_strerror.restype = ctypes.c_char_p
-_lib.rpy_strerror.argtypes = [ctypes.c_int]
-
-
-def _gid_of(group: str) -> int:
+def _gid_of(group) -> int:
+    if group is None:
+        return -1
+    if isinstance(group, int):
+        return group
     import grp
+
     try:
         return grp.getgrnam(group).gr_gid
     except KeyError:
         raise EventError(f"no group {group!r}") from None
 
 
-class EventQueue:
+T = typing.TypeVar("T")
+
+
+class EventQueue(_ringpub.Queue, *_bases):  # type: ignore[misc]
     """A queue to transfer events to the publisher (baseplate's API).
 
-    :param name: the queue (ring) name, as given to ``ringpub --queue-name``.
-    :param event_serializer: a callable taking an event and returning bytes.
-    :param capacity, max_event: only used if this call creates the ring
+    :param name: the queue (ring) name, as given to ``ringpub --queue``.
+    :param event_serializer: a callable taking an event and returning bytes
+        (or str, sent as UTF-8).
+    :param capacity, max_event: used only if this call creates the ring
         (defaults: 16 MiB, 102400 bytes).
     :param directory: the ring directory (default $RINGPUB_DIR or /dev/shm).
     :param group: a group name or gid to share the ring with (the daemon
@@ -117,55 +123,40 @@ class EventQueue:
         gets it and mode 0660, and one another user created is accepted if
         it has it. A set-group-ID ring directory (mode 2770) does the same
         for its own group without this.
+    :param mode: file mode of a ring this call creates (default 0600, 0660
+        when shared with a group).
+    :param populate: pre-fault the whole mapping at open (default False:
+        pages are touched as events are written, so an open costs well under
+        a millisecond and memory grows only with use).
+    :param create: create the ring if it does not exist (default True).
     """
 
-    def __init__(self, name, event_serializer=serialize_v2_event, capacity=0, max_event=0, directory=None,
-                 group=None):
-        rc = ctypes.c_int(0)
-        why = ctypes.create_string_buffer(300)
-        gid = -1 if group is None else group if isinstance(group, int) else _gid_of(group)
-        handle = _lib.rpy_open(name.encode(), directory.encode() if directory else None, capacity, max_event,
-                               gid, ctypes.byref(rc), why, len(why))
-        if not handle:
-            raise EventError(f"cannot open queue {name}: {why.value.decode(errors='replace')}")
-        self._q = handle
-        self._put = _lib.rpy_put
-        self.serialize_event = event_serializer
-        self.max_event = min(MAX_EVENT_SIZE, _lib.rpy_max_event(handle))
+    def __init__(self, name: str, event_serializer=serialize_v2_event, capacity: int = 0, max_event: int = 0,
+                 directory: typing.Optional[str] = None, group=None, mode: int = 0, populate: bool = False,
+                 create: bool = True):
+        super().__init__(name, directory, capacity, max_event, _gid_of(group), mode, populate, create,
+                         event_serializer)
+        self.name = name
 
-    def put(self, event) -> None:
-        """Add an event to the queue; never blocks.
+    def __class_getitem__(cls, item):  # EventQueue[bytes], as baseplate's Generic[T]
+        return cls
 
-        :raises EventTooLargeError: the serialized event is too large.
-        :raises EventQueueFullError: the queue is full (events are not being
-            published fast enough).
-        """
-        serialized = self.serialize_event(event)
-        if len(serialized) > self.max_event:
-            raise EventTooLargeError(len(serialized))
-        rc = self._put(self._q, serialized, len(serialized))
-        if rc == 0:
-            return
-        if rc == _RP_EFULL:
-            raise EventQueueFullError
-        if rc == _RP_ETOOBIG:
-            raise EventTooLargeError(len(serialized))
-        raise EventError(_lib.rpy_strerror(rc).decode())
+    def __enter__(self):
+        return self
 
-    def close(self) -> None:
-        if self._q:
-            _lib.rpy_close(self._q)
-            self._q = None
+    def __exit__(self, *exc) -> None:
+        self.close()
 
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown
-            pass
+    def __repr__(self) -> str:
+        return f"<ringpub.EventQueue {self.name!r}{' closed' if self.closed else ''}>"
 
-    # baseplate's ContextFactory / config.Parser hooks, so it can be wired the same way
+    # baseplate's ContextFactory / config.Parser: wired like baseplate's own
     def make_object_for_context(self, name, span):
+        if self.closed:
+            raise QueueClosedError("the event queue is closed")
         return self
 
     def parse(self, key_path, raw_config):
+        if self.closed:
+            raise QueueClosedError("the event queue is closed")
         return self

@@ -28,8 +28,7 @@ import posix_ipc
 import pytest
 from baseplate.lib import events as bp_events
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
-import ringpub  # noqa: E402
+import ringpub
 
 BIN = os.environ.get("RINGPUB_BIN_DIR", "zig-out/bin")
 DEV_SECRET = "cmluZ3B1Yi1kZXZlbG9wbWVudC1zZWNyZXQtMDAwMDA="

@@ -1,16 +1,15 @@
-"""The Python drop-in (python/ringpub): baseplate's EventQueue API over a
-ring. Events put from Python are read back with `ringctl tail` (the
-installed binary); errors are baseplate's exception types."""
+"""The Python package (python/, installed from its wheel into a fresh
+virtualenv by tools/python-test): baseplate's EventQueue API over a ring.
+Events put from Python are read back with `ringctl tail` (the installed
+binary); errors are baseplate's exception types."""
 import json
 import os
 import subprocess
-import sys
 import tempfile
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
-import ringpub  # noqa: E402
+import ringpub
 
 BIN = os.environ.get("RINGPUB_BIN_DIR", "zig-out/bin")
 
@@ -64,6 +63,115 @@ def test_full_queue_raises_at_once(ring_dir):
             put += 1
     assert 0 < put < 1000
     assert len(tail("full", 1000)) == put, "every accepted event is in the ring"
+
+
+def test_str_serializer_is_sent_as_utf8(ring_dir):
+    q = ringpub.EventQueue("str", lambda e: json.dumps(e, ensure_ascii=False))
+    q.put({"city": "Zürich"})
+    assert tail("str") == ['{"city": "Zürich"}']
+
+
+def test_every_use_after_close_raises(ring_dir):
+    q = ringpub.EventQueue("closed", capacity=1 << 16, max_event=1000)
+    q.put(b"{}")
+    q.close()
+    q.close()  # idempotent
+    assert q.closed
+    for use in (lambda: q.put(b"{}"), lambda: q.max_event, lambda: q.make_object_for_context("events", None),
+                lambda: q.parse("events", {})):
+        with pytest.raises(ringpub.QueueClosedError, match="closed"):
+            use()
+    with ringpub.EventQueue("ctx", capacity=1 << 16, max_event=1000) as q2:
+        q2.put(b"{}")
+    assert q2.closed
+
+
+def test_installed_not_from_the_source_tree():
+    here = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+    assert not os.path.realpath(ringpub.__file__).startswith(here), ringpub.__file__
+    assert ringpub.MAX_QUEUE_SIZE == 10000 and ringpub.MAX_EVENT_SIZE == 102400
+    assert ringpub.EventQueue[bytes] is ringpub.EventQueue
+
+
+def test_fork_open_in_parent_put_in_children(ring_dir):
+    q = ringpub.EventQueue("forked", capacity=1 << 20, max_event=1000)
+    q.put(b'{"who":"parent"}')
+    kids = []
+    for k in range(4):  # gunicorn/uWSGI pre-fork: opened in the master, used in workers
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                for i in range(500):
+                    q.put(json.dumps({"who": k, "n": i}).encode())
+            except BaseException:
+                code = 1
+            os._exit(code)
+        kids.append(pid)
+    for pid in kids:
+        assert os.waitpid(pid, 0)[1] == 0
+    q.put(b'{"who":"parent again"}')
+    got = [json.loads(line) for line in tail("forked", 5000)]
+    assert len(got) == 2002
+    for k in range(4):
+        assert [e["n"] for e in got if e["who"] == k] == list(range(500)), f"child {k} out of order or lost"
+
+
+def test_threads_put_concurrently(ring_dir):
+    import threading
+    q = ringpub.EventQueue("threads", capacity=1 << 22, max_event=1000)
+    errors = []
+
+    def work(t):
+        try:
+            for i in range(2000):
+                q.put(json.dumps({"t": t, "n": i}).encode())
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    ts = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    assert not errors
+    got = [json.loads(line) for line in tail("threads", 10000)]
+    assert len(got) == 8000
+    for t in range(4):
+        assert [e["n"] for e in got if e["t"] == t] == list(range(2000))
+
+
+def rss_shmem_kib():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("RssShmem:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_attach_is_cheap(ring_dir):
+    import time
+    ringpub.EventQueue("big16", populate=False).close()  # the default 16 MiB ring, created
+    before = rss_shmem_kib()
+    t = time.perf_counter()
+    q = ringpub.EventQueue("big16")
+    took = time.perf_counter() - t
+    grew = rss_shmem_kib() - before
+    q.put(b"{}")
+    q.close()
+    # without pre-faulting, an attach maps the ring and touches only its header
+    assert grew < 1024, f"attach added {grew} KiB of RssShmem"
+    assert took < 0.05, f"attach took {took * 1e3:.1f} ms"
+
+
+def test_open_options(ring_dir):
+    with pytest.raises(ringpub.EventError) as e:
+        ringpub.EventQueue("absent", create=False)
+    assert e.value.code == -7  # RP_ENOENT
+    ringpub.EventQueue("opts", capacity=1 << 16, max_event=512, mode=0o640).close()
+    assert os.stat(os.path.join(ring_dir, "opts")).st_mode & 0o777 == 0o640
+    q = ringpub.EventQueue("opts", create=False)
+    assert q.max_event == 512, "the attacher reads the geometry from the ring"
 
 
 def test_bad_name_is_an_event_error(ring_dir):
