@@ -236,6 +236,7 @@ pub fn build(b: *std.Build) void {
     if (only == null) test_step.dependOn(pythonTest(b, "all"));
     if (only != null and std.mem.eql(u8, only.?, "baseplate")) test_step.dependOn(pythonTest(b, "baseplate"));
     if (only != null and std.mem.eql(u8, only.?, "python")) test_step.dependOn(pythonTest(b, "python"));
+    if (only != null and std.mem.eql(u8, only.?, "eventtracking")) test_step.dependOn(pythonTest(b, "eventtracking"));
 
     // the producer header as C++17, next to the C consumer library
     const cxx = b.addExecutable(.{ .name = "test_cxx", .root_module = cModule(b, target, optimize, false) });
