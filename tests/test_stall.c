@@ -216,7 +216,12 @@ static void forge_across_laps(int where)
         if (rc == RP_EFULL)
             sched_yield();
     }
-    cr_assert_gt(full, 0, "the stalled reservation holds the ring: later puts are refused, not lost");
+    /* Either the stalled reservation held the ring (later puts refused) or,
+     * once it counted as stalled, puts went around its pinned image for four
+     * laps: which one depends on how long the set-up took (a loaded machine:
+     * the latter). Neither may lose or damage an event (checked above and below). */
+    cr_assert(full > 0 || put >= attempts, "%llu puts, %llu refused: the ring was not exercised across laps",
+              (unsigned long long)put, (unsigned long long)full);
     hook_resume();
     pthread_join(t, NULL);
     cr_assert_eq(a.rc, 0, "the stalled put succeeds: %s", rp_strerror(a.rc));
