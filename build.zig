@@ -61,13 +61,14 @@ const daemon_sources = [_][]const u8{
     "publisher/supervise.c",
     "publisher/daemon.c",
 };
-const pub_libs = [_][]const u8{ "sodium", "zstd", "z", "curl", "uring", "nats", "jansson", "m" };
+const pub_libs = [_][]const u8{ "sodium", "crypto", "zstd", "z", "curl", "uring", "nats", "jansson", "m" };
 
 /// The reference collector (tools/collect/), on libmicrohttpd and jansson.
 const collect_sources = [_][]const u8{
     "tools/collect/outdir.c",
     "tools/collect/dedup.c",
     "tools/collect/store.c",
+    "tools/collect/jsonscan.c",
     "tools/collect/server.c",
     "tools/collect/forward.c",
     "tools/collect/v1events.c",
@@ -75,7 +76,7 @@ const collect_sources = [_][]const u8{
 const collect_libs = [_][]const u8{"microhttpd"};
 
 /// libFuzzer targets: tests/fuzz/NAME.c.
-const fuzz_targets = [_][]const u8{ "fuzz_ring", "fuzz_ini", "fuzz_spool", "fuzz_collect" };
+const fuzz_targets = [_][]const u8{ "fuzz_ring", "fuzz_ini", "fuzz_spool", "fuzz_collect", "fuzz_jsonscan" };
 
 /// One Criterion executable per feature. `threads` marks the concurrency
 /// tests, which also run under ThreadSanitizer; `publisher` tests link the

@@ -90,7 +90,7 @@ void pub_config_defaults(pub_config *c, const char *queue)
     memset(c, 0, sizeof *c);
     snprintf(c->queue, sizeof c->queue, "%s", queue);
     snprintf(c->collector_host, sizeof c->collector_host, "%s", PUB_DEV_COLLECTOR);
-    snprintf(c->collector_version, sizeof c->collector_version, "2");
+    snprintf(c->collector_version, sizeof c->collector_version, "2j"); /* ringpub's wire; a file: baseplate's */
     snprintf(c->scheme, sizeof c->scheme, "http");
     snprintf(c->key_name, sizeof c->key_name, "%s", PUB_DEV_KEY_NAME);
     c->key_secret_len = 0;
@@ -497,6 +497,7 @@ static int check_exposure(pub_config *c, const char *path, char *err, size_t err
 static void baseplate_defaults(pub_config *c)
 {
     snprintf(c->scheme, sizeof c->scheme, "https");
+    snprintf(c->collector_version, sizeof c->collector_version, "2");
     c->compression = PUB_GZIP;
     c->collector_host[0] = '\0';
     c->key_name[0] = '\0';

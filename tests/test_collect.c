@@ -210,6 +210,26 @@ Test(collect, signature_checks, .init = start)
     collect_stop(srv);
 }
 
+/* /v2j events are checked in one pass and stored as sent (jsonscan.h):
+ * escapes, spacing and number spelling kept; a body the checker leaves to
+ * jansson (a line break inside an event, an exponent) is stored re-serialized. */
+Test(collect, v2j_events_stored_as_sent, .init = start)
+{
+    post_opts o = { .key = "TestKey", .path = "/v2j", .batch_id = "r1", .queue = "raw" };
+    cr_assert_eq(post_plain(&o, PUB_ZSTD, "[ {\"a\": \"\\u00e9\", \"n\": 1.50} ,{\"b\":[1, 2]}]"), 200);
+    cr_assert_str_eq(slurp("raw"), "{\"a\": \"\\u00e9\", \"n\": 1.50}\n{\"b\":[1, 2]}\n");
+    o.batch_id = "r2";
+    cr_assert_eq(post_plain(&o, PUB_ZSTD, "[{\"c\":\n 1e2}]"), 200);
+    cr_assert_str_eq(slurp("raw"), "{\"a\": \"\\u00e9\", \"n\": 1.50}\n{\"b\":[1, 2]}\n{\"c\":100.0}\n");
+    o.batch_id = "r3";
+    cr_assert_eq(post_plain(&o, PUB_ZSTD, "[{\"d\":1,\"d\":2}]"), 400, "duplicate key");
+    o.batch_id = "r4";
+    cr_assert_eq(post_plain(&o, PUB_ZSTD, "[{\"e\":\"\\ud800\"}]"), 400, "lone surrogate");
+    o.batch_id = "r5";
+    cr_assert_eq(post_plain(&o, PUB_ZSTD, "[{\"f\":01}]"), 400, "leading zero");
+    collect_stop(srv);
+}
+
 Test(collect, signed_timestamps_and_replay_window, .init = start)
 {
     post_opts o = { .key = "TestKey", .batch_id = "t1", .queue = "q", .ts = (long long)time(NULL) };

@@ -9,6 +9,7 @@
 #include "v1events.h"
 #include "forward.h"
 #include "sign.h"
+#include "jsonscan.h"
 #include "store.h"
 
 #include <arpa/inet.h>
@@ -233,36 +234,19 @@ static int remember_id(collect_server *s, const char *id)
     return rc < 0 ? -1 : 0;
 }
 
-/* Forward the batch (and wait for the ack), then store it unless its id
- * was seen; counts under the lock. */
-static int accept_batch(collect_server *s, const char *queue, const char *id, json_t *events,
-                        const collect_headers *h, int json, const void *body, size_t len, verdict *v)
+/* A batch's events as JSONL lines, ready for one write. */
+typedef struct {
+    pub_buf lines;
+    size_t count;
+} batch_lines;
+
+static int add_line(void *ctx, const char *event, size_t len)
 {
-    char why[256];
-    int rc = 0;
-    if (s->fwd && forward_batch(s->fwd, queue, id, h, json, body, len, why, sizeof why) != 0)
-        return fail(v, 503, "%s", why); /* the publisher retries */
-    pthread_mutex_lock(&s->lock);
-    if (!s->out) {
-        s->st.batches++;
-        s->st.events += json_array_size(events);
-        v->status = 200;
-        snprintf(v->msg, sizeof v->msg, "{\"accepted\":%zu}", json_array_size(events));
-    } else if (id && dedup_seen(s->seen, id)) {
-        s->st.duplicates++;
-        v->status = 200;
-        snprintf(v->msg, sizeof v->msg, "{\"accepted\":0,\"duplicate\":true}");
-    } else if (store_append(s->out, queue, events, why, sizeof why) != 0 ||
-               (id && remember_id(s, id) != 0)) {
-        rc = fail(v, 500, "storage error: %s", why);
-    } else {
-        s->st.batches++;
-        s->st.events += json_array_size(events);
-        v->status = 200;
-        snprintf(v->msg, sizeof v->msg, "{\"accepted\":%zu}", json_array_size(events));
-    }
-    pthread_mutex_unlock(&s->lock);
-    return rc;
+    batch_lines *b = (batch_lines *)ctx;
+    if (pub_buf_append(&b->lines, event, len) != 0 || pub_buf_append(&b->lines, "\n", 1) != 0)
+        return 1;
+    b->count++;
+    return 0;
 }
 
 /* A /v2j batch holds events, each a JSON object: 1 (why says which is not). */
@@ -278,30 +262,83 @@ static int not_objects(json_t *events, char *why, size_t whylen)
     return 0;
 }
 
+/* The body's events into out as lines: 0, or -1 with v set. A /v2j body
+ * is checked by jsonscan and its events kept byte for byte; a body it
+ * leaves to a full parser (jsonscan.h), and /v2's Thrift JSON, go through
+ * jansson and are stored re-serialized. */
+static int to_lines(const pub_buf *plain, int json, batch_lines *out, verdict *v)
+{
+    char why[256];
+    json_t *events;
+    if (json) {
+        int rc = jsonscan_objects((const char *)plain->data, plain->len, add_line, out, why, sizeof why);
+        if (rc == JSONSCAN_OK)
+            return 0;
+        if (rc == JSONSCAN_BAD)
+            return fail(v, 400, "%s", why);
+        if (rc != JSONSCAN_SLOW)
+            return fail(v, 500, "out of memory%s", NULL);
+        out->lines.len = 0;
+        out->count = 0;
+    }
+    if (!(events = body_parse((const char *)plain->data, plain->len, json, why, sizeof why)))
+        return fail(v, 400, "%s", why);
+    int rc = json ? not_objects(events, why, sizeof why) : 0;
+    if (rc)
+        fail(v, 400, "%s", why);
+    else if (store_lines_of(events, &out->lines) != 0)
+        rc = fail(v, 500, "out of memory%s", NULL);
+    out->count = json_array_size(events);
+    json_decref(events);
+    return rc ? -1 : 0;
+}
+
+/* Forward the batch (and wait for the ack), then store it unless its id
+ * was seen; counts under the lock. */
+static int accept_batch(collect_server *s, const char *queue, const char *id, const batch_lines *b,
+                        const collect_headers *h, int json, const void *body, size_t len, verdict *v)
+{
+    char why[256];
+    int rc = 0;
+    if (s->fwd && forward_batch(s->fwd, queue, id, h, json, body, len, why, sizeof why) != 0)
+        return fail(v, 503, "%s", why); /* the publisher retries */
+    pthread_mutex_lock(&s->lock);
+    if (s->out && id && dedup_seen(s->seen, id)) {
+        s->st.duplicates++;
+        v->status = 200;
+        snprintf(v->msg, sizeof v->msg, "{\"accepted\":0,\"duplicate\":true}");
+    } else if (s->out && (store_append(s->out, queue, (const char *)b->lines.data, b->lines.len, why, sizeof why) != 0 ||
+                          (id && remember_id(s, id) != 0))) {
+        rc = fail(v, 500, "storage error: %s", why);
+    } else {
+        s->st.batches++;
+        s->st.events += b->count;
+        v->status = 200;
+        snprintf(v->msg, sizeof v->msg, "{\"accepted\":%zu}", b->count);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
 int collect_handle_batch(collect_server *s, const collect_headers *c, const void *body, size_t len, int too_big,
                          int json, char *msg, size_t msglen, const char **retry_after)
 {
     const char *queue = header(c, "X-Ringpub-Queue"), *id = header(c, "X-Batch-Id");
-    char why[256];
     verdict v = { 0, "", NULL, NULL };
     pub_buf plain;
-    json_t *events = NULL;
+    batch_lines b = { { NULL, 0, 0, 0 }, 0 };
     pub_buf_init(&plain, 0);
+    pub_buf_init(&b.lines, 2 * s->cfg.max_decompressed + 64);
     if (too_big)
         fail(&v, 413, "body over the size limit%s", NULL);
     else if (queue && !valid_token(queue, 64, 1))
         fail(&v, 400, "bad X-Ringpub-Queue%s", NULL);
     else if (id && !valid_token(id, 128, 0))
         fail(&v, 400, "bad X-Batch-Id%s", NULL);
-    else if (chaos(s, &v) == 0 && decode(s, c, body, len, &plain, &v) == 0 && verify(s, c, &plain, &v) == 0) {
-        if (!(events = body_parse((const char *)plain.data, plain.len, json, why, sizeof why)))
-            fail(&v, 400, "%s", why);
-        else if (json && not_objects(events, why, sizeof why))
-            fail(&v, 400, "%s", why);
-        else
-            accept_batch(s, queue ? queue : "default", id, events, c, json, body, len, &v);
-    }
-    json_decref(events);
+    else if (chaos(s, &v) == 0 && decode(s, c, body, len, &plain, &v) == 0 && verify(s, c, &plain, &v) == 0 &&
+             to_lines(&plain, json, &b, &v) == 0)
+        accept_batch(s, queue ? queue : "default", id, &b, c, json, body, len, &v);
+    pub_buf_free(&b.lines);
     pub_buf_free(&plain);
     snprintf(msg, msglen, "%s", v.msg);
     if (retry_after)
@@ -329,7 +366,16 @@ static void eventgate_post(collect_server *s, struct MHD_Connection *c, request 
     int status = eventgate_judge((const char *)rq->body.data, rq->body.len, &accepted, &v->body);
     pthread_mutex_lock(&s->lock);
     if (json_array_size(accepted) && s->out && !(id && dedup_seen(s->seen, id))) {
-        if (store_append(s->out, queue ? queue : "eventgate", accepted, why, sizeof why) != 0 ||
+        pub_buf lines;
+        pub_buf_init(&lines, (size_t)1 << 31);
+        int failed = store_lines_of(accepted, &lines) != 0;
+        if (failed)
+            snprintf(why, sizeof why, "out of memory");
+        else
+            failed = store_append(s->out, queue ? queue : "eventgate", (const char *)lines.data, lines.len, why,
+                                  sizeof why) != 0;
+        pub_buf_free(&lines);
+        if (failed ||
             (id && remember_id(s, id) != 0))
             status = (fail(v, 500, "storage error: %s", why), 500);
         else

@@ -1,7 +1,6 @@
 /* store.c — see store.h. */
 #include "store.h"
 
-#include "buf.h"
 #include "outdir.h"
 
 #include <errno.h>
@@ -64,40 +63,38 @@ static int queue_fd(store *s, const char *queue, char *why, size_t whylen)
     return fd;
 }
 
-int store_append(store *s, const char *queue, json_t *events, char *why, size_t whylen)
+int store_lines_of(json_t *events, pub_buf *out)
 {
-    pub_buf b;
     size_t i;
     json_t *ev;
-    int fd = queue_fd(s, queue, why, whylen), rc = 0;
-    if (fd < 0)
-        return -1;
-    pub_buf_init(&b, (size_t)1 << 31);
     json_array_foreach(events, i, ev) {
         char *line = json_dumps(ev, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (!line || pub_buf_append(&b, line, strlen(line)) != 0 || pub_buf_append(&b, "\n", 1) != 0)
-            rc = -1;
+        int rc = !line || pub_buf_append(out, line, strlen(line)) != 0 || pub_buf_append(out, "\n", 1) != 0;
         free(line);
-        if (rc) {
-            snprintf(why, whylen, "out of memory");
-            break;
-        }
+        if (rc)
+            return -1;
     }
-    for (size_t off = 0; rc == 0 && off < b.len;) {
-        ssize_t n = write(fd, b.data + off, b.len - off);
+    return 0;
+}
+
+int store_append(store *s, const char *queue, const char *lines, size_t len, char *why, size_t whylen)
+{
+    int fd = queue_fd(s, queue, why, whylen);
+    if (fd < 0)
+        return -1;
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, lines + off, len - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
             snprintf(why, whylen, "write %s.jsonl: %s", queue, strerror(errno));
-            rc = -1;
-        } else {
-            off += (size_t)n;
+            return -1;
         }
+        off += (size_t)n;
     }
-    if (rc == 0 && s->sync && fdatasync(fd) != 0) {
+    if (s->sync && fdatasync(fd) != 0) {
         snprintf(why, whylen, "fsync %s.jsonl: %s", queue, strerror(errno));
-        rc = -1;
+        return -1;
     }
-    pub_buf_free(&b);
-    return rc;
+    return 0;
 }
