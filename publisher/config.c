@@ -106,7 +106,7 @@ void pub_config_defaults(pub_config *c, const char *queue)
         c->key_secret_len = 0;
     c->max_queue_size = 10000;
     c->batch_max_bytes = 500 * 1024;
-    c->batch_max_age_ms = 1000;
+    c->batch_max_age_ms = 200; /* the no-config (development) default; a file: baseplate's 1 s */
     c->compression = PUB_ZSTD;
     c->compression_level = -1; /* per codec: zstd 3, gzip 6 */
     c->delivery = PUB_GUARANTEED;
@@ -498,6 +498,7 @@ static void baseplate_defaults(pub_config *c)
 {
     snprintf(c->scheme, sizeof c->scheme, "https");
     snprintf(c->collector_version, sizeof c->collector_version, "2");
+    c->batch_max_age_ms = 1000;
     c->compression = PUB_GZIP;
     c->collector_host[0] = '\0';
     c->key_name[0] = '\0';

@@ -8,9 +8,10 @@
  * With a config file the defaults are baseplate's (https, gzip) and
  * collector.hostname, key.name and key.secret are required wherever a batch
  * is POSTed to the collector; without one (the demo), the development
- * defaults: http to 127.0.0.1:8321, /v2j, zstd, key ringpub-dev.
+ * defaults: http to 127.0.0.1:8321, /v2j, zstd, batches sealed after
+ * 200 ms, key ringpub-dev.
  * ringpub keys (defaults):
- *   batch.max_bytes   500KiB    batch.max_age     1s
+ *   batch.max_bytes   500KiB    batch.max_age     1s (200ms without a config)
  *   compression       gzip (zstd without a config)  compression.level 3 (zstd) / 6 (gzip)
  *   delivery          guaranteed (or hasty)
  *   retry.backoff_base 1s  retry.backoff_cap 5s  retry.jitter full (or none)
