@@ -53,8 +53,11 @@ def test_emit_through_the_daemon_to_a_file(ring_dir, tmp_path):
         for i in range(2000):
             tracker.emit("edx.ringpub.test", {"n": i, "when": when, "day": datetime.date(2026, 11, 24)})
         assert backend.counts["sent"] == 2000
+        deadline = time.monotonic() + 30  # every event in the file (SIGTERM leaves unpolled ones in the ring)
+        while lines(tmp_path / "events.jsonl") < 2000 and time.monotonic() < deadline:
+            time.sleep(0.02)
     finally:
-        daemon.send_signal(signal.SIGTERM)  # drains the ring, then exits
+        daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(timeout=30) == 0
     with open(tmp_path / "events.jsonl") as f:
         events = [json.loads(line) for line in f]
