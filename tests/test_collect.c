@@ -227,6 +227,8 @@ Test(collect, v2j_events_stored_as_sent, .init = start)
     cr_assert_eq(post_plain(&o, PUB_ZSTD, "[{\"e\":\"\\ud800\"}]"), 400, "lone surrogate");
     o.batch_id = "r5";
     cr_assert_eq(post_plain(&o, PUB_ZSTD, "[{\"f\":01}]"), 400, "leading zero");
+    o.batch_id = "r6";
+    cr_assert_eq(post_plain(&o, PUB_NONE, ""), 400, "an empty body");
     collect_stop(srv);
 }
 

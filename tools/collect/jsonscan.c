@@ -276,6 +276,10 @@ static int value(scan *s, int depth)
 
 int jsonscan_objects(const char *body, size_t len, jsonscan_each each, void *ctx, char *why, size_t whylen)
 {
+    if (!body || len == 0) { /* an empty body (its buffer may be NULL) */
+        snprintf(why, whylen, "a 2j body must be a JSON array");
+        return JSONSCAN_BAD;
+    }
     scan s = { (const unsigned char *)body, (const unsigned char *)body + len, (const unsigned char *)body, 0, 0,
                why, whylen };
     int rc;
