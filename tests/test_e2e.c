@@ -681,11 +681,7 @@ Test(e2e, eventgate_sink_partial_success, .init = setup)
         cr_assert_eq(rp_queue_put(q, ev, (size_t)n), 0);
     }
     rp_queue_close(q);
-    await_delivered(&t, 1, acc, 300);
-    stop(d, SIGTERM);
-    stop(col, SIGTERM);
-    count_delivered(&t, 1, acc);
-    cr_assert_eq(t.unique, 300);
+    rig_deliver_and_stop(&t, 1, acc, 300, d, col);
     cr_assert_eq(t.lines, 300);
     cr_assert_eq(error_lines("\"processor\":\"eventgate\"", &with), 100);
     cr_assert_eq(with, 100);

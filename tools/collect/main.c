@@ -261,7 +261,7 @@ int main(int argc, char **argv)
         nofile.rlim_cur = nofile.rlim_max;
         setrlimit(RLIMIT_NOFILE, &nofile);
     }
-    if (c.nkeys == 0 && strncmp(c.host, "127.", 4) != 0)
+    if (c.nkeys == 0 && !collect_loopback(c.host))
         die("--listen %s is not a loopback address and no --keys were given: the development key is public, "
             "so anyone could post as it; give --keys FILE", c.host);
     if (c.nkeys == 0) {

@@ -17,7 +17,6 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,21 +197,20 @@ static int verify(collect_server *s, const collect_headers *c, const pub_buf *pl
         return fail(v, 401, "X-Signature-Timestamp required: sign batch id and time (ringpub's "
                     "signature.timestamp), or start the collector with %s to accept baseplate's form", why);
     }
-    pub_sign(k->secret, k->len, NULL, plain->data, plain->len, body_mac);
-    if (ts) {
-        long long t = parse_ts(ts), skew = t < 0 ? 0 : t - (long long)time(NULL);
-        if (t < 0)
-            return fail(v, 401, "malformed X-Signature-Timestamp%s", NULL);
-        if (llabs(skew) > s->cfg.replay_window_s) {
-            snprintf(why, sizeof why, "%+lld s from the collector's clock", skew);
-            return fail(v, 401, "X-Signature-Timestamp outside the replay window (%s)", why);
-        }
-        if (!id)
-            return fail(v, 401, "X-Batch-Id required with X-Signature-Timestamp%s", NULL);
-        pub_sign_stamped(k->secret, k->len, t, id, queue ? queue : "", body_mac, want);
-    } else {
-        memcpy(want, body_mac, sizeof want);
+    long long t = ts ? parse_ts(ts) : 0, skew = t < 0 ? 0 : t - (long long)time(NULL);
+    if (t < 0)
+        return fail(v, 401, "malformed X-Signature-Timestamp%s", NULL);
+    if (ts && llabs(skew) > s->cfg.replay_window_s) {
+        snprintf(why, sizeof why, "%+lld s from the collector's clock", skew);
+        return fail(v, 401, "X-Signature-Timestamp outside the replay window (%s)", why);
     }
+    if (ts && !id)
+        return fail(v, 401, "X-Batch-Id required with X-Signature-Timestamp%s", NULL);
+    pub_sign(k->secret, k->len, NULL, plain->data, plain->len, body_mac); /* the costly part, after the cheap checks */
+    if (ts)
+        pub_sign_stamped(k->secret, k->len, t, id, queue ? queue : "", body_mac, want);
+    else
+        memcpy(want, body_mac, sizeof want);
     if (!pub_sign_equal(got, want))
         return fail(v, 401, "signature mismatch%s", NULL);
     return 0;
@@ -364,18 +362,16 @@ static void eventgate_post(collect_server *s, struct MHD_Connection *c, request 
     if (id && !valid_token(id, 128, 0))
         id = NULL;
     int status = eventgate_judge((const char *)rq->body.data, rq->body.len, &accepted, &v->body);
+    pub_buf lines; /* serialized before taking the lock */
+    pub_buf_init(&lines, (size_t)1 << 31);
+    int unready = json_array_size(accepted) && s->out && store_lines_of(accepted, &lines) != 0;
+    if (unready)
+        snprintf(why, sizeof why, "out of memory");
     pthread_mutex_lock(&s->lock);
     if (json_array_size(accepted) && s->out && !(id && dedup_seen(s->seen, id))) {
-        pub_buf lines;
-        pub_buf_init(&lines, (size_t)1 << 31);
-        int failed = store_lines_of(accepted, &lines) != 0;
-        if (failed)
-            snprintf(why, sizeof why, "out of memory");
-        else
-            failed = store_append(s->out, queue ? queue : "eventgate", (const char *)lines.data, lines.len, why,
-                                  sizeof why) != 0;
-        pub_buf_free(&lines);
-        if (failed ||
+        if (unready ||
+            store_append(s->out, queue ? queue : "eventgate", (const char *)lines.data, lines.len, why,
+                         sizeof why) != 0 ||
             (id && remember_id(s, id) != 0))
             status = (fail(v, 500, "storage error: %s", why), 500);
         else
@@ -384,6 +380,7 @@ static void eventgate_post(collect_server *s, struct MHD_Connection *c, request 
     if (status < 300 || status == 207)
         s->st.batches++;
     pthread_mutex_unlock(&s->lock);
+    pub_buf_free(&lines);
     if (status == 500) {
         free(v->body);
         v->body = NULL;
@@ -408,6 +405,11 @@ static void stats_json(collect_server *s, verdict *v)
              (unsigned long long)st.duplicates, (unsigned long long)st.rejected,
              (unsigned long long)st.failed_on_purpose, (unsigned long long)st.refused,
              (unsigned long long)st.bytes_in, (unsigned long long)st.evicted_young);
+}
+
+int collect_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0;
 }
 
 int collect_content_length(const char *cl, size_t max, size_t *n)
@@ -478,7 +480,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         v.retry_after = "1";
     } else if (strcmp(method, "GET") == 0 && strcmp(url, "/stats") == 0)
         stats_json(s, &v);
-    else if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/events") == 0 && strncmp(s->cfg.host, "127.", 4))
+    else if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/events") == 0 && !collect_loopback(s->cfg.host))
         fail(&v, 403, "/v1/events (EventGate's contract) carries no signature: served on a loopback address "
              "only%s", NULL);
     else if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/events") == 0)

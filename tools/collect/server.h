@@ -68,6 +68,10 @@ typedef struct collect_server collect_server;
  * one line in why. */
 collect_server *collect_start(const collect_cfg *cfg, char *why, size_t whylen);
 
+/* collect_loopback — 1 if host (a --listen address) is on the loopback
+ * network 127.0.0.0/8. */
+int collect_loopback(const char *host);
+
 /* collect_content_length — a Content-Length value: 0 with *n when it is
  * plain decimal digits and at most max, else -1 (answered 413 before the
  * body is read). */
