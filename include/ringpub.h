@@ -536,7 +536,7 @@ static inline int rp__refresh_head(rp_queue *q, rp__pslot *ps, unsigned k, uint6
         rp__go_around(q, ps, k, t, img, isz);
         return 1;
     }
-    __atomic_fetch_add(&h->full, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&ps->s->full, __atomic_load_n(&ps->s->full, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
     return RP_EFULL;
 }
 

@@ -22,6 +22,8 @@ static void fill(const rp__map *m, rp_stats *s)
     s->events_out = ld(&h->events_out);
     s->bytes_out = ld(&h->bytes_out);
     s->full = ld(&h->full);
+    for (uint32_t i = 0; i < RP_SLOTS; i++)
+        s->full += ld(&rp__slot(m, i)->full);
     s->toobig = ld(&h->toobig);
     s->recovered = ld(&h->recovered);
     s->recovered_bytes = ld(&h->recovered_bytes);

@@ -90,6 +90,40 @@ Test(put_drain, full_is_exact_and_recovers)
     rp_queue_close(q);
 }
 
+static void *put_once_refused(void *q)
+{
+    uint8_t ev[56] = {0};
+    return (void *)(intptr_t)rp_queue_put((rp_queue *)q, ev, sizeof ev);
+}
+
+/* Each producer slot counts its own refusals (layout 3.2: no locked add on a
+ * line every producer writes); readers add up the slots and the header's
+ * counter, which producers of layout 3.1 still increment. */
+Test(put_drain, full_counted_per_slot_and_summed)
+{
+    rp_queue_opts o = th_opts(4096);
+    o.max_event = 100;
+    rp_queue *q;
+    cr_assert_eq(rp_queue_open(&q, "fullslots", &o), 0);
+    uint8_t ev[56] = {0};
+    while (rp_queue_put(q, ev, sizeof ev) == 0)
+        ;
+    for (int i = 0; i < 2; i++) { /* two more threads: two more slots */
+        pthread_t t;
+        void *rc;
+        cr_assert_eq(pthread_create(&t, NULL, put_once_refused, q), 0);
+        cr_assert_eq(pthread_join(t, &rc), 0);
+        cr_assert_eq((int)(intptr_t)rc, RP_EFULL);
+    }
+    cr_expect_eq(__atomic_load_n(&q->m.hdr->full, __ATOMIC_RELAXED), 0, "a refusal wrote the shared counter line");
+    __atomic_fetch_add(&q->m.hdr->full, 3, __ATOMIC_RELAXED); /* as a 3.1 producer counts */
+    rp_stats s;
+    char why[128];
+    cr_assert_eq(rp_ring_stat("fullslots", &o, &s, why, sizeof why), 0, "%s", why);
+    cr_expect_eq(s.full, 1 + 2 + 3, "full counted %llu times", (unsigned long long)s.full);
+    rp_queue_close(q);
+}
+
 Test(put_drain, too_big_rejected_and_counted)
 {
     rp_queue_opts o = th_opts(1 << 20);

@@ -212,7 +212,8 @@
 
 #define RP_MAGIC 0x31515052u /* "RPQ1" in little-endian memory */
 #define RP_LAYOUT_MAJOR 3u
-#define RP_LAYOUT_MINOR 1u /* 1: the sink report in block 5 (zero padding before) */
+#define RP_LAYOUT_MINOR 2u /* 1: the sink report in block 5 (zero padding before);
+                              2: rp_slot.full (readers add it to rp_ring_hdr.full) */
 #define RP_BLOCK 128u
 #define RP_SLOTS 256u
 #define RP_SLOT_SIZE 128u
@@ -289,7 +290,7 @@ typedef struct rp_ring_hdr {
     uint64_t wakeups;
     RP__PAD(pad3, 16);
     /* block 4: producer-side counters, touched only on rejections */
-    uint64_t full;
+    uint64_t full;   /* layout 3.1 producers; since 3.2 each slot counts its own */
     uint64_t toobig;
     uint64_t noslot;
     RP__PAD(pad4, 24);
@@ -319,7 +320,10 @@ typedef struct rp_slot {
     uint64_t intent[RP_SLOT_INTENTS]; /* written by the slot's thread; see SLOTS */
     uint32_t pid;    /* for display: the owner's pid in its own namespace */
     uint32_t tid;
-    uint8_t pad[RP_SLOT_SIZE - 8 * RP_SLOT_INTENTS - 8];
+    uint64_t full;   /* puts this slot's threads were refused as full (minor 2):
+                        one writer, so a plain add on the slot's own line, not
+                        a locked add on a line every producer writes */
+    uint8_t pad[RP_SLOT_SIZE - 8 * RP_SLOT_INTENTS - 16];
 } rp_slot;
 
 #ifdef __cplusplus
