@@ -61,7 +61,7 @@ const daemon_sources = [_][]const u8{
     "publisher/supervise.c",
     "publisher/daemon.c",
 };
-const pub_libs = [_][]const u8{ "sodium", "crypto", "zstd", "z", "curl", "uring", "nats", "jansson", "m" };
+const pub_libs = [_][]const u8{ "sodium", "crypto", "zstd", "deflate", "z", "curl", "uring", "nats", "jansson", "m" };
 
 /// The reference collector (tools/collect/), on libmicrohttpd and jansson.
 const collect_sources = [_][]const u8{

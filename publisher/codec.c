@@ -3,6 +3,7 @@
 #include "codec.h"
 
 #include <string.h>
+#include <libdeflate.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -28,37 +29,42 @@ int pub_codec_from_encoding(const char *enc, pub_compression *c)
 
 static int zstd_compress(int level, const void *in, size_t len, pub_buf *out)
 {
+    static _Thread_local ZSTD_CCtx *cctx; /* one per thread: ZSTD_compress() makes one per call */
     size_t bound = ZSTD_compressBound(len), n;
-    if (pub_buf_reserve(out, bound) != 0)
+    if (pub_buf_reserve(out, bound) != 0 || (!cctx && !(cctx = ZSTD_createCCtx())))
         return -1;
-    n = ZSTD_compress(out->data, bound, in, len, level < 0 ? 3 : level);
+    n = ZSTD_compressCCtx(cctx, out->data, bound, in, len, level < 0 ? 3 : level);
     if (ZSTD_isError(n))
         return -1;
     out->len = n;
     return 0;
 }
 
+/* gzip through libdeflate: whole-buffer, which is what a batch is, and about
+ * twice zlib's speed at the same level (zlib's deflate was 57% of the
+ * daemon's CPU on baseplate's wire). One compressor per thread and level. */
 static int gzip_compress(int level, const void *in, size_t len, pub_buf *out)
 {
-    z_stream z;
-    int rc;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, level < 0 ? 6 : (level > 9 ? 9 : level), Z_DEFLATED, 15 + 16, 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK)
-        return -1;
-    uLong bound = deflateBound(&z, (uLong)len);
-    if (pub_buf_reserve(out, bound) != 0) {
-        deflateEnd(&z);
-        return -1;
+    static _Thread_local struct libdeflate_compressor *cz;
+    static _Thread_local int cz_level = -1;
+    size_t bound, n;
+    level = level < 0 ? 6 : (level > 9 ? 9 : level);
+    if (!cz || cz_level != level) {
+        if (cz)
+            libdeflate_free_compressor(cz);
+        cz = libdeflate_alloc_compressor(level);
+        cz_level = cz ? level : -1;
+        if (!cz)
+            return -1;
     }
-    z.next_in = (Bytef *)(uintptr_t)in;
-    z.avail_in = (uInt)len;
-    z.next_out = out->data;
-    z.avail_out = (uInt)bound;
-    rc = deflate(&z, Z_FINISH);
-    out->len = z.total_out;
-    deflateEnd(&z);
-    return rc == Z_STREAM_END ? 0 : -1;
+    bound = libdeflate_gzip_compress_bound(cz, len);
+    if (pub_buf_reserve(out, bound) != 0)
+        return -1;
+    n = libdeflate_gzip_compress(cz, in, len, out->data, bound);
+    if (n == 0)
+        return -1;
+    out->len = n;
+    return 0;
 }
 
 int pub_compress(pub_compression c, int level, const void *in, size_t len, pub_buf *out)

@@ -3,7 +3,10 @@
  * consumer and P producers, opens the counted window after a warm-up, and
  * prints one JSON line:
  *   {"transport":..,"size":..,"producers":..,"exclusive":..,"msgs":..,
- *    "seconds":..,"msgs_per_s":..,"mb_per_s":..,"errors":..,"offers":..,"backpressured":..}
+ *    "seconds":..,"msgs_per_s":..,"mb_per_s":..,"errors":..,"offers":..,"backpressured":..,
+ *    "consumer_cpu_ns_per_msg":..,"producer_cpu_ns_per_msg":..}
+ * (CPU: each child's user + system time from go to its end, over every message
+ * the consumer counted in that time; a spinning consumer's idle spins count)
  * msgs_per_s is counted at the consumer. Bounded: the run ends after
  * warmup + seconds, and the children are killed 10 s after that at the latest.
  */
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +31,8 @@ typedef struct ctl {
     char why[256];
     uint64_t msgs, errors;      /* counted in the window */
     double window;              /* its real length, s */
+    uint64_t msgs_all;          /* counted from go to the end, warm-up included */
+    double cpu[MAX_PRODUCERS + 1]; /* CPU s (user + system) of each child; [0] the consumer */
     uint64_t offers[MAX_PRODUCERS], backpressured[MAX_PRODUCERS];
 } ctl;
 
@@ -61,6 +67,13 @@ void pair_seen(const void *msg, size_t len)
 }
 
 void pair_count(uint64_t n) { seen += n; }
+
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
 
 static void fail(const char *why)
 {
@@ -104,6 +117,8 @@ static void run_consumer(const pair_opts *o)
     C->msgs = seen - at_open;
     C->errors = bad - bad_open;
     C->window = t - open;
+    C->msgs_all = seen;
+    C->cpu[0] = cpu_s();
     __atomic_store_n(&C->stop, 1, __ATOMIC_RELEASE);
     _exit(0);
 }
@@ -138,6 +153,7 @@ static void run_producer(const pair_opts *o, int id)
     }
     C->offers[id] = offers;
     C->backpressured[id] = backpressured;
+    C->cpu[id + 1] = cpu_s();
     _exit(0);
 }
 
@@ -232,13 +248,16 @@ int main(int argc, char **argv)
         return 1;
     }
     uint64_t offers = 0, bp = 0;
+    double pcpu = 0;
     for (int i = 0; i < o.producers; i++)
-        offers += C->offers[i], bp += C->backpressured[i];
+        offers += C->offers[i], bp += C->backpressured[i], pcpu += C->cpu[i + 1];
     double rate = C->window > 0 ? (double)C->msgs / C->window : 0;
     printf("{\"transport\":\"%s\",\"size\":%zu,\"producers\":%d,\"exclusive\":%d,\"msgs\":%llu,\"seconds\":%.3f,"
-           "\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f,\"errors\":%llu,\"offers\":%llu,\"backpressured\":%llu}\n",
+           "\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f,\"errors\":%llu,\"offers\":%llu,\"backpressured\":%llu,"
+           "\"consumer_cpu_ns_per_msg\":%.1f,\"producer_cpu_ns_per_msg\":%.1f}\n",
            pair_this.name, o.size, o.producers, o.exclusive, (unsigned long long)C->msgs, C->window, rate,
            rate * (double)o.size / 1e6, (unsigned long long)C->errors, (unsigned long long)offers,
-           (unsigned long long)bp);
+           (unsigned long long)bp, C->msgs_all ? C->cpu[0] * 1e9 / (double)C->msgs_all : 0,
+           C->msgs_all ? pcpu * 1e9 / (double)C->msgs_all : 0);
     return C->errors ? 1 : 0;
 }
