@@ -122,6 +122,7 @@ pub fn build(b: *std.Build) void {
     lib.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
     b.installArtifact(lib);
     b.installDirectory(.{ .source_dir = b.path("include"), .install_dir = .header, .install_subdir = "" });
+    installSystemFiles(b);
 
     // ---- the daemon -----------------------------------------------------------
     const daemon = b.addExecutable(.{ .name = "ringpub", .root_module = cModule(b, target, optimize, false) });
@@ -162,7 +163,8 @@ pub fn build(b: *std.Build) void {
     // a stand-in for a processor bug, LD_PRELOADed by tests/test_supervise.c
     const crashy = b.addLibrary(.{ .name = "crashy", .linkage = .dynamic, .root_module = cModule(b, target, optimize, false) });
     crashy.root_module.addCSourceFiles(.{ .files = &.{"tests/contain/crashy.c"}, .flags = &c_flags });
-    b.getInstallStep().dependOn(&b.addInstallArtifact(crashy, .{ .dest_dir = .{ .override = .{ .custom = "test" } } }).step);
+    // installed for the tests that need it (e2eNeeds), never by `zig build install`
+    crashy_install = b.addInstallArtifact(crashy, .{ .dest_dir = .{ .override = .{ .custom = "test" } } });
 
     // ---- fault matrix (tests/faults/run) ----------------------------------------
     const fprod = b.addExecutable(.{ .name = "fproducer", .root_module = cModule(b, target, optimize, false) });
@@ -238,6 +240,12 @@ pub fn build(b: *std.Build) void {
     if (only != null and std.mem.eql(u8, only.?, "baseplate")) test_step.dependOn(pythonTest(b, "baseplate"));
     if (only != null and std.mem.eql(u8, only.?, "python")) test_step.dependOn(pythonTest(b, "python"));
     if (only != null and std.mem.eql(u8, only.?, "eventtracking")) test_step.dependOn(pythonTest(b, "eventtracking"));
+    // `zig build install --prefix P`: the product only, and buildable against with pkg-config
+    const install_check = b.addSystemCommand(&.{ "bash", "tests/install/run" });
+    install_check.stdio = .inherit;
+    install_check.has_side_effects = true;
+    b.step("install-check", "Install into a temporary prefix; build README's example against it with pkg-config").dependOn(&install_check.step);
+    if (only == null or std.mem.eql(u8, only.?, "install")) test_step.dependOn(&install_check.step);
 
     // the producer header as C++17, next to the C consumer library
     const cxx = b.addExecutable(.{ .name = "test_cxx", .root_module = cModule(b, target, optimize, false) });
@@ -249,6 +257,33 @@ pub fn build(b: *std.Build) void {
 }
 
 // ---- helpers ----------------------------------------------------------------
+
+/// The version every tool prints (publisher/cli.h, RINGPUB_VERSION): one source.
+fn version(b: *std.Build) []const u8 {
+    const h = b.build_root.handle.readFileAlloc(b.allocator, "publisher/cli.h", 1 << 16) catch @panic("publisher/cli.h");
+    const key = "#define RINGPUB_VERSION \"";
+    const at = std.mem.indexOf(u8, h, key) orelse @panic("RINGPUB_VERSION not in publisher/cli.h");
+    const rest = h[at + key.len ..];
+    return rest[0 .. std.mem.indexOfScalar(u8, rest, '"') orelse @panic("RINGPUB_VERSION")];
+}
+
+/// tools/install/NAME with @PREFIX@, @BINDIR@ and @VERSION@ filled in, installed at dest.
+fn installTemplate(b: *std.Build, name: []const u8, dest: []const u8) void {
+    var text = b.build_root.handle.readFileAlloc(b.allocator, b.fmt("tools/install/{s}", .{name}), 1 << 16) catch @panic(name);
+    for ([_][2][]const u8{ .{ "@PREFIX@", b.install_prefix }, .{ "@BINDIR@", b.getInstallPath(.bin, "") }, .{ "@VERSION@", version(b) } }) |kv|
+        text = std.mem.replaceOwned(u8, b.allocator, text, kv[0], kv[1]) catch @panic("OOM");
+    const wf = b.addWriteFiles();
+    b.getInstallStep().dependOn(&b.addInstallFile(wf.add(std.fs.path.basename(dest), text), dest).step);
+}
+
+/// What a packaged install needs besides binaries and headers: pkg-config's
+/// ringpub.pc, the systemd template unit (one daemon per queue) and the
+/// sysusers.d entry for its user.
+fn installSystemFiles(b: *std.Build) void {
+    installTemplate(b, "ringpub.pc.in", "lib/pkgconfig/ringpub.pc");
+    installTemplate(b, "ringpub@.service.in", "lib/systemd/system/ringpub@.service");
+    b.getInstallStep().dependOn(&b.addInstallFile(b.path("tools/install/ringpub.sysusers"), "lib/sysusers.d/ringpub.conf").step);
+}
 
 /// tools/python-test WHICH: the wheel built, installed and tested (pytest),
 /// against the installed tools.
@@ -315,9 +350,13 @@ fn testExe(b: *std.Build, t: TestSpec, target: std.Build.ResolvedTarget, optimiz
 
 /// An e2e test runs after `install` and finds the binaries through
 /// RINGPUB_BIN_DIR.
+/// The LD_PRELOAD stand-in for a crashing processor (tests/test_supervise.c).
+var crashy_install: *std.Build.Step.InstallArtifact = undefined;
+
 fn e2eNeeds(b: *std.Build, t: TestSpec, run: *std.Build.Step.Run) *std.Build.Step.Run {
     if (t.e2e) {
         run.step.dependOn(b.getInstallStep());
+        run.step.dependOn(&crashy_install.step);
         run.setEnvironmentVariable("RINGPUB_BIN_DIR", b.getInstallPath(.bin, ""));
     }
     return run;

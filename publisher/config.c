@@ -115,7 +115,13 @@ void pub_config_defaults(pub_config *c, const char *queue)
     c->backoff_cap_ms = 5 * 1000;
     c->post_timeout_ms = 3000;
     c->inflight_max = 4;
-    snprintf(c->spool_dir, sizeof c->spool_dir, "/var/tmp/ringpub");
+    /* under systemd (StateDirectory=, ringpub@.service) the unit's state
+     * directory, the first of a list; else /var/tmp, which survives reboots */
+    const char *state = getenv("STATE_DIRECTORY");
+    if (state && state[0] == '/')
+        snprintf(c->spool_dir, sizeof c->spool_dir, "%.*s", (int)strcspn(state, ":"), state);
+    else
+        snprintf(c->spool_dir, sizeof c->spool_dir, "/var/tmp/ringpub");
     c->spool_max_bytes = (uint64_t)1 << 30;
     c->ring_capacity = RP_DEFAULT_CAPACITY;
     c->ring_max_event = 102400;

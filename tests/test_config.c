@@ -343,3 +343,20 @@ Test(config, route_errors_name_the_key)
         cr_assert_not_null(strstr(err, cases[i].want), "case %zu: %s", i, err);
     }
 }
+
+/* Under systemd (ringpub@.service: StateDirectory=) the spool defaults to the
+ * unit's state directory, the first of a list; elsewhere to /var/tmp. */
+Test(config, spool_defaults_to_the_state_directory)
+{
+    pub_config c;
+    unsetenv("STATE_DIRECTORY");
+    pub_config_defaults(&c, "main");
+    cr_expect_str_eq(c.spool_dir, "/var/tmp/ringpub");
+    setenv("STATE_DIRECTORY", "/var/lib/ringpub:/var/lib/other", 1);
+    pub_config_defaults(&c, "main");
+    cr_expect_str_eq(c.spool_dir, "/var/lib/ringpub");
+    setenv("STATE_DIRECTORY", "relative", 1); /* not what systemd sets: ignored */
+    pub_config_defaults(&c, "main");
+    cr_expect_str_eq(c.spool_dir, "/var/tmp/ringpub");
+    unsetenv("STATE_DIRECTORY");
+}
