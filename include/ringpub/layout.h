@@ -156,8 +156,8 @@
  *   claimant was zeroed by a consumer that died before retiring it.
  *
  * MEMORY ORDERING (C11 terms; the whole argument, in one place)
- *   1. Payload -> consumer: the producer's commit is a seq_cst store of the
- *      header word (a release); the consumer loads header words with
+ *   1. Payload -> consumer: the producer's commit is a release store of the
+ *      header word; the consumer loads header words with
  *      acquire (seq_cst in rp__ready). It reads the payload only after it
  *      has seen COMMIT.
  *   2. Intent -> consumer: the intent is stored (release) before the tail
@@ -171,13 +171,25 @@
  *   3. Zero fill -> producers: the consumer zero-fills, then release-stores
  *      head; a producer acquire-loads head (or a cached head published with
  *      release/acquire between its threads) before it uses the space.
- *   4. Wake-ups are not lost: the producer does store(header, seq_cst) then
+ *   4. Wake-ups are not lost: the producer moves the tail (CAS, or the sole
+ *      producer's store: seq_cst), commits (release), then does
  *      load(sleeping, seq_cst); the consumer does store(sleeping = 1,
- *      seq_cst), then load(tail, seq_cst) and load(header, seq_cst). The tail
- *      CAS is seq_cst and precedes the commit. In the single total order of
- *      seq_cst operations, either the consumer's header load follows the
- *      commit (it sees the event and does not sleep), or its sleeping store
- *      precedes the producer's sleeping load (the producer wakes it).
+ *      seq_cst), then load(tail, seq_cst), then the header. In the single
+ *      total order S of seq_cst operations, either
+ *        - the consumer's tail load precedes the producer's tail move: then
+ *          so does its sleeping store, and the producer's sleeping load,
+ *          after its tail move, follows both in S and reads 1 (or the 0 of
+ *          a wake that already woke the consumer): the producer wakes it; or
+ *        - the consumer's tail load sees the moved tail: the record is in
+ *          flight below the tail. If its commit is not visible yet, the
+ *          consumer sleeps at most STUCK_POLL_MS (10 ms: rp_consumer_wait,
+ *          rp_consumer_recheck_ms for an external loop) and looks again,
+ *          as it does for a stalled producer; a wake-up only makes it sooner.
+ *      So the commit needs no full fence (it was a seq_cst store, an xchg on
+ *      x86, until layout 3.2): the fence that orders the producer is its
+ *      tail move, which is a locked instruction anyway. The cost is a rare
+ *      wake-up that comes up to 10 ms late (a commit still in its CPU's
+ *      store buffer at the instant the consumer arms); never a lost event.
  *      The wake itself is one FUTEX_WAKE_OP system call that sets sleeping
  *      to 0 and wakes the waiter atomically in the kernel: a producer killed
  *      before it leaves sleeping at 1 for the next producer; none can leave

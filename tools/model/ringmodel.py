@@ -33,7 +33,10 @@ payload words; the consumer releases one delivered event at a time, in any
 order (range releases, the in-order fast path and quarantine are covered by
 tests/test_stall.c, test_put_drain.c and test_corrupt.c); the consumer's
 back-off and grace period are timing only and are not modelled (any
-interleaving is explored).
+interleaving is explored). Memory is sequentially consistent here; the one
+place the code relies on a weaker order, the release (not seq_cst) commit of
+rule 4, is argued in layout.h: it can only make a wake-up late (the
+consumer's 10 ms recheck of a record in flight), never lose an event.
 """
 import argparse
 import sys
