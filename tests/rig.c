@@ -432,29 +432,34 @@ long rig_probes(void)
     return strtol(p, NULL, 10);
 }
 
-/* The README's ```ini blocks, their [section] lines left out; returns how
- * many (at most max). */
+/* The documentation's ```ini blocks (docs/configuration.md, then
+ * docs/operations.md), their [section] lines left out; returns how many (at
+ * most max). */
 int rig_readme_blocks(char blocks[][4096], int max)
 {
+    static const char *const docs[] = { "docs/configuration.md", "docs/operations.md" };
     char path[1024], line[1024];
-    int in = 0, n = 0;
-    size_t len = 0;
-    snprintf(path, sizeof path, "%s", __FILE__);
-    char *slash = strrchr(path, '/');
-    snprintf(slash ? slash : path, sizeof path - (size_t)(slash ? slash - path : 0), "/../README.md");
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "%s", path);
-    while (fgets(line, sizeof line, f)) {
-        if (!in && strncmp(line, "```ini", 6) == 0) {
-            cr_assert_lt(n, max);
-            in = 1, len = 0, blocks[n][0] = '\0';
-        } else if (in && strncmp(line, "```", 3) == 0) {
-            in = 0, n++;
-        } else if (in && line[0] != '[') {
-            cr_assert_lt(len + strlen(line), sizeof blocks[0]);
-            len += (size_t)snprintf(blocks[n] + len, sizeof blocks[0] - len, "%s", line);
+    int n = 0;
+    for (size_t d = 0; d < sizeof docs / sizeof docs[0]; d++) {
+        int in = 0;
+        size_t len = 0;
+        snprintf(path, sizeof path, "%s", __FILE__);
+        char *slash = strrchr(path, '/');
+        snprintf(slash ? slash : path, sizeof path - (size_t)(slash ? slash - path : 0), "/../%s", docs[d]);
+        FILE *f = fopen(path, "r");
+        cr_assert_not_null(f, "%s", path);
+        while (fgets(line, sizeof line, f)) {
+            if (!in && strncmp(line, "```ini", 6) == 0) {
+                cr_assert_lt(n, max);
+                in = 1, len = 0, blocks[n][0] = '\0';
+            } else if (in && strncmp(line, "```", 3) == 0) {
+                in = 0, n++;
+            } else if (in && line[0] != '[') {
+                cr_assert_lt(len + strlen(line), sizeof blocks[0]);
+                len += (size_t)snprintf(blocks[n] + len, sizeof blocks[0] - len, "%s", line);
+            }
         }
+        fclose(f);
     }
-    fclose(f);
     return n;
 }

@@ -106,7 +106,7 @@ void rig_write_config(const char *base, const char *extra);
 pid_t rig_daemon(void);
 /* A producer handle on rig_queue in th_dir() (8 MiB ring, 4 KiB events). */
 rp_queue *rig_direct_queue(rp_queue_opts *o);
-/* README.md's ```ini blocks, [section] lines left out, into blocks;
+/* The ini blocks of docs/configuration.md and docs/operations.md, [section] lines left out, into blocks;
  * returns how many (asserts at most max). */
 int rig_readme_blocks(char blocks[][4096], int max);
 /* The development key ringcollect accepts by default (base64). */

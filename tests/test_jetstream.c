@@ -191,7 +191,7 @@ Test(jetstream, ringpub_publishes_every_event_once, .init = setup)
     cr_assert_eq(t.unique, 60000);
 }
 
-/* README.md's JetStream example, as written but for the cluster's address
+/* docs/operations.md's JetStream example, as written but for the cluster's address
  * (the readme suite runs the other examples): it starts and delivers. */
 Test(jetstream, readme_example_delivers, .init = setup)
 {

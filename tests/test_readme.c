@@ -1,4 +1,5 @@
-/* README.md's ```ini examples, run as a user would run them: each block
+/* The documentation's ```ini examples (docs/configuration.md,
+ * docs/operations.md), run as a user would run them: each block
  * becomes the queue's config (over the rig's collector, key and spool; its
  * paths and hosts pointed at this test's directory and servers), the real
  * `ringpub` starts, events of every kind the examples name are put, and
