@@ -30,103 +30,106 @@ typedef struct {
     size_t off, size;      /* field offset; buffer size for K_STR */
     uint64_t lo, hi;       /* range for numbers */
     const char *choices;   /* K_ENUM: "a|b|c", value = index; K_STR: allowed set or NULL */
+    const char *def;       /* the default with a config file, parsed like a value; NULL: none here */
+    const char *dev;       /* the default without one (the demo), if it differs */
+    const char *shown;     /* the default as documented, where it is not a plain value */
+    const char *help;      /* one line for --help-config and docs/configuration.md */
 } key_spec;
 
 #define SINKS "http|jetstream|file|eventgate" /* pub_sink, in order */
 #define F(field) offsetof(pub_config, field), sizeof(((pub_config *)0)->field)
 
+/* Every key of a [event-publisher:NAME] section: the parser, the defaults
+ * (pub_config_defaults, pub_config_load) and `ringpub --help-config` (the
+ * table in docs/configuration.md, checked equal by test_config) read this
+ * table and nothing else. */
 static const key_spec keys[] = {
-    { "collector.hostname", K_HOST, F(collector_host), 1, 0, NULL },
-    { "collector.version", K_STR, F(collector_version), 0, 0, "2|2j" },
-    { "collector.scheme", K_STR, F(scheme), 0, 0, "http|https" },
-    { "key.name", K_STR, F(key_name), 1, 0, NULL },
-    { "key.secret", K_SECRET, F(key_secret), 0, 0, NULL },
-    { "key.secret_file", K_SECRET_FILE, F(key_secret), 0, 0, NULL },
-    { "max_queue_size", K_U32, F(max_queue_size), 1, 100000000, NULL },
-    { "metrics.namespace", K_STR, F(metrics_namespace), 0, 0, NULL },
-    { "metrics.endpoint", K_STR, F(metrics_endpoint), 0, 0, NULL },
-    { "batch.max_bytes", K_SIZE, F(batch_max_bytes), 1024, 64u << 20, NULL },
-    { "batch.max_age", K_MS, F(batch_max_age_ms), 1, 3600000, NULL },
-    { "compression", K_ENUM, F(compression), 0, 0, "zstd|gzip|none" },
-    { "compression.level", K_U32, F(compression_level), 0, 22, NULL },
-    { "delivery", K_ENUM, F(delivery), 0, 0, "guaranteed|hasty" },
-    { "retry.budget", K_MS, F(retry_budget_ms), 0, 7 * 86400000u, NULL },
-    { "retry.backoff_base", K_MS, F(backoff_base_ms), 10, 60000, NULL },
-    { "retry.backoff_cap", K_MS, F(backoff_cap_ms), 10, 3600000, NULL },
-    { "retry.jitter", K_ENUM, F(jitter_none), 0, 0, "full|none" },
-    { "post.timeout", K_MS, F(post_timeout_ms), 10, 600000, NULL },
-    { "inflight.max", K_U32, F(inflight_max), 1, 64, NULL },
-    { "spool.dir", K_STR, F(spool_dir), 1, 0, NULL },
-    { "spool.max_bytes", K_SIZE, F(spool_max_bytes), 0, (uint64_t)1 << 50, NULL },
-    { "deadletter.file", K_STR, F(deadletter_file), 1, 0, NULL },
-    { "quarantine.file", K_STR, F(quarantine_file), 1, 0, NULL },
-    { "ring.capacity", K_SIZE, F(ring_capacity), 4096, RP_MAX_CAPACITY, NULL },
-    { "ring.max_event", K_SIZE, F(ring_max_event), 16, 1u << 28, NULL },
-    { "signature.timestamp", K_BOOL, F(sign_timestamp), 0, 1, NULL },
-    { "ring.group", K_STR, F(ring_group), 1, 0, NULL },
-    { "sink", K_ENUM, F(sink), 0, 0, SINKS },
-    { "eventgate.url", K_STR, F(eventgate_url), 1, 0, NULL },
-    { "file.path", K_STR, F(file_path), 1, 0, NULL },
-    { "jetstream.url", K_STR, F(js_url), 1, 0, NULL },
-    { "jetstream.subject", K_STR, F(js_subject), 1, 0, NULL },
-    { "jetstream.unit", K_ENUM, F(js_per_event), 0, 0, "batch|event" },
-    { "jetstream.by_stream", K_BOOL, F(js_by_stream), 0, 1, NULL },
-    { "processors", K_STR, F(processors), 0, 0, NULL },
-    { "validate.required", K_STR, F(validate_required), 0, 0, NULL },
-    { "validate.max_depth", K_U32, F(validate_max_depth), 1, 1000, NULL },
-    { "validate.max_bytes", K_SIZE, F(validate_max_bytes), 1, 1u << 28, NULL },
-    { "keep.match", K_STR, F(keep_match), 0, 0, NULL },
-    { "drop.match", K_STR, F(drop_match), 0, 0, NULL },
-    { "errors.file", K_STR, F(errors_file), 1, 0, NULL },
-    { "route.by", K_STR, F(route_by), 1, 0, NULL },
-    { "tls.verify", K_BOOL, F(tls_verify), 0, 1, NULL },
-    { "tls.ca_file", K_STR, F(tls_ca_file), 1, 0, NULL },
-    { "tls.client_cert", K_STR, F(tls_client_cert), 1, 0, NULL },
-    { "tls.client_key", K_STR, F(tls_client_key), 1, 0, NULL },
+    { "collector.hostname", K_HOST, F(collector_host), 1, 0, NULL, NULL, PUB_DEV_COLLECTOR, "(required)",
+      "host[:port] of the collector" },
+    { "collector.version", K_STR, F(collector_version), 0, 0, "2|2j", "2", "2j", NULL,
+      "`2` (TJSON list body) or `2j` (JSON array), URL `/v2` or `/v2j`" },
+    { "collector.scheme", K_STR, F(scheme), 0, 0, "http|https", "https", "http", NULL,
+      "`http` or `https` (certificate and host name verified)" },
+    { "key.name", K_STR, F(key_name), 1, 0, NULL, NULL, PUB_DEV_KEY_NAME, "(required)",
+      "`X-Signature: key=NAME, mac=HEX`" },
+    { "key.secret", K_SECRET, F(key_secret), 0, 0, NULL, NULL, NULL, "(required, or key.secret_file)",
+      "the key in base64; a config file holding it must be mode 0600" },
+    { "key.secret_file", K_SECRET_FILE, F(key_secret), 0, 0, NULL, NULL, NULL, NULL,
+      "a file holding the base64 key; must be mode 0600" },
+    { "max_queue_size", K_U32, F(max_queue_size), 1, 100000000, NULL, "10000", NULL, NULL,
+      "accepted as baseplate's; the ring's size is `ring.capacity`" },
+    { "metrics.namespace", K_STR, F(metrics_namespace), 0, 0, NULL, NULL, NULL, NULL, "statsd prefix (as baseplate)" },
+    { "metrics.endpoint", K_STR, F(metrics_endpoint), 0, 0, NULL, NULL, NULL, NULL, "statsd `host:port` (UDP)" },
+    { "batch.max_bytes", K_SIZE, F(batch_max_bytes), 1024, 64u << 20, NULL, "500KiB", NULL, NULL,
+      "a batch is sent when it holds this many bytes of events" },
+    { "batch.max_age", K_MS, F(batch_max_age_ms), 1, 3600000, NULL, "1s", "200ms", NULL,
+      "... or when its first event is this old" },
+    { "compression", K_ENUM, F(compression), 0, 0, "zstd|gzip|none", "gzip", "zstd", NULL,
+      "`gzip` (baseplate's), `zstd` (ringcollect and JetStream consumers read it) or `none`" },
+    { "compression.level", K_U32, F(compression_level), 0, 22, NULL, NULL, NULL, "zstd 3, gzip 6",
+      "the codec's level" },
+    { "delivery", K_ENUM, F(delivery), 0, 0, "guaranteed|hasty", "guaranteed", NULL, NULL,
+      "or `hasty`: one attempt, failures dropped and counted" },
+    { "retry.budget", K_MS, F(retry_budget_ms), 0, 7 * 86400000u, NULL, "5m", NULL, NULL,
+      "accepted for old configs; unused since failures go to the spool at once" },
+    { "retry.backoff_base", K_MS, F(backoff_base_ms), 10, 60000, NULL, "1s", NULL, NULL,
+      "while the collector fails, one probe at a time; the wait doubles per failed probe from this (full "
+      "jitter above it), at least its `Retry-After`" },
+    { "retry.backoff_cap", K_MS, F(backoff_cap_ms), 10, 3600000, NULL, "5s", NULL, NULL,
+      "... up to this, which is also how soon a collector that comes back is noticed" },
+    { "retry.jitter", K_ENUM, F(jitter_none), 0, 0, "full|none", "full", NULL, NULL,
+      "or `none`: every wait at the top of its range (to see what jitter buys: the fleet simulation)" },
+    { "post.timeout", K_MS, F(post_timeout_ms), 10, 600000, NULL, "3s", NULL, NULL, "per request" },
+    { "inflight.max", K_U32, F(inflight_max), 1, 64, NULL, "4", NULL, NULL, "batches in flight at once" },
+    { "spool.dir", K_STR, F(spool_dir), 1, 0, NULL, NULL, NULL, "`$STATE_DIRECTORY` under systemd, else `/var/tmp/ringpub`",
+      "disk spool: batches the collector has not taken yet" },
+    { "spool.max_bytes", K_SIZE, F(spool_max_bytes), 0, (uint64_t)1 << 50, NULL, "1GiB", NULL, NULL,
+      "the spool's size limit" },
+    { "deadletter.file", K_STR, F(deadletter_file), 1, 0, NULL, NULL, NULL, "`SPOOL/NAME.deadletter.jsonl`",
+      "batches the collector refused" },
+    { "quarantine.file", K_STR, F(quarantine_file), 1, 0, NULL, NULL, NULL, "`SPOOL/NAME.quarantine.jsonl`",
+      "ring bytes that do not parse (docs/testing.md, \"Faults\")" },
+    { "ring.capacity", K_SIZE, F(ring_capacity), 4096, RP_MAX_CAPACITY, NULL, "16MiB", NULL, NULL,
+      "the ring's data area if the daemon creates it (allocated in full)" },
+    { "ring.max_event", K_SIZE, F(ring_max_event), 16, 1u << 28, NULL, "102400", NULL, NULL,
+      "the largest event if the daemon creates the ring" },
+    { "signature.timestamp", K_BOOL, F(sign_timestamp), 0, 1, NULL, NULL, NULL, "auto",
+      "ringpub's signature form: the MAC covers time, batch id and queue, signed afresh at each attempt "
+      "(replay protection; ringcollect). auto: on with `compression = zstd` or `collector.version = 2j`" },
+    { "ring.group", K_STR, F(ring_group), 1, 0, NULL, NULL, NULL, NULL,
+      "share the ring with this group (name or gid): mode 0660" },
+    { "sink", K_ENUM, F(sink), 0, 0, SINKS, "http", NULL, NULL,
+      "or `jetstream` (NATS JetStream), `eventgate` (an EventGate-style API), `file` (a local JSONL file)" },
+    { "eventgate.url", K_STR, F(eventgate_url), 1, 0, NULL, "http://127.0.0.1:8192/v1/events", NULL, NULL,
+      "`sink = eventgate`: where JSON arrays are POSTed" },
+    { "file.path", K_STR, F(file_path), 1, 0, NULL, NULL, NULL, "`SPOOL/NAME.events.jsonl`",
+      "`sink = file`: one JSON line per event, fdatasync'ed before the ring space goes" },
+    { "jetstream.url", K_STR, F(js_url), 1, 0, NULL, "nats://127.0.0.1:4222", NULL, NULL,
+      "NATS servers, comma-separated" },
+    { "jetstream.subject", K_STR, F(js_subject), 1, 0, NULL, NULL, NULL, "`events.QUEUE`", "the subject" },
+    { "jetstream.unit", K_ENUM, F(js_per_event), 0, 0, "batch|event", "batch", NULL, NULL,
+      "or `event`: one message per event, `Nats-Msg-Id` = `BATCH_ID.N`, no MAC" },
+    { "jetstream.by_stream", K_BOOL, F(js_by_stream), 0, 1, NULL, "false", NULL, NULL,
+      "with `unit = event`: each event on `SUBJECT.<meta.stream>`" },
+    { "processors", K_STR, F(processors), 0, 0, NULL, NULL, NULL, "none", "the processor chain, in order" },
+    { "validate.required", K_STR, F(validate_required), 0, 0, NULL, NULL, NULL, NULL,
+      "`validate`: fields every event must have" },
+    { "validate.max_depth", K_U32, F(validate_max_depth), 1, 1000, NULL, "32", NULL, NULL,
+      "`validate`: the deepest nesting allowed" },
+    { "validate.max_bytes", K_SIZE, F(validate_max_bytes), 1, 1u << 28, NULL, NULL, NULL, NULL,
+      "`validate`: the largest event allowed" },
+    { "keep.match", K_STR, F(keep_match), 0, 0, NULL, NULL, NULL, NULL, "`filter`: keep only what matches" },
+    { "drop.match", K_STR, F(drop_match), 0, 0, NULL, NULL, NULL, NULL, "`filter`: drop what matches" },
+    { "errors.file", K_STR, F(errors_file), 1, 0, NULL, NULL, NULL, "`SPOOL/NAME.errors.jsonl`",
+      "events a processor refused, as error events" },
+    { "route.by", K_STR, F(route_by), 1, 0, NULL, NULL, NULL, NULL, "the field that picks a route" },
+    { "tls.verify", K_BOOL, F(tls_verify), 0, 1, NULL, "true", NULL, NULL,
+      "`false` turns verification off (logged as a warning)" },
+    { "tls.ca_file", K_STR, F(tls_ca_file), 1, 0, NULL, NULL, NULL, "`$SSL_CERT_FILE`, else system CAs",
+      "PEM bundle to verify the collector with" },
+    { "tls.client_cert", K_STR, F(tls_client_cert), 1, 0, NULL, NULL, NULL, NULL, "PEM client certificate" },
+    { "tls.client_key", K_STR, F(tls_client_key), 1, 0, NULL, NULL, NULL, NULL, "its key (both or neither)" },
 };
-
-void pub_config_defaults(pub_config *c, const char *queue)
-{
-    memset(c, 0, sizeof *c);
-    snprintf(c->queue, sizeof c->queue, "%s", queue);
-    snprintf(c->collector_host, sizeof c->collector_host, "%s", PUB_DEV_COLLECTOR);
-    snprintf(c->collector_version, sizeof c->collector_version, "2j"); /* ringpub's wire; a file: baseplate's */
-    snprintf(c->scheme, sizeof c->scheme, "http");
-    snprintf(c->key_name, sizeof c->key_name, "%s", PUB_DEV_KEY_NAME);
-    c->key_secret_len = 0;
-    c->tls_verify = 1;
-    if (getenv("SSL_CERT_FILE")) /* as OpenSSL's tools and Python's ssl read it */
-        snprintf(c->tls_ca_file, sizeof c->tls_ca_file, "%s", getenv("SSL_CERT_FILE"));
-    c->validate_max_depth = 32;
-    snprintf(c->eventgate_url, sizeof c->eventgate_url, "http://127.0.0.1:8192/v1/events");
-    snprintf(c->js_url, sizeof c->js_url, "nats://127.0.0.1:4222");
-    snprintf(c->js_subject, sizeof c->js_subject, "events.%s", queue);
-    if (sodium_base642bin(c->key_secret, sizeof c->key_secret, PUB_DEV_SECRET_B64, strlen(PUB_DEV_SECRET_B64), NULL,
-                          &c->key_secret_len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
-        c->key_secret_len = 0;
-    c->max_queue_size = 10000;
-    c->batch_max_bytes = 500 * 1024;
-    c->batch_max_age_ms = 200; /* the no-config (development) default; a file: baseplate's 1 s */
-    c->compression = PUB_ZSTD;
-    c->compression_level = -1; /* per codec: zstd 3, gzip 6 */
-    c->delivery = PUB_GUARANTEED;
-    c->retry_budget_ms = 5 * 60 * 1000;
-    c->backoff_base_ms = 1000;
-    c->backoff_cap_ms = 5 * 1000;
-    c->post_timeout_ms = 3000;
-    c->inflight_max = 4;
-    /* under systemd (StateDirectory=, ringpub@.service) the unit's state
-     * directory, the first of a list; else /var/tmp, which survives reboots */
-    const char *state = getenv("STATE_DIRECTORY");
-    if (state && state[0] == '/')
-        snprintf(c->spool_dir, sizeof c->spool_dir, "%.*s", (int)strcspn(state, ":"), state);
-    else
-        snprintf(c->spool_dir, sizeof c->spool_dir, "/var/tmp/ringpub");
-    c->spool_max_bytes = (uint64_t)1 << 30;
-    c->ring_capacity = RP_DEFAULT_CAPACITY;
-    c->ring_max_event = 102400;
-    c->sign_timestamp = -1;
-}
 
 int pub_config_stamps(const pub_config *c)
 {
@@ -386,12 +389,12 @@ static int set_value(pub_config *c, const key_spec *k, const char *v, char *why,
 /* route.R.FIELD keys: offsets inside one pub_route_cfg. */
 #define R(field) offsetof(pub_route_cfg, field), sizeof(((pub_route_cfg *)0)->field)
 static const key_spec route_keys[] = {
-    { "match", K_STR, R(match), 1, 0, NULL },
-    { "sink", K_ENUM, R(sink), 0, 0, SINKS },
-    { "collector.hostname", K_HOST, R(collector_host), 1, 0, NULL },
-    { "file.path", K_STR, R(file_path), 1, 0, NULL },
-    { "eventgate.url", K_STR, R(eventgate_url), 1, 0, NULL },
-    { "jetstream.subject", K_STR, R(js_subject), 1, 0, NULL },
+    { "match", K_STR, R(match), 1, 0, NULL, NULL, NULL, NULL, "route R takes the events whose `route.by` field matches" },
+    { "sink", K_ENUM, R(sink), 0, 0, SINKS, NULL, NULL, "the queue's `sink`", "where route R's events go" },
+    { "collector.hostname", K_HOST, R(collector_host), 1, 0, NULL, NULL, NULL, "the queue's", "route R's collector" },
+    { "file.path", K_STR, R(file_path), 1, 0, NULL, NULL, NULL, NULL, "route R's file (`sink = file`)" },
+    { "eventgate.url", K_STR, R(eventgate_url), 1, 0, NULL, NULL, NULL, NULL, "route R's EventGate URL" },
+    { "jetstream.subject", K_STR, R(js_subject), 1, 0, NULL, NULL, NULL, NULL, "route R's subject" },
 };
 
 static int route_name_ok(const char *s, size_t n)
@@ -449,6 +452,89 @@ static const key_spec *find_key(pub_config *c, const char *key, key_spec *scratc
     return NULL;
 }
 
+/* The table's defaults: with a config file (dev = 0), or without one. An
+ * entry that does not parse is a bug in the table: test_config loads both. */
+static void table_defaults(pub_config *c, int dev)
+{
+    char why[300];
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        const key_spec *k = &keys[i];
+        const char *v = dev && k->dev ? k->dev : k->def;
+        if (v)
+            set_value(c, k, v, why, sizeof why);
+        else if (!dev && k->dev && k->k != K_SECRET)
+            memset((char *)c + k->off, 0, k->size); /* a development-only value: none with a file */
+    }
+}
+
+void pub_config_defaults(pub_config *c, const char *queue)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->queue, sizeof c->queue, "%s", queue);
+    table_defaults(c, 1);
+    /* what the table cannot hold: values from the environment or the
+     * queue, and "decided later" markers (the ring's geometry is the table's;
+     * test_config holds it equal to ringpub.h's RP_DEFAULT_*) */
+    if (getenv("SSL_CERT_FILE")) /* as OpenSSL's tools and Python's ssl read it */
+        snprintf(c->tls_ca_file, sizeof c->tls_ca_file, "%s", getenv("SSL_CERT_FILE"));
+    snprintf(c->js_subject, sizeof c->js_subject, "events.%s", queue);
+    if (sodium_base642bin(c->key_secret, sizeof c->key_secret, PUB_DEV_SECRET_B64, strlen(PUB_DEV_SECRET_B64), NULL,
+                          &c->key_secret_len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+        c->key_secret_len = 0;
+    c->compression_level = -1; /* per codec: zstd 3, gzip 6 */
+    /* under systemd (StateDirectory=, ringpub@.service) the unit's state
+     * directory, the first of a list; else /var/tmp, which survives reboots */
+    const char *state = getenv("STATE_DIRECTORY");
+    if (state && state[0] == '/')
+        snprintf(c->spool_dir, sizeof c->spool_dir, "%.*s", (int)strcspn(state, ":"), state);
+    else
+        snprintf(c->spool_dir, sizeof c->spool_dir, "/var/tmp/ringpub");
+    c->sign_timestamp = -1; /* auto: pub_config_stamps() */
+}
+
+/* The value column of --help-config: what a key takes. */
+static void value_text(const key_spec *k, char *out, size_t len)
+{
+    switch (k->k) {
+    case K_ENUM: snprintf(out, len, "%s", k->choices); break;
+    case K_STR: snprintf(out, len, "%s", k->choices ? k->choices : "text"); break;
+    case K_HOST: snprintf(out, len, "host[:port]"); break;
+    case K_BOOL: snprintf(out, len, "true|false"); break;
+    case K_SECRET: snprintf(out, len, "base64"); break;
+    case K_SECRET_FILE: snprintf(out, len, "path"); break;
+    case K_SIZE: snprintf(out, len, "size %llu..%llu B", (unsigned long long)k->lo, (unsigned long long)k->hi); break;
+    case K_MS: snprintf(out, len, "duration %llu ms..%llu ms", (unsigned long long)k->lo, (unsigned long long)k->hi); break;
+    case K_U32: snprintf(out, len, "%llu..%llu", (unsigned long long)k->lo, (unsigned long long)k->hi); break;
+    }
+    for (char *p = out; (p = strchr(p, '|')) != NULL && strlen(out) + 1 < len; p += 2) { /* a Markdown cell */
+        memmove(p + 1, p, strlen(p) + 1);
+        *p = '\\';
+    }
+}
+
+static void help_row(FILE *f, const char *prefix, const key_spec *k)
+{
+    char value[160], def[200] = "";
+    value_text(k, value, sizeof value);
+    if (k->shown)
+        snprintf(def, sizeof def, "%s", k->shown);
+    else if (k->def)
+        snprintf(def, sizeof def, "`%s`", k->def);
+    if (k->dev)
+        snprintf(def + strlen(def), sizeof def - strlen(def), "%s`%s` without a config file", def[0] ? "; " : "",
+                 k->dev);
+    fprintf(f, "| `%s%s` | %s | %s | %s |\n", prefix, k->key, value, def, k->help);
+}
+
+void pub_config_help(FILE *f)
+{
+    fprintf(f, "| key | value | default | meaning |\n| --- | --- | --- | --- |\n");
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        help_row(f, "", &keys[i]);
+    for (size_t i = 0; i < sizeof route_keys / sizeof *route_keys; i++)
+        help_row(f, "route.R.", &route_keys[i]);
+}
+
 int pub_config_set(pub_config *c, const char *key, const char *value, char *err, size_t errlen)
 {
     char expanded[PUB_PATH], why[300];
@@ -502,12 +588,7 @@ static int check_exposure(pub_config *c, const char *path, char *err, size_t err
  * the no-config demo only). */
 static void baseplate_defaults(pub_config *c)
 {
-    snprintf(c->scheme, sizeof c->scheme, "https");
-    snprintf(c->collector_version, sizeof c->collector_version, "2");
-    c->batch_max_age_ms = 1000;
-    c->compression = PUB_GZIP;
-    c->collector_host[0] = '\0';
-    c->key_name[0] = '\0';
+    table_defaults(c, 0);
     sodium_memzero(c->key_secret, sizeof c->key_secret);
     c->key_secret_len = 0;
 }

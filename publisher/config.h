@@ -63,6 +63,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define PUB_STR 256
 #define PUB_PATH 4096
@@ -147,6 +148,12 @@ typedef struct pub_config {
  * collector on 127.0.0.1:8321 over http, key "ringpub-dev" with a fixed
  * development secret. Fine on a developer machine, never in production. */
 void pub_config_defaults(pub_config *c, const char *queue);
+
+/* pub_config_help — every key of a section as a Markdown table (key, value,
+ * default, meaning), from the table the parser reads: `ringpub
+ * --help-config`, and docs/configuration.md's table (test_config holds the two
+ * equal). */
+void pub_config_help(FILE *f);
 
 /* pub_config_default_paths — the files left unset (deadletter.file,
  * file.path, errors.file, quarantine.file) as SPOOL_DIR/QUEUE.KIND.jsonl. */

@@ -24,10 +24,11 @@ static const char usage[] =
     "[event-publisher:NAME] of FILE. Without a config it uses development\n"
     "defaults: collector http://" PUB_DEV_COLLECTOR ", key " PUB_DEV_KEY_NAME ".\n"
     "  --queue NAME, --queue-name NAME   the queue (default main)\n"
-    "  --config FILE                     INI config (keys: see README)\n"
+    "  --config FILE                     INI config (keys: --help-config)\n"
     "  --debug                           log every batch\n"
     "  --allow-insecure-config           only warn when FILE holds key.secret and\n"
     "                                    others may read it (default: refuse)\n"
+    "  --help-config                     every config key: value, default, meaning\n"
     "  --help, --version\n"
     "       ringpub redeliver --queue NAME --config FILE [--quarantine] [--dry-run]\n"
     "Sends refused (dead-lettered) batches again once the cause is fixed (see\n"
@@ -41,7 +42,8 @@ int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "queue", 1, 0, 'q' }, { "queue-name", 1, 0, 'q' }, { "config", 1, 0, 'c' },
-        { "debug", 0, 0, 'd' }, { "allow-insecure-config", 0, 0, 'I' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { 0, 0, 0, 0 },
+        { "debug", 0, 0, 'd' }, { "allow-insecure-config", 0, 0, 'I' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' },
+        { "help-config", 0, 0, 'K' }, { 0, 0, 0, 0 },
     };
     static pub_daemon d;
     /* Batch buffers (up to batch.max_bytes, and their compressed copies) are
@@ -64,6 +66,7 @@ int main(int argc, char **argv)
         case 'd': d.debug = 1; break;
         case 'I': allow_insecure = 1; break;
         case 'h': fputs(usage, stdout); return 0;
+        case 'K': pub_config_help(stdout); return 0;
         case 'V': puts("ringpub " RINGPUB_VERSION); return 0;
         default: bad("bad option (see --help)%s", "");
         }

@@ -360,3 +360,82 @@ Test(config, spool_defaults_to_the_state_directory)
     cr_expect_str_eq(c.spool_dir, "/var/tmp/ringpub");
     unsetenv("STATE_DIRECTORY");
 }
+
+/* The defaults come from the key table: without a config file the
+ * development ones, with one baseplate's; the values the daemon ran on before
+ * the table held them. */
+Test(config, defaults_from_the_table)
+{
+    pub_config c;
+    char err[700];
+    pub_config_defaults(&c, "q");
+    cr_expect_str_eq(c.collector_host, PUB_DEV_COLLECTOR);
+    cr_expect_str_eq(c.collector_version, "2j");
+    cr_expect_str_eq(c.scheme, "http");
+    cr_expect_str_eq(c.key_name, PUB_DEV_KEY_NAME);
+    cr_expect_gt(c.key_secret_len, 0);
+    cr_expect_eq(c.batch_max_age_ms, 200);
+    cr_expect_eq(c.compression, PUB_ZSTD);
+    cr_expect_eq(c.batch_max_bytes, 500 * 1024);
+    cr_expect_eq(c.max_queue_size, 10000);
+    cr_expect_eq(c.retry_budget_ms, 5 * 60 * 1000);
+    cr_expect_eq(c.backoff_base_ms, 1000);
+    cr_expect_eq(c.backoff_cap_ms, 5000);
+    cr_expect_eq(c.post_timeout_ms, 3000);
+    cr_expect_eq(c.inflight_max, 4);
+    cr_expect_eq(c.spool_max_bytes, (uint64_t)1 << 30);
+    cr_expect_eq(c.validate_max_depth, 32);
+    cr_expect_eq(c.tls_verify, 1);
+    cr_expect_eq(c.delivery, PUB_GUARANTEED);
+    cr_expect_str_eq(c.eventgate_url, "http://127.0.0.1:8192/v1/events");
+    cr_expect_str_eq(c.js_url, "nats://127.0.0.1:4222");
+    cr_expect_str_eq(c.js_subject, "events.q");
+    cr_expect_eq(c.ring_capacity, RP_DEFAULT_CAPACITY);
+    cr_expect_eq(c.ring_max_event, RP_DEFAULT_MAX_EVENT);
+    cr_expect_eq(c.compression_level, -1);
+    cr_expect_eq(c.sign_timestamp, -1);
+    /* a file starts from baseplate's wire, and names its collector and key */
+    cr_assert_eq(pub_config_load(&c, write_ini("[event-publisher:q]\nspool.dir = /tmp/x\n"), err, sizeof err), 0,
+                 "%s", err);
+    cr_expect_str_eq(c.collector_host, "");
+    cr_expect_str_eq(c.key_name, "");
+    cr_expect_eq(c.key_secret_len, 0);
+    cr_expect_str_eq(c.collector_version, "2");
+    cr_expect_str_eq(c.scheme, "https");
+    cr_expect_eq(c.batch_max_age_ms, 1000);
+    cr_expect_eq(c.compression, PUB_GZIP);
+    cr_expect_eq(c.batch_max_bytes, 500 * 1024);
+}
+
+/* docs/configuration.md's key table is `ringpub --help-config`, as printed
+ * from the table the parser reads: the two cannot drift apart. */
+Test(config, docs_table_is_help_config)
+{
+    char path[1024], *doc = NULL, *help = NULL;
+    size_t doclen = 0, helplen = 0;
+    snprintf(path, sizeof path, "%s", __FILE__);
+    snprintf(strrchr(path, '/'), sizeof path - (size_t)(strrchr(path, '/') - path), "/../docs/configuration.md");
+    FILE *f = fopen(path, "r"), *m = open_memstream(&help, &helplen);
+    cr_assert_not_null(f, "%s", path);
+    cr_assert_not_null(m);
+    FILE *d = open_memstream(&doc, &doclen);
+    char line[4096];
+    int in = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strcmp(line, "<!-- config-keys:end -->\n") == 0)
+            in = 0;
+        if (in)
+            fputs(line, d);
+        if (strcmp(line, "<!-- config-keys:begin -->\n") == 0)
+            in = 1;
+    }
+    fclose(f);
+    fclose(d);
+    pub_config_help(m);
+    fclose(m);
+    cr_expect_gt(helplen, 1000);
+    cr_expect_str_eq(doc, help, "docs/configuration.md's table differs from ringpub --help-config: run "
+                                "zig-out/bin/ringpub --help-config | tools/readme-block config-keys docs/configuration.md");
+    free(doc);
+    free(help);
+}
