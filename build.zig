@@ -29,6 +29,7 @@ const bench_sources = [_][]const u8{ "bench/main.c", "bench/hist.c", "bench/back
 const pub_sources = [_][]const u8{
     "publisher/ini.c",
     "publisher/config.c",
+    "publisher/units.c",
     "publisher/buf.c",
     "publisher/batch.c",
     "publisher/sign.c",
@@ -138,7 +139,7 @@ pub fn build(b: *std.Build) void {
     b.installArtifact(collect);
     const ctl = b.addExecutable(.{ .name = "ringctl", .root_module = cModule(b, target, optimize, false) });
     ctl.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
-    ctl.root_module.addCSourceFiles(.{ .files = &.{ "tools/ctl/main.c", "tools/ctl/load.c", "tools/ctl/views.c", "tools/ctl/admin.c", "publisher/cli.c" }, .flags = &c_flags });
+    ctl.root_module.addCSourceFiles(.{ .files = &.{ "tools/ctl/main.c", "tools/ctl/load.c", "tools/ctl/views.c", "tools/ctl/admin.c", "publisher/cli.c", "publisher/units.c" }, .flags = &c_flags });
     b.installArtifact(ctl);
 
     const ringjs = b.addExecutable(.{ .name = "ringjs", .root_module = cModule(b, target, optimize, false) });
@@ -258,13 +259,13 @@ pub fn build(b: *std.Build) void {
 
 // ---- helpers ----------------------------------------------------------------
 
-/// The version every tool prints (publisher/cli.h, RINGPUB_VERSION): one source.
+/// ringpub's version (include/ringpub.h, RP_VERSION): one source.
 fn version(b: *std.Build) []const u8 {
-    const h = b.build_root.handle.readFileAlloc(b.allocator, "publisher/cli.h", 1 << 16) catch @panic("publisher/cli.h");
-    const key = "#define RINGPUB_VERSION \"";
-    const at = std.mem.indexOf(u8, h, key) orelse @panic("RINGPUB_VERSION not in publisher/cli.h");
+    const h = b.build_root.handle.readFileAlloc(b.allocator, "include/ringpub.h", 1 << 20) catch @panic("include/ringpub.h");
+    const key = "#define RP_VERSION \"";
+    const at = std.mem.indexOf(u8, h, key) orelse @panic("RP_VERSION not in include/ringpub.h");
     const rest = h[at + key.len ..];
-    return rest[0 .. std.mem.indexOfScalar(u8, rest, '"') orelse @panic("RINGPUB_VERSION")];
+    return rest[0 .. std.mem.indexOfScalar(u8, rest, '"') orelse @panic("RP_VERSION")];
 }
 
 /// tools/install/NAME with @PREFIX@, @BINDIR@ and @VERSION@ filled in, installed at dest.

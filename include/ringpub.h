@@ -91,6 +91,11 @@ extern "C" {
 #define RP_ENOSPC     (-14) /* the ring directory has no room for the ring */
 #define RP_ENODIR     (-15) /* the ring directory (RINGPUB_DIR) does not exist */
 
+/* RP_VERSION — ringpub's version: every tool's --version, the Python
+ * package's, ringpub.pc's (one source; build.zig and python/setup.py read it
+ * from here). */
+#define RP_VERSION "0.1.0"
+
 #define RP_NAME_MAX 64
 #define RP_DEFAULT_CAPACITY ((uint64_t)16 << 20) /* 16 MiB: four fit in Docker's 64 MiB /dev/shm */
 #define RP_DEFAULT_MAX_EVENT 102400u             /* as baseplate.py */
@@ -358,6 +363,11 @@ static inline void rp_queue_close(rp_queue *q)
     rp__unmap(&q->m);
     free(q);
 }
+
+/* rp_queue_name_ok — 1 if name is a valid queue name: 1-64 characters of
+ * [A-Za-z0-9._-], not starting with '.' (the rule rp_queue_open applies;
+ * tools check it with this before they do anything else). */
+static inline int rp_queue_name_ok(const char *name) { return rp__valid_name(name); }
 
 /* rp_queue_max_event — the largest event this queue accepts, in bytes. */
 static inline size_t rp_queue_max_event(const rp_queue *q) { return q->m.max_event; }

@@ -2,6 +2,8 @@
 #ifndef RINGPUB_CLI_H
 #define RINGPUB_CLI_H
 
+#include <ringpub.h> /* RP_VERSION */
+
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +16,7 @@ void cli_fail(const char *prog, const char *fmt, const char *arg) __attribute__(
  * 0, or -1 if there is no such group. */
 int cli_group_id(const char *name, uint32_t *gid);
 
-#define RINGPUB_VERSION "0.1.0" /* every tool's --version */
+#define RINGPUB_VERSION RP_VERSION /* every tool's --version: include/ringpub.h */
 
 /* cli_help_or_version — if arg is -h/--help (usage on stdout) or --version
  * ("PROG VERSION"), print it and return 1 (the caller exits 0); else 0. */

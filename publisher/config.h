@@ -65,6 +65,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "units.h" /* pub_parse_size, pub_parse_ms */
+
 #define PUB_STR 256
 #define PUB_PATH 4096
 #define PUB_SECRET_MAX 256
@@ -181,9 +183,6 @@ int pub_config_stamps(const pub_config *c);
  * present, batch size within the ring's max event...). 0 or -1 + err. */
 int pub_config_check(const pub_config *c, char *err, size_t errlen);
 
-/* pub_parse_size / pub_parse_ms — "500KiB" -> bytes, "1.5s" -> ms.
- * Return 0 or -1 on a malformed or out-of-range value. */
-int pub_parse_size(const char *s, uint64_t *out);
-int pub_parse_ms(const char *s, uint32_t *out);
+
 
 #endif

@@ -75,7 +75,7 @@ int main(int argc, char **argv)
         config = argv[optind++];
     if (optind < argc)
         bad("unexpected argument %s (see --help)", argv[optind]);
-    if (strlen(queue) == 0 || strlen(queue) > 64 || strspn(queue, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(queue) || queue[0] == '.')
+    if (!rp_queue_name_ok(queue))
         bad("bad queue name \"%s\": 1-64 chars of [A-Za-z0-9._-], not starting with '.'", queue);
     if (sodium_init() < 0)
         bad("libsodium failed to initialise%s", "");

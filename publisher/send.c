@@ -12,6 +12,7 @@
 #include "ringpub_event.h" /* rp_now_ms */
 #include "sign.h"
 #include "filesink.h"
+#include "cli.h" /* RINGPUB_VERSION */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,7 +63,8 @@ static int batch_headers(const pub_daemon *d, const pub_out *o, const char *h[2 
     long long now = (long long)time(NULL);
     if (o->stamped) /* afresh at each attempt: a retry hours later is still in the window */
         pub_sign_stamped(d->cfg.key_secret, d->cfg.key_secret_len, now, o->id, d->cfg.queue, o->mac, mac);
-    snprintf(sig, 400, "key=%s, mac=%s", d->cfg.key_name, o->stamped ? mac : o->mac);
+    if (pub_sign_header(sig, 400, d->cfg.key_name, o->stamped ? mac : o->mac) != 0)
+        sig[0] = '\0'; /* cannot happen: key names are shorter (config.h) */
     if (enc)
         h[n++] = "Content-Encoding", h[n++] = enc;
     if (d->cfg.key_name[0]) /* a JetStream or file sink may run without a key */
@@ -89,7 +91,7 @@ struct curl_slist *pub_out_headers(const pub_daemon *d, const pub_out *o)
     gmtime_r(&now, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     h = add(h, "Date: %s", date);
-    h = add(h, "User-Agent: %s", "ringpub/0.1.0 (baseplate-event-publisher compatible)");
+    h = add(h, "User-Agent: %s", "ringpub/" RINGPUB_VERSION " (baseplate-event-publisher compatible)");
     h = add(h, "Content-Type: %s", "application/json");
     batch_headers(d, o, pairs, sig, ts);
     for (int i = 0; pairs[i]; i += 2) {

@@ -58,6 +58,10 @@ Test(ctl, create_put_tail_ls_rm, .init = setup)
     cr_assert_eq(ctl("create", "q1", NULL, NULL), 1, "created twice");
     cr_assert_not_null(strstr(out, "already exists"), "%s", out);
     cr_assert_eq(ctl("create", "../x", NULL, NULL), 2, "%s", out);
+    /* sizes as the config file writes them (one parser, units.h): 2MB was refused */
+    cr_assert_eq(ctl("create", "q2", "--capacity", "2MB"), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "2097152 bytes"), "%s", out);
+    cr_assert_eq(ctl("create", "q3", "--capacity", "2 parsecs"), 2, "%s", out);
 
     rp_queue *q;
     cr_assert_eq(rp_queue_open(&q, "q1", NULL), 0);

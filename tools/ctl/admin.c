@@ -4,6 +4,7 @@
 
 #include "admin.h"
 #include "cli.h"
+#include "units.h"
 #include "views.h"
 
 #include <stdio.h>
@@ -15,16 +16,11 @@
 static const char *ring_dir(void) { return rp__dir(NULL); }
 
 /* "64MiB", "4096", "1k" -> bytes; 0 on a bad value. */
+/* A size as the config file takes it (units.h: 64MB, 64MiB, 16k, ...); 0 if it is not one. */
 static uint64_t size_arg(const char *v)
 {
-    char *end;
-    double n = strtod(v, &end);
-    uint64_t mul = 1;
-    if (!strcmp(end, "k") || !strcmp(end, "KiB")) mul = 1024;
-    else if (!strcmp(end, "M") || !strcmp(end, "MiB")) mul = 1024 * 1024;
-    else if (!strcmp(end, "G") || !strcmp(end, "GiB")) mul = 1024ull * 1024 * 1024;
-    else if (*end && strcmp(end, "B")) return 0;
-    return n > 0 ? (uint64_t)(n * (double)mul) : 0;
+    uint64_t n;
+    return pub_parse_size(v, &n) == 0 ? n : 0;
 }
 
 int ringctl_group(const char *v, rp_queue_opts *o)
