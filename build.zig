@@ -45,6 +45,7 @@ const daemon_sources = [_][]const u8{
     "publisher/http.c",
     "publisher/spool.c",
     "publisher/metrics.c",
+    "publisher/mserve.c",
     "publisher/drain.c",
     "publisher/send.c",
     "publisher/jsonl.c",
@@ -109,6 +110,7 @@ const tests = [_]TestSpec{
     .{ .name = "seals", .publisher = true },
     .{ .name = "supervise", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "users", .e2e = true, .extra = &.{"tests/rig.c"} },
+    .{ .name = "metrics", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "bench", .e2e = true, .extra = &.{"bench/hist.c"}, .libs = &.{"jansson"} },
 };
 

@@ -60,6 +60,9 @@ static const key_spec keys[] = {
       "accepted as baseplate's; the ring's size is `ring.capacity`" },
     { "metrics.namespace", K_STR, F(metrics_namespace), 0, 0, NULL, NULL, NULL, NULL, "statsd prefix (as baseplate)" },
     { "metrics.endpoint", K_STR, F(metrics_endpoint), 0, 0, NULL, NULL, NULL, NULL, "statsd `host:port` (UDP)" },
+    { "metrics.listen", K_STR, F(metrics_listen), 0, 0, NULL, NULL, NULL, NULL,
+      "`127.0.0.1:PORT` (or `[::1]:PORT`): serve `GET /metrics` (Prometheus text) and `GET /healthz`; loopback "
+      "only" },
     { "batch.max_bytes", K_SIZE, F(batch_max_bytes), 1024, 64u << 20, NULL, "500KiB", NULL, NULL,
       "a batch is sent when it holds this many bytes of events" },
     { "batch.max_age", K_MS, F(batch_max_age_ms), 1, 3600000, NULL, "1s", "200ms", NULL,

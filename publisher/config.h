@@ -107,6 +107,7 @@ typedef struct pub_config {
     uint32_t max_queue_size;
     char metrics_namespace[PUB_STR];
     char metrics_endpoint[PUB_STR]; /* host:port, or "" for none */
+    char metrics_listen[PUB_STR];   /* loopback host:port for /metrics and /healthz, or "" */
     size_t batch_max_bytes;
     uint32_t batch_max_age_ms;
     pub_compression compression;

@@ -142,6 +142,28 @@ static void read_gauges(pub_daemon *d)
     }
 }
 
+/* metrics.listen's answers: /metrics in Prometheus' text format, /healthz
+ * 200 while the sink takes batches, 503 (with why) while it is failing. */
+static int serve(void *ctx, const char *path, char *body, size_t cap, size_t *len)
+{
+    pub_daemon *d = (pub_daemon *)ctx;
+    if (strcmp(path, "/metrics") == 0) {
+        read_gauges(d);
+        *len = pub_metrics_prometheus(&d->metrics, d->cfg.queue, body, cap);
+        return 200;
+    }
+    if (strcmp(path, "/healthz") == 0) {
+        const pub_metrics *m = &d->metrics;
+        int n = m->sink_failing ? snprintf(body, cap, "sink failing: last status %llu, next probe in %llu ms\n",
+                                           (unsigned long long)m->sink_last_status,
+                                           (unsigned long long)m->sink_next_ms)
+                                : snprintf(body, cap, "ok\n");
+        *len = n > 0 && (size_t)n < cap ? (size_t)n : 0;
+        return m->sink_failing ? 503 : 200;
+    }
+    return 404;
+}
+
 /* The ring file was truncated: what is still in it is gone. Stop reading
  * it, deliver (or spool) the sealed batches, exit 1. After a SIGBUS the
  * batch being built may hold zero-filled copies: it is discarded. */
@@ -282,6 +304,12 @@ static int setup(pub_daemon *d)
         pub_log(d, "io_uring: %s", strerror(-rc));
         return -1;
     }
+    if (pub_mserve_open(&d->mserve, &d->loop, d->cfg.metrics_listen, serve, d, why, sizeof why) != 0) {
+        pub_log(d, "%s", why);
+        return -1;
+    }
+    if (d->mserve.fd >= 0)
+        pub_log(d, "metrics and health on %s (port %d)", d->cfg.metrics_listen, pub_mserve_port(&d->mserve));
     if (pub_http_init(&d->http, &d->loop, pub_http_finished, d) != 0) {
         pub_log(d, "cannot initialise libcurl");
         return -1;
@@ -380,6 +408,7 @@ static void cleanup(pub_daemon *d)
     free(d->chunks);
     free(d->events);
     pub_metrics_close(&d->metrics);
+    pub_mserve_close(&d->mserve);
     if (d->sigfd > 0)
         close(d->sigfd);
     pub_loop_free(&d->loop);
@@ -409,6 +438,7 @@ int pub_daemon_run(pub_daemon *d)
             d->metrics.next_flush_ms = now + METRICS_EVERY_MS;
         }
         timeout = min_timeout(timeout, (int)(d->metrics.next_flush_ms - now));
+        timeout = min_timeout(timeout, pub_mserve_tick(&d->mserve, now));
         if (d->stopping && (!busy(d) || now >= d->stop_deadline_ms))
             break;
         if (arm_ring(d))

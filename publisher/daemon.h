@@ -27,6 +27,7 @@
 #include "lane.h"
 #include "loop.h"
 #include "metrics.h"
+#include "mserve.h"
 #include "process.h"
 #include "ringpub_consumer.h"
 #include "seals.h"
@@ -82,6 +83,7 @@ typedef struct pub_daemon {
     size_t nready, capready;  /* reported from the loop, not from inside post() */
     uint64_t next_req;
     pub_metrics metrics;
+    pub_mserve mserve;        /* metrics.listen: /metrics and /healthz */
     pub_procs procs;          /* processors, run before batching */
     pub_contain contain;      /* an event that crashes a processor (contain.h) */
     pub_buf errors;           /* error events not yet written to errors.file */

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "config.h"
 #include "daemon.h"
+#include "metrics.h"
 #include "redeliver.h"
 #include "supervise.h"
 
@@ -29,6 +30,7 @@ static const char usage[] =
     "  --allow-insecure-config           only warn when FILE holds key.secret and\n"
     "                                    others may read it (default: refuse)\n"
     "  --help-config                     every config key: value, default, meaning\n"
+    "  --help-metrics                    every metric: statsd and Prometheus names\n"
     "  --help, --version\n"
     "       ringpub redeliver --queue NAME --config FILE [--quarantine] [--dry-run]\n"
     "Sends refused (dead-lettered) batches again once the cause is fixed (see\n"
@@ -43,7 +45,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         { "queue", 1, 0, 'q' }, { "queue-name", 1, 0, 'q' }, { "config", 1, 0, 'c' },
         { "debug", 0, 0, 'd' }, { "allow-insecure-config", 0, 0, 'I' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' },
-        { "help-config", 0, 0, 'K' }, { 0, 0, 0, 0 },
+        { "help-config", 0, 0, 'K' }, { "help-metrics", 0, 0, 'M' }, { 0, 0, 0, 0 },
     };
     static pub_daemon d;
     /* Batch buffers (up to batch.max_bytes, and their compressed copies) are
@@ -67,6 +69,7 @@ int main(int argc, char **argv)
         case 'I': allow_insecure = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         case 'K': pub_config_help(stdout); return 0;
+        case 'M': pub_metrics_help(stdout); return 0;
         case 'V': puts("ringpub " RINGPUB_VERSION); return 0;
         default: bad("bad option (see --help)%s", "");
         }

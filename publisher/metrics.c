@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -67,51 +68,114 @@ static void line(char *buf, size_t cap, size_t *len, const char *ns, const char 
         *len += (size_t)n;
 }
 
+/* Every metric once: its statsd name (Prometheus: ringpub_ + the name with
+ * '.' -> '_', counters + _total), type, help and where its value lives. A
+ * counter's `sent` is what statsd has seen of it. */
+typedef struct metric_def {
+    const char *name;
+    char type; /* 'c' counter, 'g' gauge */
+    size_t off, sent_off;
+    const char *help;
+} metric_def;
+
+#define TC(n, f, h) { n, 'c', offsetof(pub_metrics, total.f), offsetof(pub_metrics, flushed.f), h }
+#define RC(n, f, h) { n, 'c', offsetof(pub_metrics, f), offsetof(pub_metrics, f##_sent), h }
+#define G(n, f, h) { n, 'g', offsetof(pub_metrics, f), 0, h }
+static const metric_def defs[] = {
+    TC("sent", sent, "events delivered (to the collector or the queue's sink)"),
+    TC("error.http", error_http, "batches answered with an HTTP error"),
+    TC("error.io", error_io, "batches whose request failed below HTTP (connect, TLS, timeout)"),
+    TC("batches", batches, "batches sealed"),
+    TC("bytes.raw", bytes_raw, "event bytes sealed into batches"),
+    TC("bytes.compressed", bytes_compressed, "those bytes after compression"),
+    TC("retries", retries, "attempts after the first"),
+    TC("spooled", spooled, "batches written to the disk spool"),
+    TC("deadlettered", deadlettered, "batches the collector refused, kept in the dead-letter file"),
+    TC("dropped", dropped, "events dropped (delivery = hasty)"),
+    TC("replayed", replayed, "spooled batches sent again"),
+    TC("quarantined_bytes", quarantined_bytes, "ring bytes that did not parse, kept in the quarantine file"),
+    TC("filtered", filtered, "events a keep/drop filter removed"),
+    TC("invalid", invalid, "events a processor refused (to the error stream)"),
+    TC("crashed", crashed, "events that crashed a processor (to the error stream)"),
+    TC("errors.fallback", errors_fallback, "error-stream writes that went to the spool's fallback file"),
+    RC("ring.full", ring_full, "puts refused because the ring was full"),
+    RC("ring.toobig", ring_toobig, "puts refused as over the max event size"),
+    RC("ring.recovered", ring_recovered, "reservations of dead producers recovered"),
+    G("ring.depth", ring_depth, "bytes in the ring not yet released"),
+    G("ring.stalled", ring_stalled, "live producer reservations not committed"),
+    G("ring.stalled_ms", ring_stalled_ms, "the oldest one's age, ms"),
+    G("ring.pinned_bytes", ring_pinned_bytes, "ring bytes held by pinned stalled records"),
+    G("sink.failing", sink_failing, "sinks backing off now"),
+    G("sink.backoff_ms", sink_backoff_ms, "the failing sink's wait between probes, ms"),
+    G("sink.next_attempt_ms", sink_next_ms, "ms until its next probe"),
+    RC("sink.probes", sink_probes, "requests sent to a failing sink"),
+    G("sink.last_status", sink_last_status, "the last answer's HTTP status (0: none)"),
+};
+
+static uint64_t at(const pub_metrics *m, size_t off)
+{
+    uint64_t v;
+    memcpy(&v, (const char *)m + off, sizeof v);
+    return v;
+}
+
 void pub_metrics_flush(pub_metrics *m)
 {
     char buf[1400];
     size_t len = 0;
-    const pub_counters *t = &m->total, *f = &m->flushed;
+    const size_t n = sizeof defs / sizeof *defs;
     if (m->fd < 0)
         return;
-#define C(name, field) line(buf, sizeof buf, &len, m->ns, name, t->field - f->field, "c")
-    C("sent", sent);
-    C("error.http", error_http);
-    C("error.io", error_io);
-    C("batches", batches);
-    C("bytes.raw", bytes_raw);
-    C("bytes.compressed", bytes_compressed);
-    C("retries", retries);
-    C("spooled", spooled);
-    C("deadlettered", deadlettered);
-    C("dropped", dropped);
-    C("replayed", replayed);
-    C("quarantined_bytes", quarantined_bytes);
-    C("filtered", filtered);
-    C("invalid", invalid);
-    C("crashed", crashed);
-    C("errors.fallback", errors_fallback);
-#undef C
-    line(buf, sizeof buf, &len, m->ns, "ring.full", m->ring_full - m->ring_full_sent, "c");
-    line(buf, sizeof buf, &len, m->ns, "ring.toobig", m->ring_toobig - m->ring_toobig_sent, "c");
-    line(buf, sizeof buf, &len, m->ns, "ring.recovered", m->ring_recovered - m->ring_recovered_sent, "c");
-    line(buf, sizeof buf, &len, m->ns, "ring.depth", m->ring_depth, "g");
-    line(buf, sizeof buf, &len, m->ns, "ring.stalled", m->ring_stalled, "g");
-    line(buf, sizeof buf, &len, m->ns, "ring.stalled_ms", m->ring_stalled_ms, "g");
-    line(buf, sizeof buf, &len, m->ns, "ring.pinned_bytes", m->ring_pinned_bytes, "g");
-    line(buf, sizeof buf, &len, m->ns, "sink.failing", m->sink_failing, "g");
-    line(buf, sizeof buf, &len, m->ns, "sink.backoff_ms", m->sink_backoff_ms, "g");
-    line(buf, sizeof buf, &len, m->ns, "sink.next_attempt_ms", m->sink_next_ms, "g");
-    line(buf, sizeof buf, &len, m->ns, "sink.probes", m->sink_probes - m->sink_probes_sent, "c");
-    line(buf, sizeof buf, &len, m->ns, "sink.last_status", m->sink_last_status, "g");
+    for (size_t i = 0; i < n; i++) {
+        const metric_def *d = &defs[i];
+        uint64_t v = at(m, d->off);
+        line(buf, sizeof buf, &len, m->ns, d->name, d->type == 'c' ? v - at(m, d->sent_off) : v,
+             d->type == 'c' ? "c" : "g");
+    }
     if (m->post_n)
         line(buf, sizeof buf, &len, m->ns, "post", m->post_ms_sum / m->post_n, "ms");
     if (len && send(m->fd, buf, len - 1, 0) < 0 && errno != EAGAIN && errno != ECONNREFUSED)
         return; /* statsd is best effort: keep the deltas for the next flush */
-    m->flushed = m->total;
-    m->ring_full_sent = m->ring_full;
-    m->ring_toobig_sent = m->ring_toobig;
-    m->ring_recovered_sent = m->ring_recovered;
-    m->sink_probes_sent = m->sink_probes;
+    for (size_t i = 0; i < n; i++)
+        if (defs[i].type == 'c')
+            memcpy((char *)m + defs[i].sent_off, (const char *)m + defs[i].off, sizeof(uint64_t));
     m->post_ms_sum = m->post_n = 0;
+}
+
+/* The Prometheus name of d: ringpub_ + name with '.' -> '_' (+ _total). */
+static void prom_name(const metric_def *d, char *out, size_t len)
+{
+    size_t n = (size_t)snprintf(out, len, "ringpub_%s%s", d->name, d->type == 'c' ? "_total" : "");
+    for (size_t i = 0; i < n && i < len; i++)
+        if (out[i] == '.')
+            out[i] = '_';
+}
+
+size_t pub_metrics_prometheus(const pub_metrics *m, const char *queue, char *buf, size_t cap)
+{
+    size_t len = 0;
+    char name[96];
+    for (size_t i = 0; i < sizeof defs / sizeof *defs && len < cap; i++) {
+        prom_name(&defs[i], name, sizeof name);
+        int w = snprintf(buf + len, cap - len, "# HELP %s %s\n# TYPE %s %s\n%s{queue=\"%s\"} %llu\n", name,
+                         defs[i].help, name, defs[i].type == 'c' ? "counter" : "gauge", name, queue,
+                         (unsigned long long)at(m, defs[i].off));
+        if (w < 0 || (size_t)w >= cap - len)
+            return 0;
+        len += (size_t)w;
+    }
+    return len;
+}
+
+void pub_metrics_help(FILE *f)
+{
+    char name[96];
+    fprintf(f, "| statsd (under `metrics.namespace`) | Prometheus (`metrics.listen`, label `queue`) | type | meaning |\n"
+               "| --- | --- | --- | --- |\n");
+    for (size_t i = 0; i < sizeof defs / sizeof *defs; i++) {
+        prom_name(&defs[i], name, sizeof name);
+        fprintf(f, "| `%s` | `%s` | %s | %s |\n", defs[i].name, name, defs[i].type == 'c' ? "counter" : "gauge",
+                defs[i].help);
+    }
+    fprintf(f, "| `post` | | timer (ms) | mean POST duration since the last flush (statsd only) |\n");
 }

@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct pub_counters {
     uint64_t sent, error_http, error_io, batches, bytes_raw, bytes_compressed, retries, spooled,
@@ -51,5 +52,16 @@ void pub_metrics_post_ms(pub_metrics *m, uint64_t ms);
 
 /* pub_metrics_flush — send what changed since the last flush. */
 void pub_metrics_flush(pub_metrics *m);
+
+/* pub_metrics_prometheus — every metric in Prometheus' text format (0.0.4),
+ * labelled queue="QUEUE", into buf. Returns the length, or 0 if cap is too
+ * small. The names are the statsd names with '.' -> '_', prefixed ringpub_
+ * (and _total for counters). */
+size_t pub_metrics_prometheus(const pub_metrics *m, const char *queue, char *buf, size_t cap);
+
+/* pub_metrics_help — the metrics as a Markdown table (statsd name,
+ * Prometheus name, type, meaning): `ringpub --help-metrics`, and the table
+ * in docs/operations.md (test_config holds the two equal). */
+void pub_metrics_help(FILE *f);
 
 #endif

@@ -196,3 +196,12 @@ void th_tsan_share_mapping(rp_consumer *c, const rp_queue *q)
     (void)c; (void)q;
 #endif
 }
+
+int th_await(int (*done)(void *ctx), void *ctx, uint64_t ms, unsigned poll_ms)
+{
+    uint64_t until = th_now_ms() + ms;
+    int r;
+    while (!(r = done(ctx)) && th_now_ms() < until)
+        usleep(poll_ms * 1000u);
+    return r;
+}

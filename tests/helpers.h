@@ -24,6 +24,10 @@ rp_queue_opts th_opts(uint64_t capacity);
 
 uint64_t th_rand(uint64_t *state);
 uint64_t th_now_ms(void);
+/* th_await — call done(ctx) until it returns non-zero or ms pass, looking
+ * again every poll_ms (for conditions no one signals: files, sockets, other
+ * processes' state). Returns done's last answer (0: the time ran out). */
+int th_await(int (*done)(void *ctx), void *ctx, uint64_t ms, unsigned poll_ms);
 
 /* Write event (id, seq) of len >= TH_EV_MIN bytes into buf. */
 void th_ev_fill(void *buf, uint32_t id, uint64_t seq, size_t len);

@@ -5,6 +5,7 @@
 #include "check.h"
 #include "config.h"
 #include "ini.h"
+#include "metrics.h"
 
 TestSuite(config, .fini = th_cleanup);
 
@@ -407,35 +408,60 @@ Test(config, defaults_from_the_table)
     cr_expect_eq(c.batch_max_bytes, 500 * 1024);
 }
 
-/* docs/configuration.md's key table is `ringpub --help-config`, as printed
- * from the table the parser reads: the two cannot drift apart. */
-Test(config, docs_table_is_help_config)
+/* The lines between `<!-- name:begin -->` and `<!-- name:end -->` of the
+ * repository's file rel (malloc'd). */
+static char *doc_block(const char *rel, const char *name)
 {
-    char path[1024], *doc = NULL, *help = NULL;
-    size_t doclen = 0, helplen = 0;
-    snprintf(path, sizeof path, "%s", __FILE__);
-    snprintf(strrchr(path, '/'), sizeof path - (size_t)(strrchr(path, '/') - path), "/../docs/configuration.md");
-    FILE *f = fopen(path, "r"), *m = open_memstream(&help, &helplen);
-    cr_assert_not_null(f, "%s", path);
-    cr_assert_not_null(m);
-    FILE *d = open_memstream(&doc, &doclen);
-    char line[4096];
+    char path[1024], line[4096], begin[128], end[128], *doc = NULL;
+    size_t doclen = 0;
     int in = 0;
+    snprintf(path, sizeof path, "%s", __FILE__);
+    snprintf(strrchr(path, '/'), sizeof path - (size_t)(strrchr(path, '/') - path), "/../%s", rel);
+    snprintf(begin, sizeof begin, "<!-- %s:begin -->\n", name);
+    snprintf(end, sizeof end, "<!-- %s:end -->\n", name);
+    FILE *f = fopen(path, "r"), *d = open_memstream(&doc, &doclen);
+    cr_assert_not_null(f, "%s", path);
+    cr_assert_not_null(d);
     while (fgets(line, sizeof line, f)) {
-        if (strcmp(line, "<!-- config-keys:end -->\n") == 0)
+        if (strcmp(line, end) == 0)
             in = 0;
         if (in)
             fputs(line, d);
-        if (strcmp(line, "<!-- config-keys:begin -->\n") == 0)
+        if (strcmp(line, begin) == 0)
             in = 1;
     }
     fclose(f);
     fclose(d);
-    pub_config_help(m);
+    return doc;
+}
+
+/* What fn prints (malloc'd). */
+static char *printed(void (*fn)(FILE *))
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&out, &len);
+    cr_assert_not_null(m);
+    fn(m);
     fclose(m);
-    cr_expect_gt(helplen, 1000);
+    cr_assert_gt(len, 1000);
+    return out;
+}
+
+/* docs/configuration.md's key table is `ringpub --help-config`, printed
+ * from the table the parser reads; docs/operations.md's metrics table is
+ * `ringpub --help-metrics`, from the table statsd and /metrics read: the
+ * documentation cannot drift from the code. */
+Test(config, docs_tables_are_the_help_output)
+{
+    char *doc = doc_block("docs/configuration.md", "config-keys"), *help = printed(pub_config_help);
     cr_expect_str_eq(doc, help, "docs/configuration.md's table differs from ringpub --help-config: run "
                                 "zig-out/bin/ringpub --help-config | tools/readme-block config-keys docs/configuration.md");
+    free(doc);
+    free(help);
+    doc = doc_block("docs/operations.md", "metrics"), help = printed(pub_metrics_help);
+    cr_expect_str_eq(doc, help, "docs/operations.md's table differs from ringpub --help-metrics: run "
+                                "zig-out/bin/ringpub --help-metrics | tools/readme-block metrics docs/operations.md");
     free(doc);
     free(help);
 }
