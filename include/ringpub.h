@@ -369,6 +369,10 @@ static inline void rp_queue_close(rp_queue *q)
  * tools check it with this before they do anything else). */
 static inline int rp_queue_name_ok(const char *name) { return rp__valid_name(name); }
 
+/* rp_queue_dir — the ring directory opts names: opts->dir, else
+ * $RINGPUB_DIR, else /dev/shm (opts may be NULL). */
+static inline const char *rp_queue_dir(const rp_queue_opts *opts) { return rp__dir(opts); }
+
 /* rp_queue_max_event — the largest event this queue accepts, in bytes. */
 static inline size_t rp_queue_max_event(const rp_queue *q) { return q->m.max_event; }
 

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 /* The ring directory, as the library resolves it ($RINGPUB_DIR or /dev/shm). */
-static const char *ring_dir(void) { return rp__dir(NULL); }
 
 /* "64MiB", "4096", "1k" -> bytes; 0 on a bad value. */
 /* A size as the config file takes it (units.h: 64MB, 64MiB, 16k, ...); 0 if it is not one. */
@@ -71,7 +70,7 @@ int ringctl_create(int argc, char **argv)
     }
     rp_queue_close(q);
     rp_ring_stat(name, NULL, &s, why, sizeof why);
-    printf("created %s/%s: %llu bytes, max event %llu bytes\n", ring_dir(), name, (unsigned long long)s.capacity,
+    printf("created %s/%s: %llu bytes, max event %llu bytes\n", rp_queue_dir(NULL), name, (unsigned long long)s.capacity,
            (unsigned long long)s.max_event);
     return 0;
 }
@@ -97,7 +96,7 @@ int ringctl_rm(int argc, char **argv)
         fprintf(stderr, "ringctl: rm: %s: %s\n", rp_strerror(rc), why);
         return 1;
     }
-    snprintf(path, sizeof path, "%s/%s", ring_dir(), name);
+    snprintf(path, sizeof path, "%s/%s", rp_queue_dir(NULL), name);
     if (s.consumer_attached) {
         fprintf(stderr, "ringctl: rm: queue %s is held by a live consumer (pid %u): stop it first\n", name,
                 s.consumer_pid);

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 /* The ring directory, as the library resolves it ($RINGPUB_DIR or /dev/shm). */
-static const char *ring_dir(void) { return rp__dir(NULL); }
 
 static void nap_ms(long ms)
 {
@@ -74,10 +73,10 @@ int ringctl_ls(int argc, char **argv)
             return 2;
         }
     }
-    DIR *d = opendir(ring_dir());
+    DIR *d = opendir(rp_queue_dir(NULL));
     struct dirent *e;
     if (!d) {
-        fprintf(stderr, "ringctl: cannot read ring directory %s\n", ring_dir());
+        fprintf(stderr, "ringctl: cannot read ring directory %s\n", rp_queue_dir(NULL));
         return 1;
     }
     while ((e = readdir(d)) && n < 256)
@@ -92,7 +91,7 @@ int ringctl_ls(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         if (rp_ring_stat(names[i], NULL, &after, why, sizeof why) != 0)
             continue;
-        snprintf(path, sizeof path, "%s/%s", ring_dir(), names[i]);
+        snprintf(path, sizeof path, "%s/%s", rp_queue_dir(NULL), names[i]);
         int mappers = ringctl_mappers(path, after.consumer_attached ? (int)after.consumer_pid : -1);
         char cons[16];
         snprintf(cons, sizeof cons, "%u", after.consumer_pid);
@@ -102,7 +101,7 @@ int ringctl_ls(int argc, char **argv)
                rate(before[i].events_out, after.events_out, interval));
     }
     if (n == 0)
-        printf("(no rings in %s)\n", ring_dir());
+        printf("(no rings in %s)\n", rp_queue_dir(NULL));
     return 0;
 }
 
