@@ -120,13 +120,15 @@ pid_t reap_within(pid_t pid, int *status, uint64_t ms)
 }
 
 /* Wait until file exists and is non-empty (bounded). */
-void await_file(const char *f)
+static int file_filled(void *f)
 {
     struct stat st;
-    uint64_t until = th_now_ms() + 10000;
-    while (!(stat(f, &st) == 0 && st.st_size > 0) && th_now_ms() < until)
-        usleep(10000);
-    cr_assert(stat(f, &st) == 0 && st.st_size > 0, "%s never appeared", f);
+    return stat((const char *)f, &st) == 0 && st.st_size > 0;
+}
+
+void await_file(const char *f)
+{
+    cr_assert(th_await(file_filled, (void *)f, 10000, 10), "%s never appeared", f);
 }
 
 void stop(pid_t pid, int sig)
@@ -284,12 +286,11 @@ int spool_files(void)
 }
 
 /* Wait (bounded) until a batch is in the spool. */
+static int spooled(void *unused) { return (void)unused, spool_files() > 0; }
+
 void await_spooled(const char *fail_msg)
 {
-    uint64_t until = th_now_ms() + 20000;
-    while (spool_files() == 0 && th_now_ms() < until)
-        usleep(10000);
-    cr_assert_gt(spool_files(), 0, "%s", fail_msg);
+    cr_assert(th_await(spooled, NULL, 20000, 10), "%s", fail_msg);
 }
 
 int run_capture(char *const argv[], char *err, size_t errlen)

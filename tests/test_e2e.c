@@ -48,6 +48,9 @@ Test(e2e, every_event_exactly_once, .init = setup)
     cr_assert_eq(t.dups, 0);
 }
 
+/* th_await predicate: the spool has no batch left. */
+static int spool_empty(void *unused) { return (void)unused, spool_files() == 0; }
+
 /* The daemon with no collector on port: np producers put count events
  * each (acc: what they got in), and batches reach the spool. */
 static pid_t spool_while_down(int port, int np, uint64_t count, uint64_t acc[MAXP])
@@ -69,9 +72,7 @@ Test(e2e, collector_down_then_back_spools_and_replays, .init = setup)
     pid_t d = spool_while_down(port, 2, 5000, acc);
     pid_t col = rig_collector(port, NULL, NULL);
     await_delivered(&t, 2, acc, sum(acc, 2));
-    uint64_t until = th_now_ms() + 20000;
-    while (spool_files() > 0 && th_now_ms() < until)
-        usleep(10000);
+    th_await(spool_empty, NULL, 20000, 10);
     cr_assert_eq(spool_files(), 0, "the spool was not emptied");
     stop(d, SIGTERM);
     stop(col, SIGTERM);
@@ -139,6 +140,15 @@ static long collector_stat(int port, const char *key)
     return strtol(p + strlen(key) + 2, NULL, 10);
 }
 
+/* th_await predicates */
+static int collector_failed(void *port) { return collector_stat(*(int *)port, "\"failed_on_purpose\"") != 0; }
+static int released_500(void *st)
+{
+    char why[200];
+    cr_assert_eq(rp_ring_stat("e2e", NULL, (rp_stats *)st, why, sizeof why), 0, "%s", why);
+    return ((rp_stats *)st)->events_out >= 500;
+}
+
 Test(e2e, retry_after_is_honoured, .init = setup)
 {
     int port = free_port();
@@ -150,9 +160,7 @@ Test(e2e, retry_after_is_honoured, .init = setup)
     pid_t d = rig_daemon();
     start_producers(&p, 1, 10, 10000); /* one small batch */
     join_producers(&p, acc);
-    uint64_t until = th_now_ms() + 10000;
-    while (collector_stat(port, "\"failed_on_purpose\"") == 0 && th_now_ms() < until)
-        usleep(10000);
+    th_await(collector_failed, &port, 10000, 10);
     uint64_t t0 = th_now_ms();
     while (th_now_ms() - t0 < 3000) /* a measurement window, not a synchronisation */
         usleep(50000);
@@ -215,9 +223,8 @@ static int count_connects(int port, uint64_t ms)
 static long failing_for(int port, const char *retry_after, uint64_t ms)
 {
     pid_t col = rig_collector(port, "--fail-rate=1", retry_after);
-    uint64_t until = th_now_ms() + 10000, t0;
-    while (collector_stat(port, "\"failed_on_purpose\"") == 0 && th_now_ms() < until)
-        usleep(10000);
+    uint64_t t0;
+    th_await(collector_failed, &port, 10000, 10);
     for (t0 = th_now_ms(); th_now_ms() - t0 < ms;) /* a measurement window, not a synchronisation */
         usleep(50000);
     long n = collector_stat(port, "\"failed_on_purpose\"");
@@ -702,12 +709,7 @@ Test(e2e, hasty_drops_and_counts, .init = setup)
     start_producers(&p, 1, 500, 10000);
     join_producers(&p, acc);
     rp_stats st;
-    char why[200];
-    uint64_t until = th_now_ms() + 20000;
-    do {
-        cr_assert_eq(rp_ring_stat("e2e", NULL, &st, why, sizeof why), 0, "%s", why);
-        usleep(10000);
-    } while (st.events_out < 500 && th_now_ms() < until);
+    th_await(released_500, &st, 20000, 10);
     cr_assert_eq(st.events_out, 500, "the ring was released");
     stop(d, SIGTERM);
     stop(col, SIGTERM);
