@@ -89,7 +89,7 @@ const TestSpec = struct { name: []const u8, threads: bool = false, publisher: bo
 const tests = [_]TestSpec{
     .{ .name = "put_drain" },
     .{ .name = "threads", .threads = true },
-    .{ .name = "procs", .threads = true },
+    .{ .name = "producer_processes", .threads = true },
     .{ .name = "crash", .threads = true },
     .{ .name = "stall", .threads = true },
     .{ .name = "pin", .threads = true },
@@ -100,7 +100,7 @@ const tests = [_]TestSpec{
     .{ .name = "wire", .publisher = true },
     .{ .name = "collect", .publisher = true, .collector = true },
     .{ .name = "e2e", .e2e = true, .extra = &.{"tests/rig.c"} },
-    .{ .name = "process", .publisher = true },
+    .{ .name = "processors", .publisher = true },
     .{ .name = "event", .threads = true, .libs = &.{"jansson"} },
     .{ .name = "ctl", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "jetstream", .e2e = true, .extra = &.{"tests/rig.c"} },

@@ -10,7 +10,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
-TestSuite(process, .fini = th_cleanup);
+TestSuite(processors, .fini = th_cleanup);
 
 static pub_procs chain(const char *procs, const char *required, const char *keep, const char *drop)
 {
@@ -33,7 +33,7 @@ static pub_proc_result run(const pub_procs *p, const char *ev, char *why, const 
     return r;
 }
 
-Test(process, parse_refuses_unknown_processors)
+Test(processors, parse_refuses_unknown_processors)
 {
     pub_procs p;
     char err[300];
@@ -43,7 +43,7 @@ Test(process, parse_refuses_unknown_processors)
     cr_assert_eq(p.n, 0, "no processors: events pass untouched");
 }
 
-Test(process, validate_names_what_is_wrong)
+Test(processors, validate_names_what_is_wrong)
 {
     pub_procs p = chain("validate", "$schema, meta.stream, dt", "", "");
     static const struct { const char *ev, *needle; } bad[] = {
@@ -78,7 +78,7 @@ Test(process, validate_names_what_is_wrong)
     free(out);
 }
 
-Test(process, set_meta_dt_stamps_the_receive_time)
+Test(processors, set_meta_dt_stamps_the_receive_time)
 {
     pub_procs p = chain("set_meta_dt", "", "", "");
     char why[300], *out;
@@ -94,7 +94,7 @@ Test(process, set_meta_dt_stamps_the_receive_time)
     free(out);
 }
 
-Test(process, keep_and_drop_by_name_patterns)
+Test(processors, keep_and_drop_by_name_patterns)
 {
     pub_procs keep = chain("keep", "", "app.*, audit", "");
     pub_procs drop = chain("drop", "", "", "debug.*");
@@ -115,7 +115,7 @@ Test(process, keep_and_drop_by_name_patterns)
     }
 }
 
-Test(process, error_events_carry_reason_processor_queue_and_original)
+Test(processors, error_events_carry_reason_processor_queue_and_original)
 {
     pub_buf b;
     json_error_t e;
@@ -166,7 +166,7 @@ static int route_of(const pub_procs *p, const char *ev)
 
 /* route: the first route whose patterns match the event's name (or the
  * string at route.by); no match, or no such string: -1, the queue's sink. */
-Test(process, route_picks_the_first_matching_route)
+Test(processors, route_picks_the_first_matching_route)
 {
     pub_config c;
     pub_procs p;
@@ -195,7 +195,7 @@ Test(process, route_picks_the_first_matching_route)
 
 /* Processors after route still apply: a dropped event is filtered whatever
  * its route. */
-Test(process, route_then_drop_filters)
+Test(processors, route_then_drop_filters)
 {
     pub_config c;
     pub_procs p;

@@ -5,7 +5,7 @@
 #include "check.h"
 #include <sys/wait.h>
 
-TestSuite(procs, .fini = th_cleanup);
+TestSuite(producer_processes, .fini = th_cleanup);
 
 #define PER_CHILD 100000u
 
@@ -22,7 +22,7 @@ static pid_t spawn(rp_queue *inherited, uint32_t id, const rp_queue_opts *o)
     _exit(th_produce(q, id, 0, PER_CHILD, TH_EV_MIN, 512, id + 77) == PER_CHILD ? 0 : 1);
 }
 
-Test(procs, two_producer_processes_one_consumer)
+Test(producer_processes, two_producer_processes_one_consumer)
 {
     rp_queue_opts o = th_opts(1 << 18);
     rp_queue *q;
@@ -56,7 +56,7 @@ static uint32_t claim_slot(const rp_claim *cl)
  * own, locked through a descriptor of its own: the parent's lock does not
  * cover it, so its death is visible while the parent lives (pre-fork
  * servers: open in the master, put in the workers). */
-Test(procs, forked_child_holds_its_own_slot_lock)
+Test(producer_processes, forked_child_holds_its_own_slot_lock)
 {
     rp_queue_opts o = th_opts(1 << 16);
     rp_queue *q;
@@ -96,7 +96,7 @@ Test(procs, forked_child_holds_its_own_slot_lock)
 }
 
 /* A single-producer handle must not be shared with a forked child. */
-Test(procs, single_producer_handle_refused_after_fork)
+Test(producer_processes, single_producer_handle_refused_after_fork)
 {
     rp_queue_opts o = th_opts(1 << 16);
     o.flags = RP_OPT_SINGLE_PRODUCER;
