@@ -2,9 +2,11 @@
  * daemon.h — the ringpub daemon's state, shared by its files:
  *   daemon.c  set-up, the loop, signals, shutdown;
  *   drain.c   ring -> batches (poll, copy, seal: compress + sign);
- *   send.c    batches -> collector (POST, retry, spool, dead-letter) and
+ *   send.c    batches -> their sink (retry, spool, dead-letter) and
  *             in-order release of ring space once batches are safe;
- *   lane.c    the sinks: the queue's own and one per route (lane.h);
+ *   sinks/    one file per sink behind one interface (sinks/sink.h): http,
+ *             eventgate, file, jetstream; registry.c picks one by kind;
+ *   lane.c    the lanes: the queue's own and one per route (lane.h);
  *   metrics.c counters and statsd.
  *
  * Ring space is released only in ring order, and only up to the last event
@@ -165,10 +167,10 @@ void pub_out_fill(pub_daemon *d, pub_out *o, const uint8_t *body, size_t len, ui
  * with errno when neither takes them (then they stay pending). */
 int pub_errors_flush(pub_daemon *d);
 
-/* send.c */
-/* pub_out_headers — the HTTP headers of o's POST (Date, User-Agent,
+/* sinks/http.c: pub_out_headers — the HTTP headers of o's POST (Date, User-Agent,
  * Content-Type, Content-Encoding, X-Signature, X-Batch-Id, ...), or NULL. */
 struct curl_slist *pub_out_headers(const pub_daemon *d, const pub_out *o);
+/* send.c */
 void pub_send_new(pub_daemon *d, pub_out *o);
 /* run due retries and spool replays; returns ms until the next one (-1). */
 int pub_send_timers(pub_daemon *d, uint64_t now);

@@ -1,6 +1,8 @@
 /* lane.c — see lane.h. */
 #include "lane.h"
 
+#include "sinks/sink.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,24 +13,7 @@ static void lane_sink(pub_lane *l, const pub_config *c, const char *host, const 
     snprintf(l->version, sizeof l->version, "%s", c->collector_version);
     l->compression = c->compression;
     l->level = c->compression_level;
-    switch (l->sink) {
-    case PUB_SINK_HTTP:
-        snprintf(l->url, sizeof l->url, "%s://%.300s/v%s", c->scheme, host, l->version);
-        snprintf(l->where, sizeof l->where, "%.600s", l->url);
-        break;
-    case PUB_SINK_EVENTGATE: /* EventGate takes plain JSON arrays */
-        snprintf(l->version, sizeof l->version, "2j");
-        l->compression = PUB_NONE;
-        snprintf(l->url, sizeof l->url, "%s", eventgate_url);
-        snprintf(l->where, sizeof l->where, "%.600s", l->url);
-        break;
-    case PUB_SINK_FILE:
-        snprintf(l->where, sizeof l->where, "file %.600s", l->file_path);
-        break;
-    case PUB_SINK_JETSTREAM:
-        snprintf(l->where, sizeof l->where, "JetStream %.300s subject %.200s", c->js_url, l->js_subject);
-        break;
-    }
+    pub_sink_ops_of(l->sink)->describe(l, c, host, eventgate_url);
 }
 
 static int lane_open(pub_lane *l, const pub_config *c, char *why, size_t whylen)

@@ -11,7 +11,7 @@
 #include "eventgate.h"
 #include "ringpub_event.h" /* rp_now_ms */
 #include "sign.h"
-#include "filesink.h"
+#include "sinks/sink.h"
 #include "cli.h" /* RINGPUB_VERSION */
 
 #include <errno.h>
@@ -40,146 +40,6 @@ static void made_safe(pub_daemon *d, pub_out *o)
     }
 }
 
-static struct curl_slist *add(struct curl_slist *h, const char *fmt, const char *v)
-{
-    char line[512];
-    snprintf(line, sizeof line, fmt, v);
-    struct curl_slist *n = curl_slist_append(h, line);
-    return n ? n : h;
-}
-
-/* What describes a signed batch, as name/value pairs in h (NULL-terminated,
- * at most BATCH_HEADERS pairs): Content-Encoding (when compressed),
- * X-Signature, X-Batch-Id, X-Ringpub-Queue, X-Ringpub-Route (a route's
- * batch), X-Signature-Timestamp (when signed). sig and ts hold the values
- * made here. Returns the entries used. */
-#define BATCH_HEADERS 6
-static int batch_headers(const pub_daemon *d, const pub_out *o, const char *h[2 * BATCH_HEADERS + 1],
-                         char sig[400], char ts[32])
-{
-    const char *enc = pub_codec_encoding((pub_compression)o->codec);
-    char mac[PUB_MAC_HEX];
-    int n = 0;
-    long long now = (long long)time(NULL);
-    if (o->stamped) /* afresh at each attempt: a retry hours later is still in the window */
-        pub_sign_stamped(d->cfg.key_secret, d->cfg.key_secret_len, now, o->id, d->cfg.queue, o->mac, mac);
-    if (pub_sign_header(sig, 400, d->cfg.key_name, o->stamped ? mac : o->mac) != 0)
-        sig[0] = '\0'; /* cannot happen: key names are shorter (config.h) */
-    if (enc)
-        h[n++] = "Content-Encoding", h[n++] = enc;
-    if (d->cfg.key_name[0]) /* a JetStream or file sink may run without a key */
-        h[n++] = "X-Signature", h[n++] = sig;
-    h[n++] = "X-Batch-Id", h[n++] = o->id;
-    h[n++] = "X-Ringpub-Queue", h[n++] = d->cfg.queue;
-    if (o->lane->name[0])
-        h[n++] = "X-Ringpub-Route", h[n++] = o->lane->name;
-    if (o->stamped) {
-        snprintf(ts, 32, "%lld", now);
-        h[n++] = "X-Signature-Timestamp", h[n++] = ts;
-    }
-    h[n] = NULL;
-    return n;
-}
-
-struct curl_slist *pub_out_headers(const pub_daemon *d, const pub_out *o)
-{
-    char date[64], sig[400], ts[32], line[512];
-    const char *pairs[2 * BATCH_HEADERS + 1];
-    struct tm tm;
-    time_t now = time(NULL);
-    struct curl_slist *h = NULL;
-    gmtime_r(&now, &tm);
-    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    h = add(h, "Date: %s", date);
-    h = add(h, "User-Agent: %s", "ringpub/" RINGPUB_VERSION " (baseplate-event-publisher compatible)");
-    h = add(h, "Content-Type: %s", "application/json");
-    batch_headers(d, o, pairs, sig, ts);
-    for (int i = 0; pairs[i]; i += 2) {
-        snprintf(line, sizeof line, "%s: %s", pairs[i], pairs[i + 1]);
-        h = add(h, "%s", line);
-    }
-    return add(h, "Expect:%s", ""); /* no 100-continue round trip */
-}
-
-static void build_headers(pub_daemon *d, pub_out *o)
-{
-    curl_slist_free_all(o->headers);
-    o->headers = pub_out_headers(d, o);
-}
-
-/* The same headers as a NATS message: the consumer decodes it like the
- * collector decodes a POST (X-Collector-Version says /v2 or /v2j). */
-static void publish_batch(pub_daemon *d, pub_out *o)
-{
-    char sig[400], ts[32];
-    const char *h[2 * BATCH_HEADERS + 5];
-    int n = batch_headers(d, o, h, sig, ts);
-    if (!pub_codec_encoding((pub_compression)o->codec)) /* said outright on the stream */
-        h[n++] = "Content-Encoding", h[n++] = "identity";
-    h[n++] = "X-Collector-Version", h[n++] = o->lane->version;
-    h[n] = NULL;
-    pub_js_msg m = { o->id, NULL, h, o->body.data, o->body.len };
-    pub_js_publish(&d->js, o->req, o->lane->js_subject, &m, 1, (long)d->cfg.post_timeout_ms);
-}
-
-/* SUBJECT.STREAM for an event with a string meta.stream (jetstream.by_stream):
- * each character that is not [A-Za-z0-9_.-] becomes '_', empty tokens too. */
-static void stream_subject(const char *base, json_t *ev, char *out, size_t outlen)
-{
-    const char *st = json_string_value(json_object_get(json_object_get(ev, "meta"), "stream"));
-    size_t n = (size_t)snprintf(out, outlen, "%s", base);
-    if (!st || !*st || n + 2 >= outlen)
-        return;
-    out[n++] = '.';
-    for (const char *p = st; *p && n + 1 < outlen; p++, n++) {
-        char c = *p;
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                 c == '-' || (c == '.' && out[n - 1] != '.' && p[1]);
-        out[n] = ok ? c : '_';
-    }
-    out[n] = '\0';
-}
-
-/* jetstream.unit = event: one message per event, id BATCH_ID.N (the batch's
- * MAC covers the whole body, so single events carry none), on the subject
- * of its meta.stream with jetstream.by_stream. The batch is safe when every
- * event is acked. */
-static void publish_events(pub_daemon *d, pub_out *o)
-{
-    char why[200];
-    json_t *events = body_unpack((pub_compression)o->codec, o->body.data, o->body.len, o->plain_len + 1,
-                                 o->lane->version, why, sizeof why);
-    pub_js_msg *m = NULL;
-    char **text = NULL, (*ids)[SPOOL_ID_MAX + 24] = NULL, (*subj)[PUB_STR * 2] = NULL;
-    size_t n = 0;
-    const char *h[] = { "X-Batch-Id", o->id, "X-Ringpub-Queue", d->cfg.queue, NULL };
-    n = json_array_size(events);
-    m = (pub_js_msg *)calloc(n ? n : 1, sizeof *m);
-    text = (char **)calloc(n ? n : 1, sizeof *text);
-    ids = calloc(n ? n : 1, sizeof *ids);
-    subj = calloc(n ? n : 1, sizeof *subj);
-    if (!events || !m || !text || !ids || !subj) { /* our own body: only memory can fail here */
-        pub_js_publish(&d->js, o->req, o->lane->js_subject, NULL, 0, 0);
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            text[i] = json_dumps(json_array_get(events, i), JSON_COMPACT);
-            snprintf(ids[i], sizeof ids[i], "%s.%zu", o->id, i);
-            if (d->cfg.js_by_stream)
-                stream_subject(o->lane->js_subject, json_array_get(events, i), subj[i], sizeof subj[i]);
-            m[i] = (pub_js_msg){ ids[i], d->cfg.js_by_stream ? subj[i] : NULL, h, text[i] ? text[i] : "",
-                                 text[i] ? strlen(text[i]) : 0 };
-        }
-        pub_js_publish(&d->js, o->req, o->lane->js_subject, m, n, (long)d->cfg.post_timeout_ms);
-    }
-    for (size_t i = 0; text && i < n; i++)
-        free(text[i]);
-    free(text);
-    free(ids);
-    free(subj);
-    free(m);
-    json_decref(events);
-}
-
 struct pub_ready {
     uint64_t req;
     long status;
@@ -188,7 +48,7 @@ struct pub_ready {
 
 /* A request finished inside post(): reported on the next loop turn, so
  * post()'s callers never see their batch freed under them. */
-static void complete_later(pub_daemon *d, uint64_t req, long status, const char *err)
+void pub_send_complete_later(pub_daemon *d, uint64_t req, long status, const char *err)
 {
     if (d->nready == d->capready) {
         size_t cap = d->capready ? d->capready * 2 : 16;
@@ -331,31 +191,7 @@ static void post(pub_daemon *d, pub_out *o)
         o->lane->probing = 1;
         o->lane->probes++;
     }
-    if (o->lane->sink == PUB_SINK_FILE) {
-        char why[400];
-        int rc = pub_file_sink_write(o->lane->file_path, (pub_compression)o->codec, o->lane->version,
-                                     o->body.data, o->body.len, o->plain_len, why, sizeof why);
-        if (rc == 0) /* in the file now: a kill before the report must not write it twice */
-            pub_seals_safe(&d->seals, o->seal_slot);
-        complete_later(d, o->req, rc == 0 ? 200 : 0, rc == 0 ? NULL : why);
-        return;
-    }
-    if (o->lane->sink == PUB_SINK_JETSTREAM) {
-        if (d->cfg.js_per_event)
-            publish_events(d, o);
-        else
-            publish_batch(d, o);
-        return;
-    }
-    build_headers(d, o);
-    if (pub_http_post(&d->http, o, o->lane->url, o->headers, o->body.data, o->body.len,
-                      (long)d->cfg.post_timeout_ms) != 0) {
-        pub_log(d, "batch %s: cannot start a request; will retry", o->id);
-        if (o->probe)
-            o->lane->probing = 0;
-        o->state = OUT_WAITING;
-        o->next_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
-    }
+    pub_sink_ops_of(o->lane->sink)->send(d, o);
 }
 
 static void on_spooled(void *ctx, spool_write *w, int res)
@@ -578,35 +414,15 @@ static void replay_finished(pub_daemon *d, pub_out *o, const pub_http_result *r)
     pub_out_free(o);
 }
 
-/* EventGate's 207 (some refused) and 400 (all refused) list the refused
- * events: they go to the error stream, and the batch counts as delivered.
- * Returns 1 if handled that way. */
-static int eventgate_refusals(pub_daemon *d, pub_out *o, const pub_http_result *r)
-{
-    long n = r->body ? pub_eventgate_refused(r->body, r->body_len, &d->errors, d->cfg.queue, rp_now_ms()) : -1;
-    if (n < 0) {
-        pub_log(d, "batch %s: EventGate answered %ld without a list of refused events", o->id, r->status);
-        return 0;
-    }
-    if (pub_errors_flush(d) != 0) {
-        pub_log(d, "batch %s: cannot write the error stream %s: %s", o->id, d->cfg.errors_file, strerror(errno));
-        d->errors.len = 0;
-        return 0;
-    }
-    pub_log(d, "batch %s: EventGate refused %ld of %u events: in %s", o->id, n, o->count, d->cfg.errors_file);
-    d->metrics.total.invalid += (uint64_t)n;
-    return 1;
-}
-
 void pub_http_finished(void *ctx, void *req_ctx, const pub_http_result *r)
 {
     pub_daemon *d = (pub_daemon *)ctx;
     pub_out *o = (pub_out *)req_ctx;
     pub_http_result handled;
-    if (o->lane->sink == PUB_SINK_EVENTGATE && (r->status == 207 || r->status == 400) &&
-        eventgate_refusals(d, o, r)) {
+    const pub_sink_ops *sink = pub_sink_ops_of(o->lane->sink);
+    if (sink->answer) { /* a sink that reads its answers itself (EventGate's 207) */
         handled = *r;
-        handled.status = 200;
+        handled.status = sink->answer(d, o, r);
         r = &handled;
     }
     pub_metrics_post_ms(&d->metrics, r->elapsed_ms);

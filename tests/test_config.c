@@ -6,6 +6,7 @@
 #include "config.h"
 #include "ini.h"
 #include "metrics.h"
+#include "sinks/sink.h"
 
 TestSuite(config, .fini = th_cleanup);
 
@@ -464,4 +465,21 @@ Test(config, docs_tables_are_the_help_output)
                                 "zig-out/bin/ringpub --help-metrics | tools/readme-block metrics docs/operations.md");
     free(doc);
     free(help);
+}
+
+/* Every `sink` value the config takes has its sink registered under the same
+ * name (publisher/sinks/registry.c), with the parts every sink must have. */
+Test(config, every_sink_is_registered)
+{
+    static const char *const names[] = { "http", "jetstream", "file", "eventgate" }; /* config.c's SINKS */
+    for (int i = 0; i < 4; i++) {
+        const pub_sink_ops *s = pub_sink_ops_of((pub_sink)i);
+        cr_expect_str_eq(s->name, names[i]);
+        cr_expect(s->describe && s->send, "sink %s lacks describe or send", s->name);
+        pub_config c;
+        char err[700];
+        pub_config_defaults(&c, "q");
+        cr_assert_eq(pub_config_set(&c, "sink", names[i], err, sizeof err), 0, "%s", err);
+        cr_expect_eq(c.sink, (pub_sink)i, "sink = %s parsed as %d", names[i], (int)c.sink);
+    }
 }
