@@ -278,9 +278,9 @@ fn version(b: *std.Build) []const u8 {
 }
 
 /// tools/install/NAME with @PREFIX@, @BINDIR@ and @VERSION@ filled in, installed at dest.
-fn installTemplate(b: *std.Build, name: []const u8, dest: []const u8) void {
+fn installTemplate(b: *std.Build, name: []const u8, dest: []const u8, ver: []const u8) void {
     var text = b.build_root.handle.readFileAlloc(b.allocator, b.fmt("tools/install/{s}", .{name}), 1 << 16) catch @panic(name);
-    for ([_][2][]const u8{ .{ "@PREFIX@", b.install_prefix }, .{ "@BINDIR@", b.getInstallPath(.bin, "") }, .{ "@VERSION@", version(b) } }) |kv|
+    for ([_][2][]const u8{ .{ "@PREFIX@", b.install_prefix }, .{ "@BINDIR@", b.getInstallPath(.bin, "") }, .{ "@VERSION@", ver } }) |kv|
         text = std.mem.replaceOwned(u8, b.allocator, text, kv[0], kv[1]) catch @panic("OOM");
     const wf = b.addWriteFiles();
     b.getInstallStep().dependOn(&b.addInstallFile(wf.add(std.fs.path.basename(dest), text), dest).step);
@@ -290,8 +290,9 @@ fn installTemplate(b: *std.Build, name: []const u8, dest: []const u8) void {
 /// ringpub.pc, the systemd template unit (one daemon per queue) and the
 /// sysusers.d entry for its user.
 fn installSystemFiles(b: *std.Build) void {
-    installTemplate(b, "ringpub.pc.in", "lib/pkgconfig/ringpub.pc");
-    installTemplate(b, "ringpub@.service.in", "lib/systemd/system/ringpub@.service");
+    const ver = version(b); // read once
+    installTemplate(b, "ringpub.pc.in", "lib/pkgconfig/ringpub.pc", ver);
+    installTemplate(b, "ringpub@.service.in", "lib/systemd/system/ringpub@.service", ver);
     b.getInstallStep().dependOn(&b.addInstallFile(b.path("tools/install/ringpub.sysusers"), "lib/sysusers.d/ringpub.conf").step);
 }
 

@@ -4,7 +4,7 @@
  */
 #include "config.h"
 
-#include <ringpub.h> /* the ring's default geometry and limits: one source */
+#include <ringpub.h> /* the ring's limits: one source */
 
 #include "ini.h"
 #include "process.h"
@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <math.h>
 #include <sodium.h>
 #include <stddef.h>
 #include <stdio.h>

@@ -1,21 +1,15 @@
-/* send.c — batches -> collector. A batch becomes safe when the collector
+/* send.c — batches -> their sink (sinks/). A batch becomes safe when the sink
  * answered 2xx, when it is fsynced in the spool, or when it is in the
  * dead-letter file; only then may its ring space go (pub_release_safe). */
 #include "daemon.h"
 #include "jsonl.h"
 
-#include "body.h"
+#include "body.h" /* jansson */
 #include "codec.h"
-#include "errstream.h"
 #include "split.h"
-#include "eventgate.h"
-#include "ringpub_event.h" /* rp_now_ms */
-#include "sign.h"
 #include "sinks/sink.h"
-#include "cli.h" /* RINGPUB_VERSION */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
