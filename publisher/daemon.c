@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,33 +16,6 @@
 
 #define FALLBACK_TICK_MS 2    /* kernels without IORING_OP_FUTEX_WAIT */
 #define METRICS_EVERY_MS 1000
-#define SHUTDOWN_GRACE_MS 2000 /* on top of post.timeout */
-
-static void vlog(const char *fmt, va_list ap)
-{
-    char line[1024];
-    vsnprintf(line, sizeof line, fmt, ap);
-    fprintf(stderr, "ringpub: %s\n", line);
-}
-
-void pub_log(pub_daemon *d, const char *fmt, ...)
-{
-    va_list ap;
-    (void)d;
-    va_start(ap, fmt);
-    vlog(fmt, ap);
-    va_end(ap);
-}
-
-void pub_debug(pub_daemon *d, const char *fmt, ...)
-{
-    va_list ap;
-    if (!d->debug)
-        return;
-    va_start(ap, fmt);
-    vlog(fmt, ap);
-    va_end(ap);
-}
 
 static void on_futex(void *ctx, pub_op *op, int res)
 {
@@ -55,16 +27,6 @@ static void on_futex(void *ctx, pub_op *op, int res)
     }
     rp_consumer_disarm(d->ring);
     d->armed = 0;
-}
-
-void pub_stop(pub_daemon *d, int exit_code)
-{
-    if (exit_code)
-        d->exit_code = exit_code;
-    if (!d->stopping) {
-        d->stopping = 1;
-        d->stop_deadline_ms = pub_now_ms() + d->cfg.post_timeout_ms + SHUTDOWN_GRACE_MS;
-    }
 }
 
 /* SIGTERM/SIGINT: stop (pub_stop). A second one: stop waiting for the
@@ -363,18 +325,12 @@ static int busy(const pub_daemon *d)
     for (int i = 0; i < d->nlanes; i++)
         if (d->lanes[i].replay)
             return 1;
-    for (const pub_out *o = d->outs; o; o = o->next)
-        if (o->state != OUT_SAFE)
-            return 1;
-    return 0;
+    return pub_ledger_count(&d->ledger, -1) > 0;
 }
 
 static int spooling(const pub_daemon *d)
 {
-    for (const pub_out *o = d->outs; o; o = o->next)
-        if (o->state == OUT_SPOOLING)
-            return 1;
-    return 0;
+    return pub_ledger_count(&d->ledger, OUT_SPOOLING) > 0;
 }
 
 /* Past the deadline (or done): stop the requests, spool what is not safe,
@@ -395,17 +351,12 @@ static void finish(pub_daemon *d)
 
 static void cleanup(pub_daemon *d)
 {
-    while (d->outs) { /* anything left is still in the ring */
-        pub_out *o = d->outs;
-        d->outs = o->next;
-        pub_out_free(o);
-    }
+    pub_ledger_free(&d->ledger); /* anything left is still in the ring */
     pub_lanes_close(d->lanes, d->nlanes);
     pub_contain_close(&d->contain);
     pub_seals_close(&d->seals);
     pub_buf_free(&d->errors);
     free(d->ready);
-    free(d->chunks);
     free(d->events);
     pub_metrics_close(&d->metrics);
     pub_mserve_close(&d->mserve);
@@ -429,6 +380,7 @@ int pub_daemon_run(pub_daemon *d)
             ring_lost(d, "the ring file was truncated");
         if (d->stopping)
             pub_seal(d, now);
+        pub_send_fresh(d); /* what the drain sealed */
         timeout = min_timeout(timeout, pub_send_timers(d, now));
         timeout = min_timeout(timeout, pub_http_timeout(&d->http, now));
         if (now >= d->metrics.next_flush_ms) {

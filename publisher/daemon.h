@@ -1,22 +1,19 @@
 /*
- * daemon.h — the ringpub daemon's state, shared by its files:
- *   daemon.c  set-up, the loop, signals, shutdown;
- *   drain.c   ring -> batches (poll, copy, seal: compress + sign);
- *   send.c    batches -> their sink (retry, spool, dead-letter) and
- *             in-order release of ring space once batches are safe;
- *   sinks/    one file per sink behind one interface (sinks/sink.h): http,
- *             eventgate, file, jetstream; registry.c picks one by kind;
- *   lane.c    the lanes: the queue's own and one per route (lane.h);
- *   metrics.c counters and statsd.
+ * daemon.h — the ringpub daemon's state, shared by its files. Who calls
+ * whom (no file calls back into one that calls it):
  *
- * Ring space is released only in ring order, and only up to the last event
- * of the oldest batch that is not yet safe (delivered 2xx, fsynced to the
- * spool, or written to the dead-letter file): a crash at any moment leaves
- * every accepted event either in the ring, in the spool, or delivered.
- * With routes, one poll's events may sit in the building batches of several
- * lanes: its chunk is released only once each of those lanes has sealed
- * (then the chunk knows the newest batch holding its events) and every
- * batch up to that one is safe.
+ *   daemon.c  set-up, the loop, signals, shutdown: wires the others
+ *     -> drain.c   ring -> batches (poll, copy, seal: compress + sign)
+ *     -> send.c    batches -> their sink: retries, spool, dead-letter
+ *          -> sinks/   one file per sink behind sinks/sink.h (http,
+ *                      eventgate, file, jetstream; registry.c picks one)
+ *   drain.c, send.c -> ledger.c  the release rule's one owner: chunks,
+ *                      the batches' FIFO and states, releasing ring space
+ *   everyone -> log.c, lane.c, metrics.c, seals.c, spool.c
+ *
+ * The rule itself, and the batches' state diagram, are in ledger.h: a crash
+ * at any moment leaves every accepted event in the ring, in the spool, or
+ * delivered.
  */
 #ifndef RINGPUB_DAEMON_H
 #define RINGPUB_DAEMON_H
@@ -27,6 +24,7 @@
 #include "http.h"
 #include "jetstream.h"
 #include "lane.h"
+#include "ledger.h"
 #include "loop.h"
 #include "metrics.h"
 #include "mserve.h"
@@ -36,43 +34,6 @@
 #include "spool.h"
 
 #include <stdint.h>
-
-typedef enum { OUT_SENDING, OUT_WAITING, OUT_SPOOLING, OUT_SAFE } out_state;
-
-/* A sealed batch on its way out. */
-typedef struct pub_out {
-    struct pub_out *next;
-    uint64_t seq;            /* creation order; ring chunks refer to it */
-    char id[SPOOL_ID_MAX];   /* X-Batch-Id: stable across retries and spooling */
-    pub_buf body;            /* compressed */
-    int codec;               /* pub_compression of body */
-    uint64_t plain_len;
-    uint32_t count;
-    pub_lane *lane;          /* where it goes */
-    char mac[65];            /* baseplate's mac of the uncompressed body */
-    int stamped;             /* signed in ringpub's form, afresh at each send (sign.h) */
-    struct curl_slist *headers;
-    out_state state;
-    uint64_t next_ms;
-    int from_spool;          /* replayed from the spool: remove the file when sent */
-    int split_part;          /* a part of lane->split_name (a replayed batch split after a 413) */
-    int probe;               /* sent while its sink was failing (send.c) */
-    uint64_t req;            /* names the current attempt (JetStream acks find it) */
-    char spool_name[64];
-    spool_write sw;
-    int seal_slot;           /* its record in the seal log (seals.h); -1: none */
-} pub_out;
-
-/* A polled range of the ring, released once the lanes holding its events
- * have sealed those batches (lanes == 0) and batch last_seq is safe (or,
- * when none of its events went into a batch — quarantined, filtered or in
- * the error stream — as soon as the chunks before it are released). */
-typedef struct ring_chunk {
-    rp_batch b;
-    uint64_t last_seq;  /* the newest sealed batch holding its events */
-    uint32_t lanes;     /* bit i: lane i's building batch holds some of them */
-    int no_batch;
-} ring_chunk;
 
 typedef struct pub_daemon {
     pub_config cfg;
@@ -101,16 +62,10 @@ typedef struct pub_daemon {
     pub_seals seals;            /* the ranges of sealed batches not yet released */
     int redo_active;            /* lanes still rebuilding the last run's batches */
     uint64_t redo_skipped;      /* rebuilt batches that were safe already */
-    uint64_t next_seq;
 
-    /* batches out (every lane's), oldest first; spool replays are per lane */
-    pub_out *outs, *outs_tail;
-    int n_outs;
-
-    /* polled ring ranges not yet released, oldest first (a FIFO) */
-    ring_chunk *chunks;
-    size_t chunk_head, chunk_n, chunk_cap;
-    uint64_t chunk_base;        /* absolute number of chunks[chunk_head] */
+    /* polled ring ranges and batches out (every lane's): the release rule
+     * (ledger.h); spool replays are per lane */
+    pub_ledger ledger;
     /* the poll being added: events [poll_from, n) are not in a chunk yet */
     const rp_batch *poll;
     size_t poll_i, poll_from;   /* the event being added; the first not in a chunk */
@@ -135,13 +90,28 @@ typedef struct pub_daemon {
     int exit_code;
 } pub_daemon;
 
-/* daemon.c */
+/* daemon.c: set up, run the loop that wires drain, send and the sinks,
+ * shut down; the exit code. */
 int pub_daemon_run(pub_daemon *d);
+
+/* log.c: one line to stderr (journald adds the time); pub_debug only with
+ * --debug. */
 void pub_log(pub_daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* pub_stop — stop draining; deliver or spool what is in flight within
- * post.timeout + 2 s, then exit with exit_code (when > 0: set it too). */
-void pub_stop(pub_daemon *d, int exit_code);
 void pub_debug(pub_daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* pub_stop — stop draining; deliver or spool what is in flight within
+ * post.timeout + PUB_SHUTDOWN_GRACE_MS, then exit with exit_code (when > 0:
+ * set it too). */
+#define PUB_SHUTDOWN_GRACE_MS 2000
+static inline void pub_stop(pub_daemon *d, int exit_code)
+{
+    if (exit_code)
+        d->exit_code = exit_code;
+    if (!d->stopping) {
+        d->stopping = 1;
+        d->stop_deadline_ms = pub_now_ms() + d->cfg.post_timeout_ms + PUB_SHUTDOWN_GRACE_MS;
+    }
+}
 
 /* drain.c: poll what the ring has (if allowed), seal full or old batches.
  * Returns the ms until the building batch is due (-1: none). */
@@ -153,10 +123,6 @@ int pub_may_drain(const pub_daemon *d);
 
 /* pub_id_of — a batch id: 32 hex digits of a 16-byte BLAKE2b of in[len]. */
 void pub_id_of(const void *in, size_t len, char id[SPOOL_ID_MAX]);
-/* pub_out_new — a batch for lane l named id (its body empty), or NULL. */
-pub_out *pub_out_new(pub_lane *l, const char id[SPOOL_ID_MAX]);
-/* pub_out_free — o's headers, body and o itself. */
-void pub_out_free(pub_out *o);
 /* pub_out_fill — o's body: body[len] (count events, framed for o's lane)
  * signed with the configured key and compressed with the lane's codec. */
 void pub_out_fill(pub_daemon *d, pub_out *o, const uint8_t *body, size_t len, uint32_t count);
@@ -170,8 +136,9 @@ int pub_errors_flush(pub_daemon *d);
 /* sinks/http.c: pub_out_headers — the HTTP headers of o's POST (Date, User-Agent,
  * Content-Type, Content-Encoding, X-Signature, X-Batch-Id, ...), or NULL. */
 struct curl_slist *pub_out_headers(const pub_daemon *d, const pub_out *o);
-/* send.c */
-void pub_send_new(pub_daemon *d, pub_out *o);
+/* send.c: pub_send_fresh — dispatch the batches sealed since the last
+ * call (pub_ledger_fresh): sent, spooled or (hasty) dropped. */
+void pub_send_fresh(pub_daemon *d);
 /* run due retries and spool replays; returns ms until the next one (-1). */
 int pub_send_timers(pub_daemon *d, uint64_t now);
 /* a request (HTTP or JetStream) finished */

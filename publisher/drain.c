@@ -19,66 +19,13 @@
 
 int pub_may_drain(const pub_daemon *d)
 {
-    return !d->stopping && d->n_outs < (int)d->cfg.inflight_max;
+    return !d->stopping && d->ledger.n_outs < (int)d->cfg.inflight_max;
 }
 
-/* Record a polled range. Its events sit in sealed batches (up to each
- * touched lane's sealed_seq) or in the building batches of the lanes still
- * marked; those marks are cleared as the lanes seal (tie_chunks). The
- * lanes' touched flags are consumed: the next range starts unmarked. */
+/* Record a polled range (ledger.h). */
 static int push_chunk(pub_daemon *d, const rp_batch *b)
 {
-    if (d->chunk_n == d->chunk_cap) {
-        size_t cap = d->chunk_cap ? d->chunk_cap * 2 : 64;
-        ring_chunk *c = (ring_chunk *)malloc(cap * sizeof *c);
-        if (!c)
-            return -1;
-        for (size_t i = 0; i < d->chunk_n; i++)
-            c[i] = d->chunks[(d->chunk_head + i) % d->chunk_cap];
-        free(d->chunks);
-        d->chunks = c;
-        d->chunk_cap = cap;
-        d->chunk_head = 0;
-    }
-    ring_chunk *c = &d->chunks[(d->chunk_head + d->chunk_n++) % d->chunk_cap];
-    c->b = *b;
-    c->b.events = NULL;
-    c->last_seq = 0;
-    c->lanes = 0;
-    c->no_batch = 1;
-    for (int i = 0; i < d->nlanes; i++) {
-        pub_lane *l = &d->lanes[i];
-        if (!l->touched)
-            continue;
-        c->no_batch = 0;
-        if (l->sealed_seq > c->last_seq)
-            c->last_seq = l->sealed_seq;
-        if (l->building.count > 0)
-            c->lanes |= 1u << i;
-        l->touched = 0;
-    }
-    return 0;
-}
-
-static ring_chunk *chunk_at(pub_daemon *d, uint64_t abs)
-{
-    return &d->chunks[(d->chunk_head + (size_t)(abs - d->chunk_base)) % d->chunk_cap];
-}
-
-/* Lane l sealed batch seq: the chunks waiting for it now know their batch. */
-static void tie_chunks(pub_daemon *d, pub_lane *l, uint64_t seq)
-{
-    uint64_t end = d->chunk_base + d->chunk_n, bit = 1u << l->index;
-    for (uint64_t a = l->chunk_from > d->chunk_base ? l->chunk_from : d->chunk_base; a < end; a++) {
-        ring_chunk *c = chunk_at(d, a);
-        if (c->lanes & bit) {
-            c->lanes &= ~(uint32_t)bit;
-            if (seq > c->last_seq)
-                c->last_seq = seq;
-        }
-    }
-    l->chunk_from = end;
-    l->sealed_seq = seq;
+    return pub_ledger_chunk(&d->ledger, b, d->lanes, d->nlanes);
 }
 
 /* A batch's id names its ring range: hash(ring creation time, first and
@@ -96,25 +43,6 @@ static void batch_id(const pub_daemon *d, const pub_lane *l, char id[SPOOL_ID_MA
 {
     uint64_t in[3] = { d->ring_created_ns, l->first_pos, l->last_pos };
     pub_id_of(in, sizeof in, id);
-}
-
-pub_out *pub_out_new(pub_lane *l, const char id[SPOOL_ID_MAX])
-{
-    pub_out *o = (pub_out *)calloc(1, sizeof *o);
-    if (!o)
-        return NULL;
-    memcpy(o->id, id, SPOOL_ID_MAX);
-    o->lane = l;
-    o->seal_slot = -1;
-    pub_buf_init(&o->body, (size_t)1 << 31);
-    return o;
-}
-
-void pub_out_free(pub_out *o)
-{
-    curl_slist_free_all(o->headers);
-    pub_buf_free(&o->body);
-    free(o);
 }
 
 void pub_out_fill(pub_daemon *d, pub_out *o, const uint8_t *body, size_t len, uint32_t count)
@@ -156,15 +84,15 @@ static void seal(pub_daemon *d, pub_lane *l)
         pub_log(d, "out of memory sealing a batch; will retry");
         return;
     }
-    o->seq = d->next_seq++;
-    tie_chunks(d, l, o->seq);
+    o->seq = pub_ledger_seq(&d->ledger);
+    pub_ledger_tie(&d->ledger, l, o->seq);
     if ((o->seal_slot = pub_seals_add(&d->seals, (uint32_t)l->index, l->first_pos, l->last_pos)) < 0 &&
         d->seals.overflow == 1)
         pub_log(d, "seal log full (%d unreleased batches): a restart may send some batches again under new ids",
                 PUB_SEAL_SLOTS);
     if (redo_safe(l)) {
         o->count = (uint32_t)b->count;
-        o->state = OUT_SAFE;
+        pub_out_to(o, OUT_SAFE);
         d->redo_skipped++;
     } else {
         pub_out_fill(d, o, b->body, b->body_len, (uint32_t)b->count);
@@ -176,7 +104,7 @@ static void seal(pub_daemon *d, pub_lane *l)
     }
     pub_batch_reset(b);
     l->since_ms = 0;
-    pub_send_new(d, o);
+    pub_ledger_append(&d->ledger, o); /* sent by pub_send_fresh */
 }
 
 void pub_seal(pub_daemon *d, uint64_t now)

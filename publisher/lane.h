@@ -6,7 +6,7 @@
  * lane 0, SPOOL_DIR/QUEUE@R for a route: '@' never occurs in a queue name)
  * and its own down/up state; batches of every lane share one FIFO and the
  * ring is released, in order, only once every batch holding its events is
- * safe (daemon.h).
+ * safe (ledger.h).
  */
 #ifndef RINGPUB_LANE_H
 #define RINGPUB_LANE_H

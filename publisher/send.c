@@ -26,36 +26,12 @@ static void dispatch(pub_daemon *d, pub_out *o);
 static void made_safe(pub_daemon *d, pub_out *o)
 {
     pub_lane *l = o->lane;
-    o->state = OUT_SAFE;
+    pub_out_to(o, OUT_SAFE);
     pub_seals_safe(&d->seals, o->seal_slot);
     if (o->split_part && --l->split_left == 0) { /* every part of a split replay is safe */
         spool_remove(&l->spool, l->split_name);
         l->next_replay_ms = pub_now_ms();
     }
-}
-
-struct pub_ready {
-    uint64_t req;
-    long status;
-    char err[300];
-};
-
-/* A request finished inside post(): reported on the next loop turn, so
- * post()'s callers never see their batch freed under them. */
-void pub_send_complete_later(pub_daemon *d, uint64_t req, long status, const char *err)
-{
-    if (d->nready == d->capready) {
-        size_t cap = d->capready ? d->capready * 2 : 16;
-        struct pub_ready *r = (struct pub_ready *)realloc(d->ready, cap * sizeof *r);
-        if (!r)
-            return; /* the batch stays SENDING: retried after a restart, never lost */
-        d->ready = r;
-        d->capready = cap;
-    }
-    struct pub_ready *r = &d->ready[d->nready++];
-    r->req = req;
-    r->status = status;
-    snprintf(r->err, sizeof r->err, "%.299s", err ? err : "");
 }
 
 static void report_ready(pub_daemon *d)
@@ -79,7 +55,7 @@ void *pub_find_out(void *ctx, uint64_t req)
     for (int i = 0; i < d->nlanes; i++)
         if (d->lanes[i].replay && d->lanes[i].replay->req == req)
             return d->lanes[i].replay;
-    for (pub_out *o = d->outs; o; o = o->next)
+    for (pub_out *o = d->ledger.outs; o; o = o->next)
         if (o->req == req && o->state == OUT_SENDING)
             return o;
     return NULL;
@@ -96,25 +72,6 @@ void *pub_find_out(void *ctx, uint64_t req)
  * base of jitter, so a fleet told the same time does not come back in one
  * instant). retry.jitter = none takes the top of each range. The first
  * success makes the lane healthy: full rate at once. */
-
-#define RETRY_AFTER_MAX_S 3600
-
-/* A Retry-After value in ms (delta-seconds or HTTP-date), 0 if none. */
-static uint64_t retry_after_ms(const char *v)
-{
-    char *end;
-    long s;
-    time_t t, now = time(NULL);
-    if (!v || !*v)
-        return 0;
-    s = strtol(v, &end, 10);
-    if (end != v && *end == '\0')
-        return s <= 0 ? 0 : (uint64_t)(s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : s) * 1000u;
-    t = curl_getdate(v, NULL);
-    if (t == (time_t)-1 || t <= now)
-        return 0;
-    return (uint64_t)(t - now > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : t - now) * 1000u;
-}
 
 /* lo plus a uniform draw in [0, span] (full jitter), or plus span with
  * retry.jitter = none. */
@@ -134,12 +91,12 @@ static uint64_t backoff_ms(const pub_daemon *d, int streak)
     return jitter(d, base, hi - base);
 }
 
-/* A request of lane l failed (no answer, or a retryable status). Only a
- * probe, or the first failure, makes the wait grow; a Retry-After always
- * counts. */
-static void sink_failed(pub_daemon *d, pub_lane *l, const pub_out *o, long status, const char *retry_after)
+/* A request of lane l failed (no answer, or a retryable status; the sink
+ * asked for ra ms, or 0). Only a probe, or the first failure, makes the
+ * wait grow; a Retry-After always counts. */
+static void sink_failed(pub_daemon *d, pub_lane *l, const pub_out *o, long status, uint64_t ra)
 {
-    uint64_t now = pub_now_ms(), ra = retry_after_ms(retry_after);
+    uint64_t now = pub_now_ms();
     if (o->probe || l->fail_streak == 0) {
         l->fail_streak++;
         l->backoff_ms = backoff_ms(d, l->fail_streak);
@@ -176,16 +133,23 @@ static int sink_may_send(const pub_lane *l, uint64_t now)
     return l->fail_streak == 0 || (!l->probing && now >= l->probe_at_ms);
 }
 
+/* Start o's request; if the sink cannot even start it, o waits. */
 static void post(pub_daemon *d, pub_out *o)
 {
-    o->state = OUT_SENDING;
+    pub_out_to(o, OUT_SENDING);
     o->req = ++d->next_req;
     o->probe = o->lane->fail_streak > 0;
     if (o->probe) {
         o->lane->probing = 1;
         o->lane->probes++;
     }
-    pub_sink_ops_of(o->lane->sink)->send(d, o);
+    if (pub_sink_ops_of(o->lane->sink)->send(d, o) != 0) {
+        pub_log(d, "batch %s: cannot start a request; will retry", o->id);
+        if (o->probe)
+            o->lane->probing = 0;
+        pub_out_to(o, OUT_WAITING);
+        o->next_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
+    }
 }
 
 static void on_spooled(void *ctx, spool_write *w, int res)
@@ -201,7 +165,7 @@ static void on_spooled(void *ctx, spool_write *w, int res)
         l->spool_failing = 1;
         l->spool_retry_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
         d->metrics.total.error_io++;
-        o->state = OUT_WAITING;
+        pub_out_to(o, OUT_WAITING);
         o->next_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
         return;
     }
@@ -232,7 +196,7 @@ static void spool_out(pub_daemon *d, pub_out *o)
             pub_log(d, "spool full (%llu of %llu bytes): holding batch %s, producers will see "
                        "the queue fill", (unsigned long long)sp->used,
                     (unsigned long long)sp->max_bytes, o->id);
-        o->state = OUT_WAITING;
+        pub_out_to(o, OUT_WAITING);
         o->next_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
         return;
     }
@@ -247,11 +211,11 @@ static void spool_out(pub_daemon *d, pub_out *o)
     o->sw.ctx = d;
     if (spool_write_start(sp, &d->loop, &o->sw, &m, o->body.data) != 0) {
         pub_log(d, "batch %s: cannot create a spool file in %s: %s", o->id, sp->path, strerror(errno));
-        o->state = OUT_WAITING;
+        pub_out_to(o, OUT_WAITING);
         o->next_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
         return;
     }
-    o->state = OUT_SPOOLING;
+    pub_out_to(o, OUT_SPOOLING);
 }
 
 static int deadletter(pub_daemon *d, pub_out *o, long status, const char *reason)
@@ -278,25 +242,6 @@ static int deadletter(pub_daemon *d, pub_out *o, long status, const char *reason
     return 0;
 }
 
-static int retryable(long status)
-{
-    return status == 408 || status == 429 || status >= 500;
-}
-
-/* Why a final refusal happened, in words a user can act on. */
-static const char *refusal(const pub_daemon *d, long status)
-{
-    static char why[300];
-    if (status == 401 || status == 403)
-        snprintf(why, sizeof why, "the collector refused the signature: key.name \"%.100s\" or key.secret is "
-                 "wrong (fix them, restart, then: ringpub redeliver)", d->cfg.key_name);
-    else if (status == 413)
-        snprintf(why, sizeof why, "one event is larger than the collector takes");
-    else
-        snprintf(why, sizeof why, "refused by the collector");
-    return why;
-}
-
 /* Halve o after a 413 (pub_split), said once: `what` names o. 0, or -1 (it
  * cannot be split). */
 static int halve(pub_daemon *d, pub_out *o, pub_out **second, const char *what)
@@ -319,11 +264,7 @@ static int split_out(pub_daemon *d, pub_out *o)
     pub_out *second;
     if (halve(d, o, &second, "batch") != 0)
         return -1;
-    second->next = o->next;
-    o->next = second;
-    if (d->outs_tail == o)
-        d->outs_tail = second;
-    d->n_outs++;
+    pub_ledger_insert(&d->ledger, o, second);
     second->split_part = o->split_part;
     o->lane->split_left += o->split_part;
     dispatch(d, o);
@@ -346,112 +287,108 @@ static int split_replay(pub_daemon *d, pub_out *o)
     l->split_left = 2;
     o->from_spool = o->probe = 0;
     o->split_part = second->split_part = 1;
-    o->seq = d->next_seq++;
-    second->seq = d->next_seq++;
+    o->seq = pub_ledger_seq(&d->ledger);
+    second->seq = pub_ledger_seq(&d->ledger);
     l->replay = NULL;
-    pub_send_new(d, o);
-    pub_send_new(d, second);
+    pub_ledger_append(&d->ledger, o);
+    pub_ledger_append(&d->ledger, second);
+    dispatch(d, o);
+    dispatch(d, second);
     return 0;
 }
 
-/* Decide what a failed live batch does next. */
-static void failed(pub_daemon *d, pub_out *o, const pub_http_result *r)
+/* Decide what a live batch that was not delivered does next. */
+static void failed(pub_daemon *d, pub_out *o, const pub_verdict *v)
 {
     pub_lane *l = o->lane;
-    int transient = r->status == 0 || retryable(r->status); /* down, unreachable or refusing for now */
-    if (transient) {
+    if (v->kind == PUB_RETRY) {
         if (!l->down)
             pub_log(d, "%s %s %s (%s): spooling, one probe at a time until it is back",
                     l->sink == PUB_SINK_HTTP ? "collector" : "sink", l->where,
-                    r->status ? "is failing" : "unreachable", r->status ? "a retryable status" : r->errmsg);
-        sink_failed(d, l, o, r->status, r->retry_after);
+                    v->code ? "is failing" : "unreachable", v->code ? "a retryable status" : v->why);
+        sink_failed(d, l, o, v->code, v->retry_after_ms);
     }
     if (d->cfg.delivery == PUB_HASTY) {
         d->metrics.total.dropped += o->count;
         made_safe(d, o);
         return;
     }
-    if (transient) {
+    if (v->kind == PUB_RETRY) {
         d->metrics.total.retries++;
         spool_out(d, o); /* a full spool keeps it in memory: it waits for a probe */
-    } else if (r->status == 413 && split_out(d, o) == 0) {
+    } else if (v->kind == PUB_TOO_LARGE && split_out(d, o) == 0) {
         return;
-    } else if (deadletter(d, o, r->status, refusal(d, r->status)) == 0) {
+    } else if (deadletter(d, o, v->code, v->why) == 0) {
         made_safe(d, o);
     } else {
         spool_out(d, o);
     }
 }
 
-static void replay_finished(pub_daemon *d, pub_out *o, const pub_http_result *r)
+static void replay_finished(pub_daemon *d, pub_out *o, const pub_verdict *v)
 {
     pub_lane *l = o->lane;
     uint64_t now = pub_now_ms();
-    int ok = r->status >= 200 && r->status < 300;
-    if (r->status == 413 && split_replay(d, o) == 0)
+    int ok = v->kind == PUB_DELIVERED;
+    if (v->kind == PUB_TOO_LARGE && split_replay(d, o) == 0)
         return;
-    if (ok || (r->status >= 400 && !retryable(r->status) && deadletter(d, o, r->status, "refused on replay") == 0)) {
+    if (ok || (v->kind != PUB_RETRY && deadletter(d, o, v->code, "refused on replay") == 0)) {
         if (ok) {
             d->metrics.total.sent += o->count;
             d->metrics.total.replayed++;
             l->sent += o->count;
         }
         spool_remove(&l->spool, o->spool_name);
-        sink_ok(l, r->status);
+        sink_ok(l, v->code);
         l->next_replay_ms = now;
     } else {
-        if (r->status == 0 || retryable(r->status))
-            sink_failed(d, l, o, r->status, r->retry_after);
+        if (v->kind == PUB_RETRY)
+            sink_failed(d, l, o, v->code, v->retry_after_ms);
         l->next_replay_ms = next_try_ms(d, l, now);
     }
     l->replay = NULL;
     pub_out_free(o);
 }
 
-void pub_http_finished(void *ctx, void *req_ctx, const pub_http_result *r)
+/* o's attempt came to verdict v (after elapsed_ms). */
+static void finished(pub_daemon *d, pub_out *o, const pub_verdict *v, uint64_t elapsed_ms)
 {
-    pub_daemon *d = (pub_daemon *)ctx;
-    pub_out *o = (pub_out *)req_ctx;
-    pub_http_result handled;
-    const pub_sink_ops *sink = pub_sink_ops_of(o->lane->sink);
-    if (sink->answer) { /* a sink that reads its answers itself (EventGate's 207) */
-        handled = *r;
-        handled.status = sink->answer(d, o, r);
-        r = &handled;
-    }
-    pub_metrics_post_ms(&d->metrics, r->elapsed_ms);
-    if (r->status == 0)
+    pub_metrics_post_ms(&d->metrics, elapsed_ms);
+    if (v->kind != PUB_DELIVERED && v->code == 0)
         d->metrics.total.error_io++;
-    else if (r->status >= 300)
+    else if (v->kind != PUB_DELIVERED)
         d->metrics.total.error_http++;
-    pub_debug(d, "batch %s: %ld %s (%llu ms)", o->id, r->status, r->status ? "" : r->errmsg,
-              (unsigned long long)r->elapsed_ms);
+    pub_debug(d, "batch %s: %ld %s (%llu ms)", o->id, v->code, v->code ? "" : v->why, (unsigned long long)elapsed_ms);
     if (o->probe)
         o->lane->probing = 0;
     if (o->from_spool) {
-        replay_finished(d, o, r);
+        replay_finished(d, o, v);
         return;
     }
-    if (r->status >= 200 && r->status < 300) {
+    if (v->kind == PUB_DELIVERED) {
         d->metrics.total.sent += o->count;
         o->lane->sent += o->count;
-        sink_ok(o->lane, r->status);
+        sink_ok(o->lane, v->code);
         made_safe(d, o);
     } else {
-        failed(d, o, r);
+        failed(d, o, v);
     }
     pub_release_safe(d);
 }
 
-void pub_send_new(pub_daemon *d, pub_out *o)
+void pub_http_finished(void *ctx, void *req_ctx, const pub_http_result *r)
 {
-    if (d->outs_tail)
-        d->outs_tail->next = o;
-    else
-        d->outs = o;
-    d->outs_tail = o;
-    d->n_outs++;
-    if (o->state != OUT_SAFE) /* a rebuilt batch that was safe already is not sent again */
+    pub_daemon *d = (pub_daemon *)ctx;
+    pub_out *o = (pub_out *)req_ctx;
+    pub_verdict v;
+    pub_sink_ops_of(o->lane->sink)->verdict(d, o, r, &v);
+    finished(d, o, &v, r->elapsed_ms);
+}
+
+void pub_send_fresh(pub_daemon *d)
+{
+    pub_out *o;
+    while ((o = pub_ledger_fresh(&d->ledger)) != NULL)
         dispatch(d, o);
 }
 
@@ -548,9 +485,9 @@ int pub_send_timers(pub_daemon *d, uint64_t now)
     int64_t next = -1;
     if (d->nready)
         report_ready(d);
-    if (d->outs && d->outs->state == OUT_SAFE)
+    if (d->ledger.outs && d->ledger.outs->state == OUT_SAFE)
         pub_release_safe(d);
-    for (pub_out *o = d->outs; o; o = o->next) {
+    for (pub_out *o = d->ledger.outs; o; o = o->next) {
         if (o->state != OUT_WAITING)
             continue;
         if (o->next_ms <= now) {
@@ -579,34 +516,16 @@ int pub_send_timers(pub_daemon *d, uint64_t now)
 
 void pub_release_safe(pub_daemon *d)
 {
-    while (d->outs && d->outs->state == OUT_SAFE) {
-        pub_out *o = d->outs;
-        d->outs = o->next;
-        if (!d->outs)
-            d->outs_tail = NULL;
-        d->n_outs--;
-        pub_out_free(o);
-    }
-    uint64_t pending = d->outs ? d->outs->seq : d->next_seq;
-    while (d->chunk_n > 0) {
-        ring_chunk *c = &d->chunks[d->chunk_head];
-        if (c->lanes || (!c->no_batch && c->last_seq >= pending))
-            break;
-        if (rp_consumer_release(d->ring, &c->b) != 0) {
-            pub_log(d, "ring release out of order (a bug): stopping");
-            pub_stop(d, 1);
-            break;
-        }
-        pub_seals_released(&d->seals, c->b.end);
-        d->chunk_head = (d->chunk_head + 1) % d->chunk_cap;
-        d->chunk_n--;
-        d->chunk_base++;
+    int rc = pub_ledger_release(&d->ledger, d->ring, &d->seals);
+    if (rc < 0) {
+        pub_log(d, "ring release refused (%s): a bug; stopping", rp_strerror(rc));
+        pub_stop(d, 1);
     }
 }
 
 void pub_spool_all(pub_daemon *d)
 {
-    for (pub_out *o = d->outs; o; o = o->next)
+    for (pub_out *o = d->ledger.outs; o; o = o->next)
         if (o->state == OUT_WAITING || o->state == OUT_SENDING) {
             if (d->cfg.delivery == PUB_HASTY) {
                 d->metrics.total.dropped += o->count;

@@ -31,9 +31,11 @@ static int refusals(pub_daemon *d, pub_out *o, const pub_http_result *r)
     return 1;
 }
 
-static long answer(pub_daemon *d, pub_out *o, const pub_http_result *r)
+static void verdict(pub_daemon *d, pub_out *o, const pub_http_result *r, pub_verdict *v)
 {
-    return (r->status == 207 || r->status == 400) && refusals(d, o, r) ? 200 : r->status;
+    pub_verdict_http(d, r, v);
+    if ((r->status == 207 || r->status == 400) && refusals(d, o, r))
+        v->kind = PUB_DELIVERED, v->why = "";
 }
 
 static void describe(pub_lane *l, const pub_config *c, const char *host, const char *eventgate_url)
@@ -45,6 +47,6 @@ static void describe(pub_lane *l, const pub_config *c, const char *host, const c
     snprintf(l->where, sizeof l->where, "%.600s", l->url);
 }
 
-static void send_post(pub_daemon *d, pub_out *o) { pub_sink_http.send(d, o); }
+static int send_post(pub_daemon *d, pub_out *o) { return pub_sink_http.send(d, o); }
 
-const pub_sink_ops pub_sink_eventgate = { "eventgate", describe, send_post, answer };
+const pub_sink_ops pub_sink_eventgate = { "eventgate", describe, send_post, verdict };

@@ -53,7 +53,7 @@ static void describe(pub_lane *l, const pub_config *c, const char *host, const c
     snprintf(l->where, sizeof l->where, "file %.600s", l->file_path);
 }
 
-static void send_file(pub_daemon *d, pub_out *o)
+static int send_file(pub_daemon *d, pub_out *o)
 {
     char why[400];
     int rc = write_lines(o->lane->file_path, (pub_compression)o->codec, o->lane->version, o->body.data, o->body.len,
@@ -61,6 +61,7 @@ static void send_file(pub_daemon *d, pub_out *o)
     if (rc == 0) /* in the file now: a kill before the report must not write it twice */
         pub_seals_safe(&d->seals, o->seal_slot);
     pub_send_complete_later(d, o->req, rc == 0 ? 200 : 0, rc == 0 ? NULL : why);
+    return 0;
 }
 
-const pub_sink_ops pub_sink_file = { "file", describe, send_file, NULL };
+const pub_sink_ops pub_sink_file = { "file", describe, send_file, pub_verdict_done };

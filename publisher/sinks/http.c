@@ -8,6 +8,7 @@
 #include "cli.h" /* RINGPUB_VERSION */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -80,17 +81,72 @@ static void describe(pub_lane *l, const pub_config *c, const char *host, const c
     snprintf(l->where, sizeof l->where, "%.600s", l->url);
 }
 
-static void send_post(pub_daemon *d, pub_out *o)
+#define RETRY_AFTER_MAX_S 3600
+
+/* A Retry-After value in ms (delta-seconds or HTTP-date), 0 if none. */
+static uint64_t retry_after_ms(const char *v)
 {
-    build_headers(d, o);
-    if (pub_http_post(&d->http, o, o->lane->url, o->headers, o->body.data, o->body.len,
-                      (long)d->cfg.post_timeout_ms) != 0) {
-        pub_log(d, "batch %s: cannot start a request; will retry", o->id);
-        if (o->probe)
-            o->lane->probing = 0;
-        o->state = OUT_WAITING;
-        o->next_ms = pub_now_ms() + d->cfg.backoff_cap_ms;
+    char *end;
+    long s;
+    time_t t, now = time(NULL);
+    if (!v || !*v)
+        return 0;
+    s = strtol(v, &end, 10);
+    if (end != v && *end == '\0')
+        return s <= 0 ? 0 : (uint64_t)(s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : s) * 1000u;
+    t = curl_getdate(v, NULL);
+    if (t == (time_t)-1 || t <= now)
+        return 0;
+    return (uint64_t)(t - now > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : t - now) * 1000u;
+}
+
+static int retryable(long status)
+{
+    return status == 408 || status == 429 || status >= 500;
+}
+
+/* Why a final refusal happened, in words a user can act on. */
+static const char *refusal(const pub_daemon *d, long status)
+{
+    static char why[300];
+    if (status == 401 || status == 403)
+        snprintf(why, sizeof why, "the collector refused the signature: key.name \"%.100s\" or key.secret is "
+                 "wrong (fix them, restart, then: ringpub redeliver)", d->cfg.key_name);
+    else if (status == 413)
+        snprintf(why, sizeof why, "one event is larger than the collector takes");
+    else
+        snprintf(why, sizeof why, "refused by the collector");
+    return why;
+}
+
+void pub_verdict_http(const pub_daemon *d, const pub_http_result *r, pub_verdict *v)
+{
+    v->code = r->status;
+    v->why = "";
+    v->retry_after_ms = 0;
+    if (r->status >= 200 && r->status < 300) {
+        v->kind = PUB_DELIVERED;
+    } else if (r->status == 0 || retryable(r->status)) {
+        v->kind = PUB_RETRY;
+        v->why = r->status ? "" : r->errmsg;
+        v->retry_after_ms = retry_after_ms(r->retry_after);
+    } else {
+        v->kind = r->status == 413 ? PUB_TOO_LARGE : PUB_REFUSED;
+        v->why = refusal(d, r->status);
     }
 }
 
-const pub_sink_ops pub_sink_http = { "http", describe, send_post, NULL };
+static void verdict(pub_daemon *d, pub_out *o, const pub_http_result *r, pub_verdict *v)
+{
+    (void)o;
+    pub_verdict_http(d, r, v);
+}
+
+static int send_post(pub_daemon *d, pub_out *o)
+{
+    build_headers(d, o);
+    return pub_http_post(&d->http, o, o->lane->url, o->headers, o->body.data, o->body.len,
+                         (long)d->cfg.post_timeout_ms) != 0 ? -1 : 0;
+}
+
+const pub_sink_ops pub_sink_http = { "http", describe, send_post, verdict };

@@ -89,12 +89,13 @@ static void describe(pub_lane *l, const pub_config *c, const char *host, const c
     snprintf(l->where, sizeof l->where, "JetStream %.300s subject %.200s", c->js_url, l->js_subject);
 }
 
-static void send_msgs(pub_daemon *d, pub_out *o)
+static int send_msgs(pub_daemon *d, pub_out *o)
 {
     if (d->cfg.js_per_event)
         publish_events(d, o);
     else
         publish_batch(d, o);
+    return 0; /* a publish that cannot start is reported as failed (jetstream.c) */
 }
 
-const pub_sink_ops pub_sink_jetstream = { "jetstream", describe, send_msgs, NULL };
+const pub_sink_ops pub_sink_jetstream = { "jetstream", describe, send_msgs, pub_verdict_done };
