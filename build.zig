@@ -23,20 +23,25 @@ const ring_sources = [_][]const u8{
 };
 
 /// ringbench (bench/), apart from its main.c.
-const bench_sources = [_][]const u8{ "bench/main.c", "bench/hist.c", "bench/backend.c", "bench/run.c", "bench/report.c", "bench/e2e.c", "publisher/cli.c" };
+const bench_sources = [_][]const u8{ "bench/main.c", "bench/hist.c", "bench/backend.c", "bench/run.c", "bench/report.c", "bench/e2e.c", "publisher/shared/cli.c" };
 
-/// The daemon's parts (publisher/), and the system libraries they need.
-const pub_sources = [_][]const u8{
+/// What the tools share with the daemon (publisher/shared/): the wire rules
+/// (signature, body framing, compression, NATS connection) and small
+/// utilities (buffers, sizes and durations, command-line helpers).
+const shared_sources = [_][]const u8{
+    "publisher/shared/units.c",
+    "publisher/shared/buf.c",
+    "publisher/shared/sign.c",
+    "publisher/shared/codec.c",
+    "publisher/shared/cli.c",
+    "publisher/shared/natsconn.c",
+    "publisher/shared/body.c",
+};
+/// The daemon's parts that tests use without the loop, and the shared ones.
+const pub_sources = shared_sources ++ [_][]const u8{
     "publisher/ini.c",
     "publisher/config.c",
-    "publisher/units.c",
-    "publisher/buf.c",
     "publisher/batch.c",
-    "publisher/sign.c",
-    "publisher/codec.c",
-    "publisher/cli.c",
-    "publisher/natsconn.c",
-    "publisher/body.c",
     "publisher/process.c",
 };
 /// The daemon's own parts (need the ring library too).
@@ -71,6 +76,19 @@ const daemon_sources = [_][]const u8{
     "publisher/daemon.c",
 };
 const pub_libs = [_][]const u8{ "sodium", "crypto", "zstd", "deflate", "z", "curl", "uring", "nats", "jansson", "m" };
+
+/// Where each kind of code may include from. A tool sees the public headers
+/// and publisher/shared, never the daemon's internals (publisher/) nor the
+/// ring's (ring/); its own folder's headers it finds next to it.
+const Dirs = enum { lib, daemon, tool, all };
+fn includeDirs(d: Dirs) []const []const u8 {
+    return switch (d) {
+        .lib => &.{ "include", "ring" },
+        .daemon => &.{ "include", "publisher", "publisher/shared" },
+        .tool => &.{ "include", "publisher/shared" },
+        .all => &.{ "include", "ring", "publisher", "publisher/shared", "tools/collect", "bench" },
+    };
+}
 
 /// The reference collector (tools/collect/), on libmicrohttpd and jansson.
 const collect_sources = [_][]const u8{
@@ -129,30 +147,30 @@ pub fn build(b: *std.Build) void {
     const only = b.option([]const u8, "only", "Run only the test suite with this name (e.g. -Donly=corrupt)");
 
     // ---- the consumer library ---------------------------------------------
-    const lib = b.addLibrary(.{ .name = "ringpub", .root_module = cModule(b, target, optimize, false) });
+    const lib = b.addLibrary(.{ .name = "ringpub", .root_module = cModule(b, target, optimize, false, .lib) });
     lib.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
     b.installArtifact(lib);
     b.installDirectory(.{ .source_dir = b.path("include"), .install_dir = .header, .install_subdir = "" });
     installSystemFiles(b);
 
     // ---- the daemon -----------------------------------------------------------
-    const daemon = b.addExecutable(.{ .name = "ringpub", .root_module = cModule(b, target, optimize, false) });
+    const daemon = b.addExecutable(.{ .name = "ringpub", .root_module = cModule(b, target, optimize, false, .daemon) });
     daemon.root_module.linkLibrary(lib);
     addPublisher(daemon.root_module);
     daemon.root_module.addCSourceFiles(.{ .files = &.{"publisher/main.c"}, .flags = &c_flags });
     b.installArtifact(daemon);
 
     // ---- tools ----------------------------------------------------------------
-    const collect = b.addExecutable(.{ .name = "ringcollect", .root_module = cModule(b, target, optimize, false) });
+    const collect = b.addExecutable(.{ .name = "ringcollect", .root_module = cModule(b, target, optimize, false, .tool) });
     addCollector(collect.root_module);
     collect.root_module.addCSourceFiles(.{ .files = &.{"tools/collect/main.c"}, .flags = &c_flags });
     b.installArtifact(collect);
-    const ctl = b.addExecutable(.{ .name = "ringctl", .root_module = cModule(b, target, optimize, false) });
+    const ctl = b.addExecutable(.{ .name = "ringctl", .root_module = cModule(b, target, optimize, false, .tool) });
     ctl.root_module.linkLibrary(lib);
-    ctl.root_module.addCSourceFiles(.{ .files = &.{ "tools/ctl/main.c", "tools/ctl/load.c", "tools/ctl/views.c", "tools/ctl/admin.c", "publisher/cli.c", "publisher/units.c" }, .flags = &c_flags });
+    ctl.root_module.addCSourceFiles(.{ .files = &.{ "tools/ctl/main.c", "tools/ctl/load.c", "tools/ctl/views.c", "tools/ctl/admin.c", "publisher/shared/cli.c", "publisher/shared/units.c" }, .flags = &c_flags });
     b.installArtifact(ctl);
 
-    const ringjs = b.addExecutable(.{ .name = "ringjs", .root_module = cModule(b, target, optimize, false) });
+    const ringjs = b.addExecutable(.{ .name = "ringjs", .root_module = cModule(b, target, optimize, false, .tool) });
     ringjs.root_module.addCSourceFiles(.{ .files = &.{ "tools/jetstream/main.c", "tools/jetstream/stream.c", "tools/jetstream/dump.c" }, .flags = &c_flags });
     addShared(ringjs.root_module);
     b.installArtifact(ringjs);
@@ -163,9 +181,9 @@ pub fn build(b: *std.Build) void {
     b.step("python", "Build the Python wheel and sdist into zig-out/python (tools/python-wheel)").dependOn(&wheel.step);
 
     // ---- benchmark ----------------------------------------------------------
-    const ringbench = b.addExecutable(.{ .name = "ringbench", .root_module = cModule(b, target, .ReleaseFast, false) });
+    const ringbench = b.addExecutable(.{ .name = "ringbench", .root_module = cModule(b, target, .ReleaseFast, false, .tool) });
     // the benchmark always measures an optimised ring, whatever -Doptimize says
-    const lib_fast = b.addLibrary(.{ .name = "ringpub_fast", .root_module = cModule(b, target, .ReleaseFast, false) });
+    const lib_fast = b.addLibrary(.{ .name = "ringpub_fast", .root_module = cModule(b, target, .ReleaseFast, false, .lib) });
     lib_fast.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
     ringbench.root_module.linkLibrary(lib_fast);
     ringbench.root_module.addCSourceFiles(.{ .files = &bench_sources, .flags = &c_flags });
@@ -175,13 +193,13 @@ pub fn build(b: *std.Build) void {
     b.step("bench", "A short ringbench run (ring vs POSIX mq and a Unix socket); `-- ARGS` to choose").dependOn(&bench_run.step);
 
     // a stand-in for a processor bug, LD_PRELOADed by tests/test_supervise.c
-    const crashy = b.addLibrary(.{ .name = "crashy", .linkage = .dynamic, .root_module = cModule(b, target, optimize, false) });
+    const crashy = b.addLibrary(.{ .name = "crashy", .linkage = .dynamic, .root_module = cModule(b, target, optimize, false, .tool) });
     crashy.root_module.addCSourceFiles(.{ .files = &.{"tests/contain/crashy.c"}, .flags = &c_flags });
     // installed for the tests that need it (e2eNeeds), never by `zig build install`
     crashy_install = b.addInstallArtifact(crashy, .{ .dest_dir = .{ .override = .{ .custom = "test" } } });
 
     // ---- fault matrix (tests/faults/run) ----------------------------------------
-    const fprod = b.addExecutable(.{ .name = "fproducer", .root_module = cModule(b, target, optimize, false) });
+    const fprod = b.addExecutable(.{ .name = "fproducer", .root_module = cModule(b, target, optimize, false, .tool) });
     fprod.root_module.addCSourceFiles(.{ .files = &.{"tests/faults/fproducer.c"}, .flags = &c_flags });
     const fprod_install = b.addInstallArtifact(fprod, .{ .dest_dir = .{ .override = .{ .custom = "test" } } });
     const faults_run = b.addSystemCommand(&.{ "python3", "tests/faults/run" });
@@ -213,7 +231,7 @@ pub fn build(b: *std.Build) void {
     stress_run.stdio = .inherit;
     stress_run.has_side_effects = true;
     for ([_][]const u8{ "sproducer", "sconsumer" }) |name| {
-        const exe = b.addExecutable(.{ .name = name, .root_module = cModule(b, target, optimize, false) });
+        const exe = b.addExecutable(.{ .name = name, .root_module = cModule(b, target, optimize, false, .all) });
         exe.root_module.addCSourceFiles(.{ .files = &.{b.fmt("tests/stress/{s}.c", .{name})}, .flags = &c_flags });
         if (std.mem.eql(u8, name, "sconsumer")) exe.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
         stress_run.step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "test" } } }).step);
@@ -228,7 +246,8 @@ pub fn build(b: *std.Build) void {
     fuzz_run.stdio = .inherit;
     fuzz_run.has_side_effects = true;
     for (fuzz_targets) |name| {
-        const cc = b.addSystemCommand(&.{ "clang-14", "-g", "-O1", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all", "-Wall", "-Wextra", "-Werror", "-std=c17", "-D_GNU_SOURCE", "-Iinclude", "-Iring", "-Ipublisher", "-Itools/collect", "-o" });
+        const cc = b.addSystemCommand(&.{ "clang-14", "-g", "-O1", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all", "-Wall", "-Wextra", "-Werror", "-std=c17", "-D_GNU_SOURCE", "-o" });
+        for (includeDirs(.all)) |dir| cc.addPrefixedDirectoryArg("-I", b.path(dir));
         const exe = cc.addOutputFileArg(name);
         cc.addFileArg(b.path(b.fmt("tests/fuzz/{s}.c", .{name})));
         for (ring_sources ++ pub_sources ++ daemon_sources ++ collect_sources) |src| cc.addFileArg(b.path(src));
@@ -262,7 +281,7 @@ pub fn build(b: *std.Build) void {
     if (only == null or std.mem.eql(u8, only.?, "install")) test_step.dependOn(&install_check.step);
 
     // the producer header as C++17, next to the C consumer library
-    const cxx = b.addExecutable(.{ .name = "test_cxx", .root_module = cModule(b, target, optimize, false) });
+    const cxx = b.addExecutable(.{ .name = "test_cxx", .root_module = cModule(b, target, optimize, false, .all) });
     cxx.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
     cxx.root_module.addCSourceFiles(.{ .files = &.{"tests/test_cxx.cpp"}, .flags = &cxx_flags });
     cxx.root_module.link_libcpp = true;
@@ -312,12 +331,13 @@ fn pythonTest(b: *std.Build, which: []const u8) *std.Build.Step {
 }
 
 fn addShared(m: *std.Build.Module) void {
-    m.addCSourceFiles(.{ .files = &pub_sources, .flags = &c_flags });
+    m.addCSourceFiles(.{ .files = &shared_sources, .flags = &c_flags });
     for (pub_libs) |l| m.linkSystemLibrary(l, .{});
 }
 
 fn addPublisher(m: *std.Build.Module) void {
-    addShared(m);
+    m.addCSourceFiles(.{ .files = &pub_sources, .flags = &c_flags });
+    for (pub_libs) |l| m.linkSystemLibrary(l, .{});
     m.addCSourceFiles(.{ .files = &daemon_sources, .flags = &c_flags });
 }
 
@@ -327,20 +347,16 @@ fn addCollector(m: *std.Build.Module) void {
     for (collect_libs) |l| m.linkSystemLibrary(l, .{});
 }
 
-fn cModule(b: *std.Build, target: std.Build.ResolvedTarget, optimize: std.builtin.OptimizeMode, tsan: bool) *std.Build.Module {
+fn cModule(b: *std.Build, target: std.Build.ResolvedTarget, optimize: std.builtin.OptimizeMode, tsan: bool, dirs: Dirs) *std.Build.Module {
     const m = b.createModule(.{ .target = target, .optimize = optimize, .link_libc = true, .sanitize_thread = tsan });
-    m.addIncludePath(b.path("include"));
-    m.addIncludePath(b.path("ring"));
-    m.addIncludePath(b.path("publisher"));
-    m.addIncludePath(b.path("tools/collect"));
-    m.addIncludePath(b.path("bench"));
+    for (includeDirs(dirs)) |dir| m.addIncludePath(b.path(dir));
     return m;
 }
 
 fn testExe(b: *std.Build, t: TestSpec, target: std.Build.ResolvedTarget, optimize: std.builtin.OptimizeMode, tsan: bool) *std.Build.Step.Compile {
     const exe = b.addExecutable(.{
         .name = b.fmt("test_{s}{s}", .{ t.name, if (tsan) "_tsan" else "" }),
-        .root_module = cModule(b, target, optimize, tsan),
+        .root_module = cModule(b, target, optimize, tsan, .all),
     });
     exe.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
     exe.root_module.addCSourceFiles(.{
@@ -409,7 +425,7 @@ fn gccSanitizerRun(b: *std.Build, t: TestSpec, sanitize: []const u8) *std.Build.
 fn gccSanitized(b: *std.Build, name: []const u8, sanitize: []const u8, srcs: []const []const u8, libs: []const []const u8) std.Build.LazyPath {
     const cc = b.addSystemCommand(&.{ "gcc", b.fmt("-fsanitize={s}", .{sanitize}), "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g", "-O1" });
     cc.addArgs(&c_flags);
-    for ([_][]const u8{ "include", "ring", "publisher", "tools/collect", "bench" }) |dir| cc.addPrefixedDirectoryArg("-I", b.path(dir));
+    for (includeDirs(.all)) |dir| cc.addPrefixedDirectoryArg("-I", b.path(dir));
     for (srcs) |src| cc.addFileArg(b.path(src));
     for (libs) |l| cc.addArg(b.fmt("-l{s}", .{l}));
     cc.addArg("-o");

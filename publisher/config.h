@@ -65,19 +65,17 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "codec.h" /* pub_compression */
+#include "sign.h"  /* the development key */
 #include "units.h" /* pub_parse_size, pub_parse_ms */
 
 #define PUB_STR 256
 #define PUB_PATH 4096
 #define PUB_SECRET_MAX 256
 
-/* The embedded development key, shared by ringpub and ringcollect's
- * defaults so the demo works out of the box. Never use it in production. */
-#define PUB_DEV_KEY_NAME "ringpub-dev"
-#define PUB_DEV_SECRET_B64 "cmluZ3B1Yi1kZXZlbG9wbWVudC1zZWNyZXQtMDAwMDA="
+/* The demo's collector (the development key is in sign.h). */
 #define PUB_DEV_COLLECTOR "127.0.0.1:8321"
 
-typedef enum { PUB_ZSTD, PUB_GZIP, PUB_NONE } pub_compression;
 typedef enum { PUB_GUARANTEED, PUB_HASTY } pub_delivery;
 typedef enum { PUB_SINK_HTTP, PUB_SINK_JETSTREAM, PUB_SINK_FILE, PUB_SINK_EVENTGATE } pub_sink;
 

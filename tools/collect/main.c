@@ -4,7 +4,8 @@
  * event as one line to OUT/QUEUE.jsonl. See `ringcollect --help`.
  */
 #include "cli.h"
-#include "config.h"
+#include "sign.h"  /* the development key */
+#include "units.h"
 #include "outdir.h"
 #include "server.h"
 

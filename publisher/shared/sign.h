@@ -23,6 +23,11 @@
 
 #define PUB_MAC_HEX 65 /* 64 hex digits + NUL */
 
+/* The embedded development key, shared by ringpub's and ringcollect's
+ * defaults so the demo works out of the box. Never use it in production. */
+#define PUB_DEV_KEY_NAME "ringpub-dev"
+#define PUB_DEV_SECRET_B64 "cmluZ3B1Yi1kZXZlbG9wbWVudC1zZWNyZXQtMDAwMDA="
+
 /* pub_sign — hex HMAC-SHA256 of [prefix] + body into hex[PUB_MAC_HEX].
  * prefix may be NULL. */
 void pub_sign(const uint8_t *key, size_t keylen, const char *prefix, const void *body, size_t len,

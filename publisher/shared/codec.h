@@ -8,7 +8,8 @@
 #define RINGPUB_CODEC_H
 
 #include "buf.h"
-#include "config.h"
+
+typedef enum { PUB_ZSTD, PUB_GZIP, PUB_NONE } pub_compression;
 
 /* Content-Encoding for a codec: "zstd", "gzip", or NULL for none. */
 const char *pub_codec_encoding(pub_compression c);
