@@ -246,8 +246,9 @@ pub fn build(b: *std.Build) void {
     fuzz_run.stdio = .inherit;
     fuzz_run.has_side_effects = true;
     for (fuzz_targets) |name| {
-        const cc = b.addSystemCommand(&.{ "clang-14", "-g", "-O1", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all", "-Wall", "-Wextra", "-Werror", "-std=c17", "-D_GNU_SOURCE", "-o" });
+        const cc = b.addSystemCommand(&.{ "clang-14", "-g", "-O1", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all", "-Wall", "-Wextra", "-Werror", "-std=c17", "-D_GNU_SOURCE" });
         for (includeDirs(.all)) |dir| cc.addPrefixedDirectoryArg("-I", b.path(dir));
+        cc.addArg("-o");
         const exe = cc.addOutputFileArg(name);
         cc.addFileArg(b.path(b.fmt("tests/fuzz/{s}.c", .{name})));
         for (ring_sources ++ pub_sources ++ daemon_sources ++ collect_sources) |src| cc.addFileArg(b.path(src));
