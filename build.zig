@@ -22,6 +22,10 @@ const ring_sources = [_][]const u8{
     "ring/peek.c",
 };
 
+/// libringpub: ring_sources as one translation unit (ring/ringpub.c), its
+/// internal functions static, so it exports the public API only.
+const lib_sources = [_][]const u8{"ring/ringpub.c"};
+
 /// ringbench (bench/), apart from its main.c.
 const bench_sources = [_][]const u8{ "bench/main.c", "bench/hist.c", "bench/backend.c", "bench/run.c", "bench/report.c", "bench/e2e.c", "publisher/shared/cli.c" };
 
@@ -148,7 +152,7 @@ pub fn build(b: *std.Build) void {
 
     // ---- the consumer library ---------------------------------------------
     const lib = b.addLibrary(.{ .name = "ringpub", .root_module = cModule(b, target, optimize, false, .lib) });
-    lib.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
+    lib.root_module.addCSourceFiles(.{ .files = &lib_sources, .flags = &c_flags });
     b.installArtifact(lib);
     b.installDirectory(.{ .source_dir = b.path("include"), .install_dir = .header, .install_subdir = "" });
     installSystemFiles(b);
@@ -184,7 +188,7 @@ pub fn build(b: *std.Build) void {
     const ringbench = b.addExecutable(.{ .name = "ringbench", .root_module = cModule(b, target, .ReleaseFast, false, .tool) });
     // the benchmark always measures an optimised ring, whatever -Doptimize says
     const lib_fast = b.addLibrary(.{ .name = "ringpub_fast", .root_module = cModule(b, target, .ReleaseFast, false, .lib) });
-    lib_fast.root_module.addCSourceFiles(.{ .files = &ring_sources, .flags = &c_flags });
+    lib_fast.root_module.addCSourceFiles(.{ .files = &lib_sources, .flags = &c_flags });
     ringbench.root_module.linkLibrary(lib_fast);
     ringbench.root_module.addCSourceFiles(.{ .files = &bench_sources, .flags = &c_flags });
     b.installArtifact(ringbench);

@@ -29,8 +29,10 @@
  *   when it is created; the layout and its memory-ordering argument are in
  *   ringpub/layout.h.
  *
- * Include it before any system header (it defines _GNU_SOURCE), or build
- * with -D_GNU_SOURCE.
+ * It needs the C library's default interfaces (syscall(), MAP_POPULATE),
+ * which compilers give unless a strict -std=c17 hides them: then compile
+ * with -D_DEFAULT_SOURCE (`pkg-config --cflags ringpub` says so). It
+ * defines no feature macro of its own.
  *
  * CONFIGURATION MACROS (define before including)
  *   RP_TEST_HOOK(where)   called at RP_HOOK_* points inside a put; tests
@@ -49,23 +51,29 @@
 #ifndef RINGPUB_H
 #define RINGPUB_H
 
-/* The ring needs Linux interfaces (OFD locks, futexes, MAP_POPULATE). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
-#include <features.h>
-#ifndef __USE_GNU
-#error "ringpub.h needs _GNU_SOURCE: include it before any system header, or compile with -D_GNU_SOURCE"
-#endif
-
 #include <stdint.h>
 #include <stddef.h>
 #include <string.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <linux/futex.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#ifndef MAP_POPULATE
+#error "ringpub.h needs the C library's default interfaces: compile with -D_DEFAULT_SOURCE (or -std=gnu17, the default)"
+#endif
+/* Open file description locks (Linux 3.15): the same numbers on every
+ * architecture; glibc names them only under _GNU_SOURCE. */
+#ifdef F_OFD_SETLK
+#define RP__F_OFD_GETLK F_OFD_GETLK
+#define RP__F_OFD_SETLK F_OFD_SETLK
+#else
+#define RP__F_OFD_GETLK 36
+#define RP__F_OFD_SETLK 37
+#endif
 
 #include "ringpub/layout.h"
 
@@ -233,7 +241,7 @@ static inline struct flock rp__byte_lock(short type, off_t at)
 static inline int rp__lock_byte(int fd, short type, off_t at)
 {
     struct flock fl = rp__byte_lock(type, at);
-    return fcntl(fd, F_OFD_SETLK, &fl) == 0 ? 0 : -1;
+    return fcntl(fd, RP__F_OFD_SETLK, &fl) == 0 ? 0 : -1;
 }
 
 /* 1 if another open file description holds a lock on byte `at` (its
@@ -241,7 +249,7 @@ static inline int rp__lock_byte(int fd, short type, off_t at)
 static inline int rp__lock_held(int fd, off_t at)
 {
     struct flock fl = rp__byte_lock(F_WRLCK, at);
-    if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
+    if (fcntl(fd, RP__F_OFD_GETLK, &fl) != 0)
         return -1;
     return fl.l_type != F_UNLCK;
 }
@@ -389,7 +397,7 @@ static inline void rp__after_fork(rp_queue *q, unsigned g)
     snprintf(path, sizeof path, "/proc/self/fd/%d", q->m.fd);
     fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == q->dev && st.st_ino == q->ino)
-        dup3(fd, q->m.fd, O_CLOEXEC); /* drops our reference to the parent's description */
+        syscall(SYS_dup3, fd, q->m.fd, O_CLOEXEC); /* drops our reference to the parent's description (dup3: GNU-only in libc) */
     if (fd >= 0)
         close(fd);
     pthread_mutex_init(&q->mu, NULL); /* the parent's state of it means nothing here */

@@ -17,10 +17,10 @@ static uint64_t clock_ns(clockid_t id)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t rp__now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
-uint64_t rp__rt_ns(void) { return clock_ns(CLOCK_REALTIME); }
+RP_PRIVATE uint64_t rp__now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+RP_PRIVATE uint64_t rp__rt_ns(void) { return clock_ns(CLOCK_REALTIME); }
 
-int rp__corrupt(rp_consumer *c, const char *fmt, ...)
+RP_PRIVATE int rp__corrupt(rp_consumer *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -118,7 +118,7 @@ void rp_consumer_rewind(rp_consumer *c)
     c->nquar = 0;
 }
 
-uint64_t rp__checked_size(rp_consumer *c, uint64_t pos, uint64_t avail, uint64_t word)
+RP_PRIVATE uint64_t rp__checked_size(rp_consumer *c, uint64_t pos, uint64_t avail, uint64_t word)
 {
     uint32_t lw = (uint32_t)word;
     uint64_t len = lw & RP_REC_LEN_MASK, size = rp__rec_size(len);
@@ -150,7 +150,7 @@ static void zero_words(uint8_t *p, uint64_t n)
         w[i] = z;
 }
 
-void rp__zero_ring(rp_consumer *c, uint64_t p, uint64_t n)
+RP_PRIVATE void rp__zero_ring(rp_consumer *c, uint64_t p, uint64_t n)
 {
     uint64_t off = p & c->m.mask, first = n < c->m.capacity - off ? n : c->m.capacity - off;
     /* through the first mapping only: one address per byte keeps

@@ -6,6 +6,14 @@
 #ifndef RINGPUB_CONSUMER_INTERNAL_H
 #define RINGPUB_CONSUMER_INTERNAL_H
 
+/* Internal functions are RP_PRIVATE: extern when the ring's files are
+ * compiled one by one (the tests reach them), static in ring/ringpub.c,
+ * the one translation unit libringpub is built from, so the library
+ * exports only the public rp_ API. */
+#ifndef RP_PRIVATE
+#define RP_PRIVATE
+#endif
+
 #include "ringpub_consumer.h"
 
 #define RP_HOLES_MAX 64
@@ -59,8 +67,8 @@ struct rp_consumer {
 };
 
 /* Monotonic clock in nanoseconds; realtime clock in nanoseconds. */
-uint64_t rp__now_ns(void);
-uint64_t rp__rt_ns(void);
+RP_PRIVATE uint64_t rp__now_ns(void);
+RP_PRIVATE uint64_t rp__rt_ns(void);
 
 /* Load a record header word at a ring position. */
 static inline uint64_t rp__load_word(const rp_consumer *c, uint64_t pos)
@@ -76,10 +84,10 @@ static inline uint64_t *rp__word_at(const rp_consumer *c, uint64_t pos)
 /* Validate a non-zero header word for a record at pos with avail bytes
  * before tail. Returns the record's size, or 0 after recording corruption
  * in c->why. */
-uint64_t rp__checked_size(rp_consumer *c, uint64_t pos, uint64_t avail, uint64_t word);
+RP_PRIVATE uint64_t rp__checked_size(rp_consumer *c, uint64_t pos, uint64_t avail, uint64_t word);
 
 /* Mark corruption: records one line and returns RP_ECORRUPT. */
-int rp__corrupt(rp_consumer *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+RP_PRIVATE int rp__corrupt(rp_consumer *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
  * A reservation in progress at pos: its header `word` is 0 or CLAIM.
@@ -87,7 +95,7 @@ int rp__corrupt(rp_consumer *c, const char *fmt, ...) __attribute__((format(prin
  * tracked, or a dead producer's reservation, now covered by SKIP), 2 (the
  * header changed: re-read it), 0 (wait), or RP_ECORRUPT.
  */
-int rp__recover(rp_consumer *c, uint64_t pos, uint64_t tail, uint64_t word, uint64_t *size);
+RP_PRIVATE int rp__recover(rp_consumer *c, uint64_t pos, uint64_t tail, uint64_t word, uint64_t *size);
 
 /* 1 if header word w is final: an event (released or not) or padding. */
 static inline int rp__final(uint64_t w)
@@ -98,41 +106,41 @@ static inline int rp__final(uint64_t w)
 
 /* Holes: hand out one whose event committed (1, b filled), drop those
  * aborted or recovered, 0 if none is ready. */
-int rp__holes_poll(rp_consumer *c, rp_batch *b, uint64_t tail);
+RP_PRIVATE int rp__holes_poll(rp_consumer *c, rp_batch *b, uint64_t tail);
 
 /* The hole at pos, or NULL. */
-rp__hole *rp__hole_at(rp_consumer *c, uint64_t pos);
+RP_PRIVATE rp__hole *rp__hole_at(rp_consumer *c, uint64_t pos);
 
 /* Forget hole h (its record is final, or behind head). */
-void rp__hole_drop(rp_consumer *c, rp__hole *h);
+RP_PRIVATE void rp__hole_drop(rp_consumer *c, rp__hole *h);
 
 /* Clear the intents of dead producers' slots that name nothing below the
  * tail (so new threads can take those slots); at most once a second. */
-void rp__reap(rp_consumer *c, uint64_t tail);
+RP_PRIVATE void rp__reap(rp_consumer *c, uint64_t tail);
 
 /* Publish the stall report (stalled, since, position) in the header. */
-void rp__report_stalls(rp_consumer *c);
+RP_PRIVATE void rp__report_stalls(rp_consumer *c);
 
 /* Pins (pin.c; layout.h, PINS). */
 
 /* Read the pin table at open: live pins of records behind upto (the head,
  * or the head a release in progress moves to) become pinned holes again;
  * others are cleared. */
-void rp__pins_load(rp_consumer *c, uint64_t upto);
+RP_PRIVATE void rp__pins_load(rp_consumer *c, uint64_t upto);
 
 /* Zero n bytes at ring position p with ordinary stores (consumer.c). */
-void rp__zero_ring(rp_consumer *c, uint64_t p, uint64_t n);
+RP_PRIVATE void rp__zero_ring(rp_consumer *c, uint64_t p, uint64_t n);
 
 /* Pin hole h, the record at head, so head can move past it. 1, or 0 (the
  * table is full). */
-int rp__pin_hole(rp_consumer *c, rp__hole *h);
+RP_PRIVATE int rp__pin_hole(rp_consumer *c, rp__hole *h);
 
 /* The pinned hole h's record is final (released, aborted or buried): zero
  * its bytes and retire its pin. */
-void rp__pin_finish(rp_consumer *c, rp__hole *h);
+RP_PRIVATE void rp__pin_finish(rp_consumer *c, rp__hole *h);
 
 /* Drop retiring pins whose last image is behind head. */
-void rp__pins_gc(rp_consumer *c);
+RP_PRIVATE void rp__pins_gc(rp_consumer *c);
 
 /* The size of the avoided image that starts at p, or 0. */
 static inline uint64_t rp__image_at(const rp_consumer *c, uint64_t p)
@@ -147,7 +155,7 @@ static inline uint64_t rp__image_at(const rp_consumer *c, uint64_t p)
 
 /* 1 if a committed record is at read_pos, a hole committed, or a
  * reservation in progress is due for a liveness check. */
-int rp__ready(rp_consumer *c);
+RP_PRIVATE int rp__ready(rp_consumer *c);
 
 /* 1 while backing off from a put in progress (RP_POLL_BACKOFF_NS). */
 static inline int rp__backing_off(const rp_consumer *c)

@@ -53,7 +53,7 @@ static uint64_t last_image(const rp__pin *e, uint64_t cap)
     return d <= (int64_t)cap ? e->pos : e->pos + ((uint64_t)d - 1) / cap * cap;
 }
 
-void rp__pins_gc(rp_consumer *c)
+RP_PRIVATE void rp__pins_gc(rp_consumer *c)
 {
     for (int i = 0; c->npins && i < (int)RP_PINS; i++) {
         rp__pin *e = &c->pins[i];
@@ -63,7 +63,7 @@ void rp__pins_gc(rp_consumer *c)
     }
 }
 
-int rp__pin_hole(rp_consumer *c, rp__hole *h)
+RP_PRIVATE int rp__pin_hole(rp_consumer *c, rp__hole *h)
 {
     for (int i = 0; i < (int)RP_PINS; i++)
         if (!c->pins[i].used) {
@@ -75,7 +75,7 @@ int rp__pin_hole(rp_consumer *c, rp__hole *h)
     return 0;
 }
 
-void rp__pin_finish(rp_consumer *c, rp__hole *h)
+RP_PRIVATE void rp__pin_finish(rp_consumer *c, rp__hole *h)
 {
     rp__pin *e = &c->pins[h->pin];
     /* the bytes first: nobody may write there now (the record is final,
@@ -90,7 +90,7 @@ void rp__pin_finish(rp_consumer *c, rp__hole *h)
     rp__pins_gc(c);
 }
 
-void rp__pins_load(rp_consumer *c, uint64_t upto)
+RP_PRIVATE void rp__pins_load(rp_consumer *c, uint64_t upto)
 {
     rp_ring_hdr *hd = c->m.hdr;
     for (int i = 0; i < (int)RP_PINS; i++) {

@@ -199,7 +199,7 @@ static int judge(rp_consumer *c, uint64_t pos, uint64_t tail, uint64_t word, uin
     return bury(c, pos, tail, cl, n, size) ? JUDGED_DEAD : JUDGED_WAIT;
 }
 
-int rp__recover(rp_consumer *c, uint64_t pos, uint64_t tail, uint64_t word, uint64_t *size)
+RP_PRIVATE int rp__recover(rp_consumer *c, uint64_t pos, uint64_t tail, uint64_t word, uint64_t *size)
 {
     uint64_t now = rp__now_ns();
     uint32_t slot;
@@ -233,7 +233,7 @@ int rp__recover(rp_consumer *c, uint64_t pos, uint64_t tail, uint64_t word, uint
     }
 }
 
-rp__hole *rp__hole_at(rp_consumer *c, uint64_t pos)
+RP_PRIVATE rp__hole *rp__hole_at(rp_consumer *c, uint64_t pos)
 {
     for (int i = 0; i < c->nholes; i++)
         if (c->holes[i].pos == pos)
@@ -241,7 +241,7 @@ rp__hole *rp__hole_at(rp_consumer *c, uint64_t pos)
     return NULL;
 }
 
-void rp__hole_drop(rp_consumer *c, rp__hole *h)
+RP_PRIVATE void rp__hole_drop(rp_consumer *c, rp__hole *h)
 {
     int i = (int)(h - c->holes);
     if (h->pin >= 0)
@@ -250,7 +250,7 @@ void rp__hole_drop(rp_consumer *c, rp__hole *h)
     c->nholes--;
 }
 
-int rp__holes_poll(rp_consumer *c, rp_batch *b, uint64_t tail)
+RP_PRIVATE int rp__holes_poll(rp_consumer *c, rp_batch *b, uint64_t tail)
 {
     uint64_t now = 0;
     for (int i = 0; i < c->nholes; i++) {
@@ -308,7 +308,7 @@ static int names_pinned(rp_consumer *c, uint64_t w)
     return 0;
 }
 
-void rp__reap(rp_consumer *c, uint64_t tail)
+RP_PRIVATE void rp__reap(rp_consumer *c, uint64_t tail)
 {
     const uint64_t pmask = ((uint64_t)1 << RP_INTENT_POS_BITS) - 1;
     uint64_t now = rp__now_ns();
@@ -330,7 +330,7 @@ void rp__reap(rp_consumer *c, uint64_t tail)
     }
 }
 
-void rp__report_stalls(rp_consumer *c)
+RP_PRIVATE void rp__report_stalls(rp_consumer *c)
 {
     rp_ring_hdr *hd = c->m.hdr;
     uint64_t n = 0, since = 0, pos = 0;

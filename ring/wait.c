@@ -28,7 +28,7 @@
 #define YIELDS 4
 #define STUCK_POLL_MS 10 /* while a record is reserved but uncommitted */
 
-int rp__ready(rp_consumer *c)
+RP_PRIVATE int rp__ready(rp_consumer *c)
 {
     uint64_t tail = __atomic_load_n(&c->m.hdr->tail, __ATOMIC_SEQ_CST);
     for (int i = 0; i < c->nholes; i++)
