@@ -40,6 +40,7 @@ const shared_sources = [_][]const u8{
     "publisher/shared/cli.c",
     "publisher/shared/natsconn.c",
     "publisher/shared/body.c",
+    "publisher/shared/mfile.c",
 };
 /// The daemon's parts that tests use without the loop, and the shared ones.
 const pub_sources = shared_sources ++ [_][]const u8{
@@ -171,7 +172,7 @@ pub fn build(b: *std.Build) void {
     b.installArtifact(collect);
     const ctl = b.addExecutable(.{ .name = "ringctl", .root_module = cModule(b, target, optimize, false, .tool) });
     ctl.root_module.linkLibrary(lib);
-    ctl.root_module.addCSourceFiles(.{ .files = &.{ "tools/ctl/main.c", "tools/ctl/load.c", "tools/ctl/views.c", "tools/ctl/admin.c", "publisher/shared/cli.c", "publisher/shared/units.c" }, .flags = &c_flags });
+    ctl.root_module.addCSourceFiles(.{ .files = &.{ "tools/ctl/main.c", "tools/ctl/load.c", "tools/ctl/views.c", "tools/ctl/admin.c", "publisher/shared/cli.c", "publisher/shared/units.c", "publisher/shared/mfile.c" }, .flags = &c_flags });
     b.installArtifact(ctl);
 
     const ringjs = b.addExecutable(.{ .name = "ringjs", .root_module = cModule(b, target, optimize, false, .tool) });

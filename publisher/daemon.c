@@ -2,6 +2,7 @@
 #include "daemon.h"
 
 #include "cli.h"
+#include "mfile.h"
 #include "paths.h"
 #include "ringpub_event.h" /* rp_now_ms */
 
@@ -101,6 +102,26 @@ static void read_gauges(pub_daemon *d)
         clock_gettime(CLOCK_REALTIME, &ts);
         uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
         d->metrics.ring_stalled_ms = now > st.stalled_since_unix_ns ? (now - st.stalled_since_unix_ns) / 1000000u : 0;
+    }
+}
+
+/* The metrics for ringctl stat (mfile.h), written when they changed. */
+static void publish_metrics(pub_daemon *d)
+{
+    char text[sizeof d->mfile_text];
+    size_t len = pub_metrics_prometheus(&d->metrics, d->cfg.queue, text, sizeof text);
+    if (len == 0 || (len == d->mfile_len && memcmp(text, d->mfile_text, len) == 0))
+        return;
+    int rc = pub_mfile_write(rp_queue_dir(NULL), d->cfg.queue, text, len);
+    if (rc != 0 && !d->mfile_failed)
+        pub_log(d, "cannot write the metrics for ringctl stat in %s: %s%s", rp_queue_dir(NULL), strerror(-rc),
+                rc == -EPERM ? " (another user's file holds the name .QUEUE.metrics)" : "");
+    else if (rc == 0 && d->mfile_failed)
+        pub_log(d, "metrics for ringctl stat written again");
+    d->mfile_failed = rc != 0;
+    if (rc == 0) {
+        memcpy(d->mfile_text, text, len);
+        d->mfile_len = len;
     }
 }
 
@@ -387,6 +408,7 @@ int pub_daemon_run(pub_daemon *d)
             check_ring_file(d);
             read_gauges(d);
             pub_metrics_flush(&d->metrics);
+            publish_metrics(d);
             d->metrics.next_flush_ms = now + METRICS_EVERY_MS;
         }
         timeout = min_timeout(timeout, (int)(d->metrics.next_flush_ms - now));
@@ -410,6 +432,7 @@ int pub_daemon_run(pub_daemon *d)
     finish(d);
     read_gauges(d);
     pub_metrics_flush(&d->metrics);
+    publish_metrics(d);
     const pub_counters *t = &d->metrics.total;
     pub_log(d, "stopped: %llu events delivered in %llu batches (%llu bytes -> %llu), %llu retries, "
                "%llu batches spooled, %llu dead-lettered, %llu events dropped, %llu filtered, %llu to the error "

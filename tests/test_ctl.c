@@ -5,6 +5,7 @@
 #include "check.h"
 
 #include <signal.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 TestSuite(ctl, .fini = rig_fini);
@@ -87,6 +88,44 @@ Test(ctl, create_put_tail_ls_rm, .init = setup)
     rp_queue_close(q);
     cr_assert_eq(ctl("rm", "q1", "--force", NULL), 0, "%s", out);
     cr_assert_eq(ctl("tail", "q1", NULL, NULL), 1, "removed");
+}
+
+/* The daemon's metrics file next to the ring is another process's: a link
+ * planted in its place is not followed, an oversized file is not read,
+ * lines that are not samples are not shown (mfile.h). */
+Test(ctl, stat_treats_the_daemons_metrics_file_as_hostile, .init = setup)
+{
+    char path[600], target[600];
+    cr_assert_eq(ctl("create", "m1", NULL, NULL), 0, "%s", out);
+    cr_assert_eq(ctl("stat", "m1", "--once", NULL), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "no daemon has drained this ring"), "%s", out);
+
+    snprintf(target, sizeof target, "%s/elsewhere", th_dir());
+    snprintf(path, sizeof path, "%s/.m1.metrics", th_dir());
+    FILE *f = fopen(target, "w");
+    cr_assert_not_null(f);
+    fputs("ringpub_sent_total{queue=\"m1\"} 999\n", f);
+    fclose(f);
+    cr_assert_eq(symlink(target, path), 0);
+    cr_assert_eq(ctl("stat", "m1", "--once", NULL), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "metrics not shown"), "%s", out);
+    cr_assert_null(strstr(out, "999"), "followed a planted link: %s", out);
+
+    unlink(path);
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("# HELP x\nringpub_sent_total{queue=\"m1\"} 42\n\033[2Jevil 7\nnot a sample\n", f);
+    for (int i = 0; i < 70000; i++) /* larger than ringctl reads */
+        fputc(' ', f);
+    fclose(f);
+    cr_assert_eq(ctl("stat", "m1", "--once", NULL), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "metrics not shown"), "read an oversized file: %s", out);
+    cr_assert_eq(truncate(path, 70), 0);
+    cr_assert_eq(ctl("stat", "m1", "--once", NULL), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "ringpub_sent_total"), "%s", out);
+    cr_assert_not_null(strstr(out, " 42\n"), "%s", out);
+    cr_assert_null(strstr(out, "\033"), "printed a control sequence: %s", out);
+    cr_assert_null(strstr(out, "not a sample"), "%s", out);
 }
 
 Test(ctl, rm_refused_while_a_consumer_holds_the_ring, .init = setup)

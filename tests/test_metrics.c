@@ -1,8 +1,8 @@
 /* metrics.listen, against the installed daemon over real sockets on
  * 127.0.0.1: /metrics in Prometheus' text format with the figures the daemon
  * reports, /healthz 200 while the collector takes batches and 503 while it
- * fails, a silent client holds no one else up, a non-loopback address is
- * refused at start. */
+ * fails, `ringctl stat` shows the same figures, a silent client holds no
+ * one else up, a non-loopback address is refused at start. */
 #include "rig.h"
 
 #include "check.h"
@@ -90,6 +90,18 @@ static int sent_reached(void *ctx)
     return sample(s->out, "ringpub_sent_total") >= s->want;
 }
 
+/* `ringctl stat`'s line for the daemon's metric s->path reaches s->want. */
+static int stat_reached(void *ctx)
+{
+    scrape *s = (scrape *)ctx;
+    char *argv[] = { (char *)bin("ringctl"), (char *)"stat", (char *)rig_queue, (char *)"--once", NULL };
+    const char *p;
+    s->status = run_capture(argv, s->out, sizeof s->out);
+    if (s->status != 0 || !(p = strstr(s->out, s->path)))
+        return 0;
+    return strtoll(p + strlen(s->path), NULL, 10) == s->want;
+}
+
 /* The daemon with metrics.listen on a port of its own; returns that port. */
 static int daemon_with_metrics(int collector_port, pid_t *d)
 {
@@ -122,10 +134,18 @@ Test(metrics, prometheus_text_and_health, .init = setup)
     cr_expect_eq(sample(s.out, "ringpub_sent_total"), (long long)acc[0], "%s", s.out);
     cr_expect_not_null(strstr(s.out, "# TYPE ringpub_sent_total counter\n"), "%s", s.out);
     cr_expect_not_null(strstr(s.out, "# TYPE ringpub_ring_depth gauge\n"), "%s", s.out);
-    cr_expect_gt(sample(s.out, "ringpub_batches_total"), 0);
+    long long batches = sample(s.out, "ringpub_batches_total");
+    cr_expect_gt(batches, 0);
     cr_expect_eq(sample(s.out, "ringpub_sink_failing"), 0);
     cr_expect_not_null(strstr(s.out, "Content-Type: text/plain; version=0.0.4"), "%s", s.out);
     cr_expect_eq(get(s.port, "/nothing", s.out, sizeof s.out), 404, "%s", s.out);
+
+    /* ringctl stat shows the same figures, under the same names */
+    static scrape st;
+    st = (scrape){ .path = "  ringpub_sent_total ", .want = (int)acc[0] };
+    cr_expect(th_await(stat_reached, &st, 5000, 50), "ringctl stat: %s", st.out);
+    st.path = "  ringpub_batches_total ", st.want = (int)batches;
+    cr_expect(th_await(stat_reached, &st, 5000, 50), "ringctl stat, batches %d: %s", st.want, st.out);
 
     /* the collector goes away: the next batch fails, health says so */
     stop(col, SIGKILL);

@@ -4,6 +4,7 @@
 #include <ringpub_event.h> /* rp_now_ms */
 
 #include "views.h"
+#include "mfile.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -125,6 +126,40 @@ static void print_sink(const rp_sink_report *r, int attached)
     }
 }
 
+/* The daemon's own counters, as it serves them on /metrics (mfile.h): one
+ * "name value" line each. The file is another process's: its lines are
+ * shown only when they look like samples, and its owner and age are said. */
+static void print_daemon(const char *name)
+{
+    static char text[1 << 16];
+    char why[300];
+    struct stat st;
+    long n = pub_mfile_read(rp_queue_dir(NULL), name, text, sizeof text, &st, why, sizeof why);
+    if (n == -2) {
+        printf("daemon       (no metrics: no daemon has drained this ring since it was created)\n");
+        return;
+    }
+    if (n < 0) {
+        printf("daemon       (metrics not shown: %s)\n", why);
+        return;
+    }
+    long age = (long)(time(NULL) - st.st_mtime);
+    printf("daemon       metrics written by uid %u, %ld s ago (rewritten when they change)\n", (unsigned)st.st_uid,
+           age < 0 ? 0 : age);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        char metric[128];
+        unsigned long long v;
+        size_t k = strspn(line, "abcdefghijklmnopqrstuvwxyz_0123456789");
+        const char *value = strrchr(line, ' ');
+        if (line[0] == '#' || k == 0 || k >= sizeof metric || (line[k] != '{' && line[k] != ' ') || !value ||
+            sscanf(value, " %llu", &v) != 1)
+            continue;
+        memcpy(metric, line, k);
+        metric[k] = '\0';
+        printf("  %-34s %llu\n", metric, v);
+    }
+}
+
 static void print_stat(const char *name, const rp_stats *s, const rp_stats *prev, long ms)
 {
     printf("queue        %s\n", name);
@@ -155,6 +190,7 @@ static void print_stat(const char *name, const rp_stats *s, const rp_stats *prev
         printf("rates        %.0f events/s out, %.0f bytes/s in, %.0f full/s\n",
                rate(prev->events_out, s->events_out, ms), rate(prev->tail, s->tail, ms),
                rate(prev->full, s->full, ms));
+    print_daemon(name);
 }
 
 int ringctl_stat(int argc, char **argv)
