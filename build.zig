@@ -175,10 +175,14 @@ pub fn build(b: *std.Build) void {
     ctl.root_module.addCSourceFiles(.{ .files = &.{ "tools/ctl/main.c", "tools/ctl/load.c", "tools/ctl/views.c", "tools/ctl/admin.c", "publisher/shared/cli.c", "publisher/shared/units.c", "publisher/shared/mfile.c" }, .flags = &c_flags });
     b.installArtifact(ctl);
 
+    // man pages, made by tools/man from each binary's own --help (and the
+    // daemon's config and metric tables): they cannot disagree with it
+    for ([_]struct { *std.Build.Step.Compile, []const u8 }{ .{ daemon, "8" }, .{ collect, "1" }, .{ ctl, "1" } }) |page| installMan(b, page[0], page[1]);
     const ringjs = b.addExecutable(.{ .name = "ringjs", .root_module = cModule(b, target, optimize, false, .tool) });
     ringjs.root_module.addCSourceFiles(.{ .files = &.{ "tools/jetstream/main.c", "tools/jetstream/stream.c", "tools/jetstream/dump.c" }, .flags = &c_flags });
     addShared(ringjs.root_module);
     b.installArtifact(ringjs);
+    installMan(b, ringjs, "1");
 
     // the Python wheel (abi3, manylinux2014) and sdist, into zig-out/python
     const wheel = b.addSystemCommand(&.{ "tools/python-wheel", b.getInstallPath(.prefix, "python") });
@@ -193,6 +197,7 @@ pub fn build(b: *std.Build) void {
     ringbench.root_module.linkLibrary(lib_fast);
     ringbench.root_module.addCSourceFiles(.{ .files = &bench_sources, .flags = &c_flags });
     b.installArtifact(ringbench);
+    installMan(b, ringbench, "1");
     const bench_run = runInherit(b, ringbench);
     bench_run.addArgs(if (b.args) |args| args else &.{ "--vs", "mq,unix", "--seconds", "1" });
     b.step("bench", "A short ringbench run (ring vs POSIX mq and a Unix socket); `-- ARGS` to choose").dependOn(&bench_run.step);
@@ -323,6 +328,14 @@ fn installSystemFiles(b: *std.Build) void {
     installTemplate(b, "ringpub.pc.in", "lib/pkgconfig/ringpub.pc", ver);
     installTemplate(b, "ringpub@.service.in", "lib/systemd/system/ringpub@.service", ver);
     b.getInstallStep().dependOn(&b.addInstallFile(b.path("tools/install/ringpub.sysusers"), "lib/sysusers.d/ringpub.conf").step);
+}
+
+/// share/man/manS/NAME.S for binary exe, by tools/man.
+fn installMan(b: *std.Build, exe: *std.Build.Step.Compile, section: []const u8) void {
+    const gen = b.addSystemCommand(&.{ "python3", "tools/man", exe.name, section });
+    gen.addArtifactArg(exe);
+    const page = gen.captureStdOut();
+    b.getInstallStep().dependOn(&b.addInstallFileWithDir(page, .{ .custom = b.fmt("share/man/man{s}", .{section}) }, b.fmt("{s}.{s}", .{ exe.name, section })).step);
 }
 
 /// tools/python-test WHICH: the wheel built, installed and tested (pytest),
