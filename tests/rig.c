@@ -50,6 +50,12 @@ const char *bin(const char *name)
     return path;
 }
 
+void rig_setup(void)
+{
+    mkdir(path_in("out"), 0700);
+    setenv("RINGPUB_DIR", th_dir(), 1);
+}
+
 const char *path_in(const char *name)
 {
     static char p[4][300];
@@ -463,4 +469,21 @@ int rig_readme_blocks(char blocks[][4096], int max)
         fclose(f);
     }
     return n;
+}
+
+int rig_spool_empty(void *unused)
+{
+    (void)unused;
+    return spool_files() == 0;
+}
+
+pid_t rig_spool_while_down(int port, int np, uint64_t count, uint64_t acc[MAXP])
+{
+    producers p;
+    rig_config(port, NULL);
+    pid_t d = rig_daemon(); /* nothing listens on port yet */
+    start_producers(&p, np, count, 30000);
+    join_producers(&p, acc);
+    await_spooled("nothing was spooled");
+    return d;
 }

@@ -23,6 +23,8 @@ extern const char *rig_out_also; /* a second such file tallied with it (NULL: no
 
 /* Suite fini: SIGKILL and reap the children still running, then th_cleanup(). */
 void rig_fini(void);
+/* A test's .init: th_dir()/out made, RINGPUB_DIR = th_dir(). */
+void rig_setup(void);
 /* Path of an installed binary (RINGPUB_BIN_DIR); asserts it exists. */
 const char *bin(const char *name);
 /* th_dir()/name, from a ring of 4 static buffers. */
@@ -87,6 +89,11 @@ int rig_files_in(const char *rel);
 int spool_files(void);
 /* Wait (bounded) until a batch is in the spool, else fail with fail_msg. */
 void await_spooled(const char *fail_msg);
+/* th_await predicate: the spool has no batch left. */
+int rig_spool_empty(void *unused);
+/* The daemon with no collector on port: np producers put count events
+ * each (acc: what they got in), and batches reach the spool. */
+pid_t rig_spool_while_down(int port, int np, uint64_t count, uint64_t acc[MAXP]);
 /* Run argv to its end; its output (stdout and stderr, up to errlen) in
  * err; the exit code. */
 int run_capture(char *const argv[], char *err, size_t errlen);

@@ -15,12 +15,6 @@
 
 TestSuite(metrics, .fini = rig_fini);
 
-static void setup(void)
-{
-    mkdir(path_in("out"), 0700);
-    setenv("RINGPUB_DIR", th_dir(), 1);
-}
-
 static int dial(int port)
 {
     struct sockaddr_in a = { 0 };
@@ -113,7 +107,7 @@ static int daemon_with_metrics(int collector_port, pid_t *d)
     return mport;
 }
 
-Test(metrics, prometheus_text_and_health, .init = setup)
+Test(metrics, prometheus_text_and_health, .init = rig_setup)
 {
     static scrape s;
     int port = free_port();
@@ -160,7 +154,7 @@ Test(metrics, prometheus_text_and_health, .init = setup)
 /* Connections that send nothing take slots, are closed after 2 s (or when a
  * newer one needs the slot), and never keep a scrape waiting or out: the
  * loop does not block on them, and 12 of them do not fill the 8 slots. */
-Test(metrics, silent_clients_do_not_block, .init = setup)
+Test(metrics, silent_clients_do_not_block, .init = rig_setup)
 {
     static scrape s;
     int port = free_port(), silent[12]; /* more than the 8 connection slots */
@@ -185,7 +179,7 @@ Test(metrics, silent_clients_do_not_block, .init = setup)
     stop(col, SIGTERM);
 }
 
-Test(metrics, only_loopback, .init = setup)
+Test(metrics, only_loopback, .init = rig_setup)
 {
     char err[2048];
     rig_config(free_port(), "metrics.listen = 0.0.0.0:9464\n");
@@ -194,4 +188,44 @@ Test(metrics, only_loopback, .init = setup)
     int rc = run_capture(argv, err, sizeof err);
     cr_expect_neq(rc, 0, "started with a listener on every address");
     cr_expect_not_null(strstr(err, "only a loopback address"), "%s", err);
+}
+
+Test(metrics, metrics_reach_statsd, .init = rig_setup)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    char extra[200], buf[2000];
+    uint64_t acc[MAXP];
+    producers p;
+    tally t;
+    int udp = socket(AF_INET, SOCK_DGRAM, 0), port = free_port();
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(udp, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(getsockname(udp, (struct sockaddr *)&a, &len), 0);
+    struct timeval tv = { 10, 0 };
+    setsockopt(udp, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    snprintf(extra, sizeof extra, "metrics.namespace = ev.test\nmetrics.endpoint = 127.0.0.1:%d\n", ntohs(a.sin_port));
+    pid_t col = rig_collector(port, NULL, NULL);
+    rig_config(port, extra);
+    pid_t d = rig_daemon();
+    start_producers(&p, 1, 1000, 10000);
+    join_producers(&p, acc);
+    await_delivered(&t, 1, acc, 1000);
+    uint64_t sent = 0, until = th_now_ms() + 10000;
+    while (sent < 1000 && th_now_ms() < until) {
+        ssize_t n = recv(udp, buf, sizeof buf - 1, 0);
+        if (n <= 0)
+            break;
+        buf[n] = '\0';
+        char *s = strstr(buf, "ev.test.sent:");
+        if (s)
+            sent += strtoull(s + 13, NULL, 10);
+        cr_assert_null(strstr(buf, "mac="), "no secrets in metrics");
+    }
+    cr_assert_eq(sent, 1000, "statsd saw %llu sent", (unsigned long long)sent);
+    stop(d, SIGTERM);
+    stop(col, SIGTERM);
+    close(udp);
 }

@@ -18,12 +18,6 @@ TestSuite(route, .fini = rig_fini);
 #define ROUTE_LOW "processors = route\nroute.by = payload.user\nroute.low.match = u-[0-4]*\nroute.low.sink = file\n"
 #define LOW_FILE "spool/e2e@low.events.jsonl"
 
-static void setup(void)
-{
-    mkdir(path_in("out"), 0700);
-    setenv("RINGPUB_DIR", th_dir(), 1);
-}
-
 /* Lines of file `rel` (under th_dir()) holding a low user, and all lines. */
 static uint64_t low_lines(const char *rel, uint64_t *all)
 {
@@ -68,7 +62,7 @@ static pid_t up_with_route_low(pid_t *col)
     return rig_daemon();
 }
 
-Test(route, each_event_reaches_its_route_exactly_once, .init = setup)
+Test(route, each_event_reaches_its_route_exactly_once, .init = rig_setup)
 {
     uint64_t acc[MAXP];
     producers p;
@@ -91,7 +85,7 @@ Test(route, each_event_reaches_its_route_exactly_once, .init = setup)
  * was writing (the daemon was killed between its fdatasync and marking the
  * batch safe) — 64 KiB of lines of at least 100 bytes. */
 #define FILE_BATCH_MAX_LINES (64 * 1024 / 100)
-Test(route, kill9_with_routes_loses_nothing, .init = setup)
+Test(route, kill9_with_routes_loses_nothing, .init = rig_setup)
 {
     uint64_t acc[MAXP];
     producers p;
@@ -143,7 +137,7 @@ static void put_range(rp_queue *q, int from, int to)
  * events twice); the collector's batch is rebuilt with its range, so its id,
  * and the collector keeps one copy (from the ring alone it would take the
  * new events too: a new id, 50 duplicates). */
-Test(route, a_restart_repeats_no_batch, .init = setup)
+Test(route, a_restart_repeats_no_batch, .init = rig_setup)
 {
     uint64_t acc[MAXP] = { 200 };
     rp_queue_opts o;
@@ -177,7 +171,7 @@ Test(route, a_restart_repeats_no_batch, .init = setup)
 /* Route "far" goes to a collector that is not there yet: its batches are
  * spooled in their own spool while the queue's own sink keeps delivering;
  * once that collector comes up, the route's spool is replayed to it. */
-Test(route, a_dead_route_spools_alone_and_replays, .init = setup)
+Test(route, a_dead_route_spools_alone_and_replays, .init = rig_setup)
 {
     int port = free_port(), far = free_port();
     uint64_t acc[MAXP], all;
@@ -237,7 +231,7 @@ Test(route, a_dead_route_spools_alone_and_replays, .init = setup)
  * the queue's own sink is a file: EventGate's partial success (207) is
  * handled per route — its refusals land in the error stream — and every
  * event ends up in exactly one place. */
-Test(route, eventgate_route_with_partial_success, .init = setup)
+Test(route, eventgate_route_with_partial_success, .init = rig_setup)
 {
     int port = free_port();
     uint64_t acc[MAXP] = { 0 };
@@ -282,7 +276,7 @@ Test(route, eventgate_route_with_partial_success, .init = setup)
 
 /* A route taken out of the config while its spool still holds batches:
  * ringpub says so at start (one line per directory) and leaves them. */
-Test(route, a_removed_routes_spool_is_reported_not_dropped, .init = setup)
+Test(route, a_removed_routes_spool_is_reported_not_dropped, .init = rig_setup)
 {
     int port = free_port();
     char batch[600];
