@@ -114,15 +114,25 @@ void stop_clean(pid_t pid, int sig)
               (int)pid, status, sig);
 }
 
+typedef struct reaping {
+    pid_t pid, r;
+    int *status;
+} reaping;
+
+static int reaped(void *ctx)
+{
+    reaping *w = (reaping *)ctx;
+    w->r = waitpid(w->pid, w->status, WNOHANG);
+    return w->r != 0;
+}
+
 pid_t reap_within(pid_t pid, int *status, uint64_t ms)
 {
-    uint64_t until = th_now_ms() + ms;
-    pid_t r;
-    while ((r = waitpid(pid, status, WNOHANG)) == 0 && th_now_ms() < until)
-        usleep(10000);
-    if (r == pid)
+    reaping w = { pid, 0, status };
+    th_await(reaped, &w, ms, 10);
+    if (w.r == pid)
         forget_kid(pid);
-    return r;
+    return w.r;
 }
 
 /* Wait until file exists and is non-empty (bounded). */
@@ -239,15 +249,25 @@ void count_delivered(tally *t, int np, const uint64_t *accepted)
 }
 
 /* Wait until `want` unique events arrived (bounded). */
+typedef struct delivery {
+    tally *t;
+    int np;
+    const uint64_t *accepted;
+    uint64_t want;
+} delivery;
+
+static int delivered(void *ctx)
+{
+    delivery *w = (delivery *)ctx;
+    count_delivered(w->t, w->np, w->accepted);
+    return w->t->unique >= w->want;
+}
+
 void await_delivered(tally *t, int np, const uint64_t *accepted, uint64_t want)
 {
-    uint64_t until = th_now_ms() + E2E_WAIT_MS;
-    do {
-        count_delivered(t, np, accepted);
-        if (t->unique >= want)
-            return;
-        usleep(20000);
-    } while (th_now_ms() < until);
+    delivery w = { t, np, accepted, want };
+    if (th_await(delivered, &w, E2E_WAIT_MS, 20))
+        return;
     cr_assert_fail("only %llu of %llu events arrived (see %s)", (unsigned long long)t->unique,
                    (unsigned long long)want, path_in("ringpub.log"));
 }
@@ -408,25 +428,48 @@ uint64_t rig_ring_used(void)
     return st.used_bytes;
 }
 
+typedef struct lines_await {
+    const char *rel, *needle;
+    int want, n;
+} lines_await;
+
+static int enough_lines(void *ctx)
+{
+    lines_await *w = (lines_await *)ctx;
+    w->n = rig_lines_with(w->rel, w->needle);
+    return w->n >= w->want;
+}
+
 int rig_await_lines(const char *rel, const char *needle, int want, uint64_t ms)
 {
-    uint64_t until = th_now_ms() + ms;
-    int n;
-    while ((n = rig_lines_with(rel, needle)) < want && th_now_ms() < until)
-        usleep(10000);
-    return n;
+    lines_await w = { rel, needle, want, 0 };
+    th_await(enough_lines, &w, ms, 10);
+    return w.n;
+}
+
+typedef struct stat_await {
+    const char *want;
+    char *out;
+    size_t outlen;
+} stat_await;
+
+static int stat_has(void *ctx)
+{
+    stat_await *w = (stat_await *)ctx;
+    char *argv[] = { (char *)bin("ringctl"), (char *)"stat", (char *)rig_queue, (char *)"--once", NULL };
+    return run_capture(argv, w->out, w->outlen) == 0 && strstr(w->out, w->want) != NULL;
 }
 
 int rig_stat_says(const char *want, char *out, size_t outlen)
 {
-    char *argv[] = { (char *)bin("ringctl"), (char *)"stat", (char *)rig_queue, NULL };
-    uint64_t until = th_now_ms() + 10000;
-    do {
-        if (run_capture(argv, out, outlen) == 0 && strstr(out, want))
-            return 1;
-        usleep(50000);
-    } while (th_now_ms() < until);
-    return 0;
+    stat_await w = { want, out, outlen };
+    return th_await(stat_has, &w, 10000, 50);
+}
+
+int rig_ring_released(void *unused)
+{
+    (void)unused;
+    return rig_ring_used() == 0;
 }
 
 long rig_probes(void)

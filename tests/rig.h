@@ -81,6 +81,8 @@ long rig_probes(void);
 
 /* Bytes of rig_queue's ring not yet released by its consumer. */
 uint64_t rig_ring_used(void);
+/* th_await predicate: every byte of rig_queue's ring is released. */
+int rig_ring_released(void *unused);
 /* Lines of file th_dir()/rel that contain needle (0 if there is no file). */
 int rig_lines_with(const char *rel, const char *needle);
 /* Spooled batches (*.rpb) in th_dir()/rel. */

@@ -63,26 +63,38 @@ static void start_node(int i)
  * cluster elects its leaders. 0, or -1 with err after ms or as soon as a
  * node has exited (free_port() cannot reserve a port: a test running in
  * parallel may take it first). */
+typedef struct stream_try {
+    char **argv;
+    char *err;
+    size_t errlen;
+    int node_exited;
+} stream_try;
+
+/* th_await predicate: the stream is made, or a node has exited (then give up). */
+static int stream_made(void *ctx)
+{
+    stream_try *w = (stream_try *)ctx;
+    int status;
+    if (run_capture(w->argv, w->err, w->errlen) == 0)
+        return 1;
+    for (int i = 0; i < NODES; i++)
+        if (node[i] > 0 && reap_within(node[i], &status, 0) == node[i]) {
+            char log[32];
+            snprintf(log, sizeof log, "n%d.log", i);
+            snprintf(w->err, w->errlen, "nats-server n%d exited (see %s)", i, path_in(log));
+            node[i] = 0;
+            w->node_exited = 1;
+            return 1;
+        }
+    return 0;
+}
+
 static int try_stream(const char *name, const char *subjects, uint64_t ms, char *err, size_t errlen)
 {
     char *argv[] = { (char *)bin("ringjs"), "stream", "--url", urls, "--name", (char *)name,
                      "--subjects", (char *)subjects, "--replicas", "3", NULL };
-    uint64_t until = th_now_ms() + ms;
-    int status;
-    while (run_capture(argv, err, errlen) != 0) {
-        for (int i = 0; i < NODES; i++)
-            if (node[i] > 0 && reap_within(node[i], &status, 0) == node[i]) {
-                char log[32];
-                snprintf(log, sizeof log, "n%d.log", i);
-                snprintf(err, errlen, "nats-server n%d exited (see %s)", i, path_in(log));
-                node[i] = 0;
-                return -1;
-            }
-        if (th_now_ms() >= until)
-            return -1;
-        usleep(250000);
-    }
-    return 0;
+    stream_try w = { argv, err, errlen, 0 };
+    return th_await(stream_made, &w, ms, 250) && !w.node_exited ? 0 : -1;
 }
 
 static void await_stream(const char *name, const char *subjects)
@@ -326,7 +338,7 @@ Test(jetstream, node_killed_mid_stream_loses_nothing, .init = setup)
     usleep(300000); /* fault timing, not synchronisation: mid-stream */
     kill(node[1], SIGKILL);
     reap(node[1], NULL);
-    usleep(1000000);
+    usleep(1000000); /* fault timing: the node stays down 1 s */
     start_node(1);
     join_producers(&p, acc);
     await_in_stream(&t, "EV", 3, acc, sum(acc, 3));

@@ -150,9 +150,7 @@ Test(readme, every_ini_example_starts_and_delivers, .init = setup)
         rig_config(port, blocks[b]);
         pid_t d = rig_daemon();
         put_events();
-        uint64_t until = th_now_ms() + E2E_WAIT_MS;
-        while (rig_ring_used() > 0 && th_now_ms() < until)
-            usleep(20000);
+        th_await(rig_ring_released, NULL, E2E_WAIT_MS, 20);
         stop_clean(d, SIGTERM);
         stop(col, SIGTERM);
         stop(col2, SIGTERM);

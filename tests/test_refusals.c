@@ -18,6 +18,28 @@
 
 TestSuite(refusals, .fini = rig_fini);
 
+/* The events in dead-letter file w->path, each line checked for w->want. */
+typedef struct dead_letters {
+    const char *path, *want;
+    uint64_t events;
+} dead_letters;
+
+static int all_dead_lettered(void *ctx)
+{
+    dead_letters *w = (dead_letters *)ctx;
+    static char line[200000];
+    FILE *f = fopen(w->path, "r");
+    w->events = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        char *e = strstr(line, "\"events\":");
+        cr_assert_not_null(strstr(line, w->want), "%.200s", line);
+        w->events += e ? strtoull(e + 9, NULL, 10) : 0;
+    }
+    if (f)
+        fclose(f);
+    return w->events >= 100;
+}
+
 /* A 4xx other than 408/429 is final: the batch goes to the dead-letter
  * file with its status, and the ring moves on. */
 static int dead_letter_case(const char *arg1, const char *arg2, const char *cfg, int status)
@@ -33,25 +55,10 @@ static int dead_letter_case(const char *arg1, const char *arg2, const char *cfg,
     pid_t d = rig_daemon();
     start_producers(&p, 1, 100, 10000);
     join_producers(&p, acc);
-    const char *dl = path_in("spool/e2e.deadletter.jsonl");
-    await_file(dl);
-    uint64_t until = th_now_ms() + 10000, events = 0;
-    while (th_now_ms() < until) {
-        char line[200000];
-        FILE *f = fopen(dl, "r");
-        events = 0;
-        while (f && fgets(line, sizeof line, f)) {
-            char *e = strstr(line, "\"events\":");
-            cr_assert_not_null(strstr(line, want), "%.200s", line);
-            events += e ? strtoull(e + 9, NULL, 10) : 0;
-        }
-        if (f)
-            fclose(f);
-        if (events >= 100)
-            break;
-        usleep(20000);
-    }
-    cr_assert_eq(events, 100, "dead-lettered %llu of 100", (unsigned long long)events);
+    dead_letters w = { path_in("spool/e2e.deadletter.jsonl"), want, 0 };
+    await_file(w.path);
+    th_await(all_dead_lettered, &w, 10000, 20);
+    cr_assert_eq(w.events, 100, "dead-lettered %llu of 100", (unsigned long long)w.events);
     stop(d, SIGTERM);
     stop(col, SIGTERM);
     count_delivered(&t, 1, acc);

@@ -168,6 +168,23 @@ Test(route, a_restart_repeats_no_batch, .init = rig_setup)
     rig_out_also = NULL;
 }
 
+/* Await predicates of the dead route: its spool holds a batch; the near
+ * half arrived (none of it far's); everything arrived and far's spool is
+ * empty. ctx: the events accepted. */
+static int far_spooled(void *unused) { return (void)unused, rig_files_in("spool/e2e@far") > 0; }
+static int near_half_in(void *total)
+{
+    uint64_t all;
+    return low_lines("out/e2e.jsonl", &all) == 0 && all >= *(uint64_t *)total / 2;
+}
+static int all_in_far_replayed(void *total)
+{
+    uint64_t far_all, near_all;
+    low_lines("out2/e2e.jsonl", &far_all);
+    low_lines("out/e2e.jsonl", &near_all);
+    return far_all + near_all >= *(uint64_t *)total && rig_files_in("spool/e2e@far") == 0;
+}
+
 /* Route "far" goes to a collector that is not there yet: its batches are
  * spooled in their own spool while the queue's own sink keeps delivering;
  * once that collector comes up, the route's spool is replayed to it. */
@@ -186,14 +203,10 @@ Test(route, a_dead_route_spools_alone_and_replays, .init = rig_setup)
     pid_t d = rig_daemon();
     start_producers(&p, 2, 10000, 30000);
     join_producers(&p, acc);
-    uint64_t until = th_now_ms() + 20000;
-    while (rig_files_in("spool/e2e@far") == 0 && th_now_ms() < until)
-        usleep(10000);
-    cr_assert_gt(rig_files_in("spool/e2e@far"), 0, "route far spooled nothing");
+    uint64_t total = sum(acc, 2);
+    cr_assert(th_await(far_spooled, NULL, 20000, 10), "route far spooled nothing");
     /* the near half arrives although route far is down */
-    for (until = th_now_ms() + 20000; th_now_ms() < until; usleep(20000))
-        if (low_lines("out/e2e.jsonl", &all) == 0 && all >= sum(acc, 2) / 2)
-            break;
+    th_await(near_half_in, &total, 20000, 20);
     cr_assert_eq(low_lines("out/e2e.jsonl", &all), 0);
     cr_assert_geq(all, sum(acc, 2) / 2, "the queue's own sink was held up (%llu arrived)", (unsigned long long)all);
 
@@ -202,13 +215,7 @@ Test(route, a_dead_route_spools_alone_and_replays, .init = rig_setup)
     char *argv[] = { (char *)bin("ringcollect"), "--listen", listen, "--out", (char *)path_in("out2"), NULL };
     pid_t col2 = spawn(argv, path_in("collect2.log"));
     rig_out = "out/e2e.jsonl";
-    for (until = th_now_ms() + E2E_WAIT_MS; th_now_ms() < until; usleep(20000)) {
-        uint64_t far_all, near_all;
-        low_lines("out2/e2e.jsonl", &far_all);
-        low_lines("out/e2e.jsonl", &near_all);
-        if (far_all + near_all >= sum(acc, 2) && rig_files_in("spool/e2e@far") == 0)
-            break;
-    }
+    th_await(all_in_far_replayed, &total, E2E_WAIT_MS, 20);
     stop(d, SIGTERM);
     stop(col, SIGTERM);
     stop(col2, SIGTERM);
