@@ -71,3 +71,39 @@ Test(sinks, file_sink_gets_every_event_once, .init = rig_setup)
     cr_assert_eq(t.dups, 0);
     cr_assert_eq(t.bad, 0);
 }
+
+/* sink = file writes each event as the producer put it — not parsed and
+ * re-serialized (spacing, key order and escapes kept) — one per line: a line
+ * break between JSON tokens becomes a space. Both body versions. */
+Test(sinks, file_sink_writes_events_as_put, .init = rig_setup)
+{
+    static const char *const events[] = {
+        "{\"p\": 0, \"s\": 0, \"z\": 1, \"a\": \"caf\\u00e9\"}",
+        "{\"p\":0,\"s\":1,\n  \"nested\": {\"k\": [1, 2.50, true]}}",
+        "{ \"p\" : 0 ,\r\n \"s\" : 2 }",
+    };
+    static const char *const want =
+        "{\"p\": 0, \"s\": 0, \"z\": 1, \"a\": \"caf\\u00e9\"}\n"
+        "{\"p\":0,\"s\":1,   \"nested\": {\"k\": [1, 2.50, true]}}\n"
+        "{ \"p\" : 0 ,   \"s\" : 2 }\n";
+    for (int v = 0; v < 2; v++) {
+        char cfg[128], got[1024] = "";
+        rp_queue_opts o;
+        snprintf(cfg, sizeof cfg, "sink = file\ncollector.version = %s\nfile.path = %s\n", v ? "2j" : "2",
+                 path_in(v ? "out/v2j.jsonl" : "out/v2.jsonl"));
+        rig_config(1, cfg);
+        pid_t d = rig_daemon();
+        rp_queue *q = rig_direct_queue(&o);
+        for (int i = 0; i < 3; i++)
+            cr_assert_eq(rp_queue_put(q, events[i], strlen(events[i])), 0);
+        rp_queue_close(q);
+        cr_assert(th_await(rig_ring_released, NULL, 10000, 10), "the file sink did not take the events");
+        stop_clean(d, SIGTERM);
+        FILE *f = fopen(path_in(v ? "out/v2j.jsonl" : "out/v2.jsonl"), "r");
+        cr_assert_not_null(f);
+        size_t n = fread(got, 1, sizeof got - 1, f);
+        fclose(f);
+        got[n] = '\0';
+        cr_assert_str_eq(got, want, "version %s", v ? "2j" : "2");
+    }
+}
