@@ -5,6 +5,7 @@
 #include "mfile.h"
 #include "paths.h"
 #include "ringpub_event.h" /* rp_now_ms */
+#include "sinks/sink.h"  /* pub_sinks_open, pub_sinks_close */
 
 #include <errno.h>
 #include <signal.h>
@@ -317,11 +318,9 @@ static int setup(pub_daemon *d)
     sigaddset(&sigs, SIGTERM);
     sigprocmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (pub_lanes_use(d->lanes, d->nlanes, PUB_SINK_JETSTREAM)) {
-        if (pub_js_init(&d->js, &d->loop, d->cfg.js_url, pub_http_finished, pub_find_out, d, why, sizeof why) != 0) {
-            pub_log(d, "%s", why);
-            return -1;
-        }
+    if (pub_sinks_open(d, why, sizeof why) != 0) {
+        pub_log(d, "%s", why);
+        return -1;
     }
     if ((d->sigfd = signalfd(-1, &sigs, SFD_CLOEXEC)) < 0)
         return -1;
@@ -360,8 +359,7 @@ static void finish(pub_daemon *d)
 {
     uint64_t until = pub_now_ms() + 5000;
     pub_http_free(&d->http);
-    if (pub_lanes_use(d->lanes, d->nlanes, PUB_SINK_JETSTREAM))
-        pub_js_free(&d->js); /* unacked publishes are not safe: they are spooled next */
+    pub_sinks_close(d); /* unacked publishes are not safe: they are spooled next */
     pub_spool_all(d);
     if (d->futex_op.pending)
         pub_loop_cancel(&d->loop, &d->futex_op);

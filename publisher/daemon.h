@@ -5,8 +5,9 @@
  *   daemon.c  set-up, the loop, signals, shutdown: wires the others
  *     -> drain.c   ring -> batches (poll, copy, seal: compress + sign)
  *     -> send.c    batches -> their sink: retries, spool, dead-letter
- *          -> sinks/   one file per sink behind sinks/sink.h (http,
- *                      eventgate, file, jetstream; registry.c picks one)
+ *          -> sinks/   one file per sink behind sinks/sink.h (open, describe,
+ *                      send, verdict, close): http, eventgate, file,
+ *                      jetstream; registry.c lists them, one line each
  *   drain.c, send.c -> ledger.c  the release rule's one owner: chunks,
  *                      the batches' FIFO and states, releasing ring space
  *   everyone -> log.c, lane.c, metrics.c, seals.c, spool.c

@@ -303,8 +303,8 @@ static void failed(pub_daemon *d, pub_out *o, const pub_verdict *v)
     pub_lane *l = o->lane;
     if (v->kind == PUB_RETRY) {
         if (!l->down)
-            pub_log(d, "%s %s %s (%s): spooling, one probe at a time until it is back",
-                    l->sink == PUB_SINK_HTTP ? "collector" : "sink", l->where,
+            pub_log(d, "%s sink %s %s (%s): spooling, one probe at a time until it is back",
+                    pub_sink_ops_of(l->sink)->name, l->where,
                     v->code ? "is failing" : "unreachable", v->code ? "a retryable status" : v->why);
         sink_failed(d, l, o, v->code, v->retry_after_ms);
     }

@@ -49,4 +49,4 @@ static void describe(pub_lane *l, const pub_config *c, const char *host, const c
 
 static int send_post(pub_daemon *d, pub_out *o) { return pub_sink_http.send(d, o); }
 
-const pub_sink_ops pub_sink_eventgate = { "eventgate", describe, send_post, verdict };
+const pub_sink_ops pub_sink_eventgate = { "eventgate", NULL, NULL, describe, send_post, verdict };

@@ -93,4 +93,4 @@ static int send_file(pub_daemon *d, pub_out *o)
     return 0;
 }
 
-const pub_sink_ops pub_sink_file = { "file", describe, send_file, pub_verdict_done };
+const pub_sink_ops pub_sink_file = { "file", NULL, NULL, describe, send_file, pub_verdict_done };

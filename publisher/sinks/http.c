@@ -149,4 +149,4 @@ static int send_post(pub_daemon *d, pub_out *o)
                          (long)d->cfg.post_timeout_ms) != 0 ? -1 : 0;
 }
 
-const pub_sink_ops pub_sink_http = { "http", describe, send_post, verdict };
+const pub_sink_ops pub_sink_http = { "http", NULL, NULL, describe, send_post, verdict };

@@ -98,4 +98,16 @@ static int send_msgs(pub_daemon *d, pub_out *o)
     return 0; /* a publish that cannot start is reported as failed (jetstream.c) */
 }
 
-const pub_sink_ops pub_sink_jetstream = { "jetstream", describe, send_msgs, pub_verdict_done };
+/* One connection for every JetStream lane; acks come back through send.c's
+ * completion (pub_http_finished), found by their request (pub_find_out). */
+static int js_open(pub_daemon *d, char *why, size_t whylen)
+{
+    return pub_js_init(&d->js, &d->loop, d->cfg.js_url, pub_http_finished, pub_find_out, d, why, whylen);
+}
+
+static void js_close(pub_daemon *d)
+{
+    pub_js_free(&d->js);
+}
+
+const pub_sink_ops pub_sink_jetstream = { "jetstream", js_open, js_close, describe, send_msgs, pub_verdict_done };

@@ -29,6 +29,13 @@ typedef struct pub_verdict {
 
 typedef struct pub_sink_ops {
     const char *name;
+    /* NULL, or: set up what every lane of this sink shares (JetStream: the
+     * connection), once, when some lane uses it. 0, or -1 with one line in
+     * why (the daemon does not start). */
+    int (*open)(pub_daemon *d, char *why, size_t whylen);
+    /* NULL, or: undo open at shutdown; requests still in flight are dropped
+     * (their batches are spooled next: not safe until answered). */
+    void (*close)(pub_daemon *d);
     /* Fill l->version, compression, level, url and where; l->sink,
      * file_path and js_subject are set. host: the lane's collector. */
     void (*describe)(pub_lane *l, const pub_config *c, const char *host, const char *eventgate_url);
@@ -44,6 +51,11 @@ extern const pub_sink_ops pub_sink_http, pub_sink_eventgate, pub_sink_file, pub_
 
 /* pub_sink_ops_of — the sink of kind s (config.h, pub_sink). */
 const pub_sink_ops *pub_sink_ops_of(pub_sink s);
+
+/* pub_sinks_open — open each sink some lane of d uses (once per sink). 0,
+ * or -1 with one line in why. pub_sinks_close — close them. (registry.c) */
+int pub_sinks_open(pub_daemon *d, char *why, size_t whylen);
+void pub_sinks_close(pub_daemon *d);
 
 /* What describes a signed batch, as name/value pairs in h (NULL-terminated,
  * at most PUB_BATCH_HEADERS pairs): Content-Encoding (when compressed),
