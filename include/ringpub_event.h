@@ -149,6 +149,10 @@ static inline int rp_v1_set(rp_v1_event *e, const rp_v1_field *f)
     return 0;
 }
 
+/* rp_v1_set_str, _int, _double, _bool — set field `name` of section k to
+ * value v (through rp_v1_set: replaced if the name is there already). A
+ * string is copied when the event is written, not here: v must live until
+ * then. 0, RP_EINVAL (no name, or a NULL string) or RP_ETOOBIG (full). */
 static inline int rp_v1_set_str(rp_v1_event *e, const char *name, const char *v, rp_field_kind k)
 {
     rp_v1_field f = { name, k, RP_VAL_STR, v, v ? strlen(v) : 0, 0, 0 };

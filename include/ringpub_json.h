@@ -179,6 +179,7 @@ static inline void rp_json_raw(rp_json *w, const char *json, size_t n) { rp__jso
 static inline void rp_json_null(rp_json *w) { rp_json_raw(w, "null", 4); }
 static inline void rp_json_bool(rp_json *w, int v) { rp_json_raw(w, v ? "true" : "false", v ? 4 : 5); }
 
+/* An integer, in decimal. */
 static inline void rp_json_int(rp_json *w, int64_t v)
 {
     char num[24];
@@ -219,6 +220,8 @@ static inline void rp__json_close(rp_json *w, char c)
     rp__json_put(w, &c, 1);
 }
 
+/* Open and close objects and arrays, nested up to RP_JSON_MAX_DEPTH (deeper,
+ * or a close with nothing open: the writer's error becomes RP_EINVAL). */
 static inline void rp_json_obj_begin(rp_json *w) { rp__json_open(w, '{'); }
 static inline void rp_json_obj_end(rp_json *w) { rp__json_close(w, '}'); }
 static inline void rp_json_arr_begin(rp_json *w) { rp__json_open(w, '['); }
