@@ -288,6 +288,11 @@ pub fn build(b: *std.Build) void {
     if (only != null and std.mem.eql(u8, only.?, "baseplate")) test_step.dependOn(pythonTest(b, "baseplate"));
     if (only != null and std.mem.eql(u8, only.?, "python")) test_step.dependOn(pythonTest(b, "python"));
     if (only != null and std.mem.eql(u8, only.?, "eventtracking")) test_step.dependOn(pythonTest(b, "eventtracking"));
+    // no import circle among the daemon's files (tests/layers/run)
+    const layers = b.addSystemCommand(&.{ "python3", "tests/layers/run" });
+    layers.stdio = .inherit;
+    layers.has_side_effects = true;
+    if (only == null or std.mem.eql(u8, only.?, "layers")) test_step.dependOn(&layers.step);
     // `zig build install --prefix P`: the product only, and buildable against with pkg-config
     const install_check = b.addSystemCommand(&.{ "bash", "tests/install/run" });
     install_check.stdio = .inherit;

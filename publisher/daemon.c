@@ -294,7 +294,9 @@ static int setup(pub_daemon *d)
     }
     if (d->mserve.fd >= 0)
         pub_log(d, "metrics and health on %s (port %d)", d->cfg.metrics_listen, pub_mserve_port(&d->mserve));
-    if (pub_http_init(&d->http, &d->loop, pub_http_finished, d) != 0) {
+    d->finished = pub_http_finished;
+    d->find_req = pub_find_out;
+    if (pub_http_init(&d->http, &d->loop, d->finished, d) != 0) {
         pub_log(d, "cannot initialise libcurl");
         return -1;
     }

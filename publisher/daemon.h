@@ -43,6 +43,10 @@ typedef struct pub_daemon {
     pub_loop loop;
     pub_http http;
     pub_js js;                /* sink = jetstream */
+    /* where sinks report finished requests (send.c's pub_http_finished and
+     * pub_find_out, wired by daemon.c: a sink never calls send.c itself) */
+    pub_http_done finished;
+    pub_js_find find_req;
     struct pub_ready *ready;  /* requests finished synchronously (sink = file), */
     size_t nready, capready;  /* reported from the loop, not from inside post() */
     uint64_t next_req;

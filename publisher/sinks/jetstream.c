@@ -98,11 +98,11 @@ static int send_msgs(pub_daemon *d, pub_out *o)
     return 0; /* a publish that cannot start is reported as failed (jetstream.c) */
 }
 
-/* One connection for every JetStream lane; acks come back through send.c's
- * completion (pub_http_finished), found by their request (pub_find_out). */
+/* One connection for every JetStream lane; acks come back through the
+ * daemon's completion (d->finished), found by their request (d->find_req). */
 static int js_open(pub_daemon *d, char *why, size_t whylen)
 {
-    return pub_js_init(&d->js, &d->loop, d->cfg.js_url, pub_http_finished, pub_find_out, d, why, whylen);
+    return pub_js_init(&d->js, &d->loop, d->cfg.js_url, d->finished, d->find_req, d, why, whylen);
 }
 
 static void js_close(pub_daemon *d)
