@@ -3,6 +3,7 @@
  * a batch is sealed — compressed, signed, given an id — when the next
  * event would not fit, or max_age after its first event. */
 #include "daemon.h"
+#include "ringpub_json.h" /* the dead-letter and quarantine records */
 
 #include "codec.h"
 #include "errstream.h"
@@ -321,15 +322,27 @@ static int quarantine(pub_daemon *d)
 {
     rp_batch b = { NULL, 0, 0, 0, 0, 0 };
     rp_event bad;
-    char head[600];
+    char head[1200];
+    rp_json w;
     if (rp_consumer_skip_corrupt(d->ring, &b, &bad) != 0)
         return -1;
     d->polled_to = b.end;
-    snprintf(head, sizeof head,
-             "{\"time\":%lld,\"queue\":\"%s\",\"pos\":%llu,\"len\":%u,\"reason\":\"%.300s\",\"bytes_base64\":\"",
-             (long long)time(NULL), d->cfg.queue, (unsigned long long)bad.pos, bad.len,
-             rp_consumer_why(d->ring));
-    if (pub_jsonl_append_b64(d->cfg.quarantine_file, head, bad.data, bad.len) != 0) {
+    rp_json_init(&w, head, sizeof head);
+    rp_json_obj_begin(&w);
+    rp_json_key(&w, "time"), rp_json_int(&w, (int64_t)time(NULL));
+    rp_json_key(&w, "queue"), rp_json_cstr(&w, d->cfg.queue);
+    rp_json_key(&w, "pos"), rp_json_int(&w, (int64_t)bad.pos);
+    rp_json_key(&w, "len"), rp_json_int(&w, bad.len);
+    rp_json_key(&w, "reason"), rp_json_cstr(&w, rp_consumer_why(d->ring));
+    rp_json_obj_end(&w);
+    if (rp_json_finish(&w) < 0) { /* the reason does not fit, or is not UTF-8: it is in the log */
+        rp_json_init(&w, head, sizeof head);
+        rp_json_obj_begin(&w);
+        rp_json_key(&w, "pos"), rp_json_int(&w, (int64_t)bad.pos);
+        rp_json_key(&w, "len"), rp_json_int(&w, bad.len);
+        rp_json_obj_end(&w);
+    }
+    if (pub_jsonl_append_b64(d->cfg.quarantine_file, head, "bytes_base64", bad.data, bad.len) != 0) {
         pub_log(d, "cannot write quarantine file %s: %s", d->cfg.quarantine_file, strerror(errno));
         return -1;
     }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -46,17 +47,23 @@ int pub_append_sync(const char *path, const void *data, size_t len)
     return append_parts(path, &p, &len, 1);
 }
 
-int pub_jsonl_append_b64(const char *path, const char *head, const void *bytes, size_t len)
+int pub_jsonl_append_b64(const char *path, const char *obj, const char *key, const void *bytes, size_t len)
 {
+    size_t olen = strlen(obj), klen = strlen(key);
+    if (olen < 3 || obj[0] != '{' || obj[olen - 1] != '}' || klen > 64 || strpbrk(key, "\"\\")) {
+        errno = EINVAL;
+        return -1;
+    }
     size_t b64len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-    char *b64 = (char *)malloc(b64len);
+    char *b64 = (char *)malloc(b64len), member[80];
     int rc;
     if (!b64)
         return -1;
     sodium_bin2base64(b64, b64len, (const unsigned char *)bytes, len, sodium_base64_VARIANT_ORIGINAL);
-    const char *parts[] = { head, b64, "\"}\n" };
-    size_t lens[] = { strlen(head), strlen(b64), 3 };
-    rc = append_parts(path, parts, lens, 3);
+    int mlen = snprintf(member, sizeof member, ",\"%s\":\"", key);
+    const char *parts[] = { obj, member, b64, "\"}\n" };
+    size_t lens[] = { olen - 1, (size_t)mlen, strlen(b64), 3 }; /* obj without its closing brace */
+    rc = append_parts(path, parts, lens, 4);
     free(b64);
     return rc;
 }

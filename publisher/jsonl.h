@@ -8,12 +8,13 @@
 #include <stddef.h>
 
 /*
- * pub_jsonl_append_b64 — append `head` (a JSON object's opening, up to and
- * including the opening quote of its last string member), base64(bytes),
- * and `"}\n` to the file at path (created 0600), then fdatasync it.
- * Returns 0, or -1 with errno set; a failed append may leave a partial line.
+ * pub_jsonl_append_b64 — append JSON object `obj` ("{...}" with at least one
+ * member, as rp_json writes it) with one more member, key: base64(bytes),
+ * as one line to the file at path (created 0600), then fdatasync it.
+ * Returns 0, or -1 with errno set (EINVAL: obj is not such an object); a
+ * failed append may leave a partial line.
  */
-int pub_jsonl_append_b64(const char *path, const char *head, const void *bytes, size_t len);
+int pub_jsonl_append_b64(const char *path, const char *obj, const char *key, const void *bytes, size_t len);
 
 /* pub_append_sync — append data[len] to the file at path (created 0600, no
  * symlink followed), then fdatasync it. 0, or -1 with errno. */

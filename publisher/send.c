@@ -2,9 +2,9 @@
  * answered 2xx, when it is fsynced in the spool, or when it is in the
  * dead-letter file; only then may its ring space go (pub_release_safe). */
 #include "daemon.h"
+#include "ringpub_json.h" /* the dead-letter and quarantine records */
 #include "jsonl.h"
 
-#include "body.h" /* jansson */
 #include "codec.h"
 #include "split.h"
 #include "sinks/sink.h"
@@ -221,17 +221,27 @@ static void spool_out(pub_daemon *d, pub_out *o)
 static int deadletter(pub_daemon *d, pub_out *o, long status, const char *reason)
 {
     const char *enc = pub_codec_encoding((pub_compression)o->codec);
-    char head[1200];
-    json_t *js = json_string(reason); /* quoted and escaped: it may quote the key's name */
-    char *quoted = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
-    snprintf(head, sizeof head,
-             "{\"time\":%lld,\"queue\":\"%s\",\"route\":\"%s\",\"batch_id\":\"%s\",\"status\":%ld,"
-             "\"reason\":%.800s,\"events\":%u,\"encoding\":\"%s\",\"body_base64\":\"",
-             (long long)time(NULL), d->cfg.queue, o->lane->name, o->id, status, quoted ? quoted : "\"\"",
-             o->count, enc ? enc : "identity");
-    free(quoted);
-    json_decref(js);
-    if (pub_jsonl_append_b64(d->cfg.deadletter_file, head, o->body.data, o->body.len) != 0) {
+    char head[1600];
+    rp_json w;
+    rp_json_init(&w, head, sizeof head);
+    rp_json_obj_begin(&w);
+    rp_json_key(&w, "time"), rp_json_int(&w, (int64_t)time(NULL));
+    rp_json_key(&w, "queue"), rp_json_cstr(&w, d->cfg.queue);
+    rp_json_key(&w, "route"), rp_json_cstr(&w, o->lane->name);
+    rp_json_key(&w, "batch_id"), rp_json_cstr(&w, o->id);
+    rp_json_key(&w, "status"), rp_json_int(&w, status);
+    rp_json_key(&w, "reason"), rp_json_cstr(&w, reason); /* escaped: it may quote the key's name */
+    rp_json_key(&w, "events"), rp_json_int(&w, o->count);
+    rp_json_key(&w, "encoding"), rp_json_cstr(&w, enc ? enc : "identity");
+    rp_json_obj_end(&w);
+    if (rp_json_finish(&w) < 0) { /* a reason too long, or not UTF-8: said in the log instead */
+        rp_json_init(&w, head, sizeof head);
+        rp_json_obj_begin(&w);
+        rp_json_key(&w, "batch_id"), rp_json_cstr(&w, o->id);
+        rp_json_key(&w, "status"), rp_json_int(&w, status);
+        rp_json_obj_end(&w);
+    }
+    if (pub_jsonl_append_b64(d->cfg.deadletter_file, head, "body_base64", o->body.data, o->body.len) != 0) {
         pub_log(d, "batch %s: cannot write dead-letter file %s: %s", o->id, d->cfg.deadletter_file,
                 strerror(errno));
         return -1;
