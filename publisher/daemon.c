@@ -106,12 +106,16 @@ static void read_gauges(pub_daemon *d)
     }
 }
 
-/* The metrics for ringctl stat (mfile.h), written when they changed. */
+/* The metrics for ringctl stat (mfile.h), written when they changed (an
+ * idle daemon neither formats nor writes them). */
 static void publish_metrics(pub_daemon *d)
 {
-    char text[sizeof d->mfile_text];
+    static char text[1 << 15];
+    uint64_t digest = pub_metrics_digest(&d->metrics);
+    if (d->mfile_written && digest == d->mfile_digest)
+        return;
     size_t len = pub_metrics_prometheus(&d->metrics, d->cfg.queue, text, sizeof text);
-    if (len == 0 || (len == d->mfile_len && memcmp(text, d->mfile_text, len) == 0))
+    if (len == 0)
         return;
     int rc = pub_mfile_write(rp_queue_dir(NULL), d->cfg.queue, text, len);
     if (rc != 0 && !d->mfile_failed)
@@ -121,8 +125,8 @@ static void publish_metrics(pub_daemon *d)
         pub_log(d, "metrics for ringctl stat written again");
     d->mfile_failed = rc != 0;
     if (rc == 0) {
-        memcpy(d->mfile_text, text, len);
-        d->mfile_len = len;
+        d->mfile_digest = digest;
+        d->mfile_written = 1;
     }
 }
 

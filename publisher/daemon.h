@@ -52,8 +52,8 @@ typedef struct pub_daemon {
     uint64_t next_req;
     pub_metrics metrics;
     pub_mserve mserve;        /* metrics.listen: /metrics and /healthz */
-    char mfile_text[1 << 15]; /* the snapshot last written for ringctl stat (mfile.h) */
-    size_t mfile_len;
+    uint64_t mfile_digest;    /* the figures last written for ringctl stat (mfile.h) */
+    int mfile_written;        /* ... once at least */
     int mfile_failed;         /* its last write failed (logged once) */
     pub_procs procs;          /* processors, run before batching */
     pub_contain contain;      /* an event that crashes a processor (contain.h) */

@@ -151,6 +151,17 @@ static void prom_name(const metric_def *d, char *out, size_t len)
             out[i] = '_';
 }
 
+uint64_t pub_metrics_digest(const pub_metrics *m)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < sizeof defs / sizeof *defs; i++) {
+        uint64_t v = at(m, defs[i].off);
+        for (int b = 0; b < 8; b++, v >>= 8)
+            h = (h ^ (v & 0xff)) * 1099511628211ull;
+    }
+    return h;
+}
+
 size_t pub_metrics_prometheus(const pub_metrics *m, const char *queue, char *buf, size_t cap)
 {
     size_t len = 0;

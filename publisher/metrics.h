@@ -59,6 +59,10 @@ void pub_metrics_flush(pub_metrics *m);
  * (and _total for counters). */
 size_t pub_metrics_prometheus(const pub_metrics *m, const char *queue, char *buf, size_t cap);
 
+/* pub_metrics_digest — a hash of every metric's value (FNV-1a, table
+ * order): equal digests, equal figures, without formatting them. */
+uint64_t pub_metrics_digest(const pub_metrics *m);
+
 /* pub_metrics_help — the metrics as a Markdown table (statsd name,
  * Prometheus name, type, meaning): `ringpub --help-metrics`, and the table
  * in docs/operations.md (test_config holds the two equal). */
