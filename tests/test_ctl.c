@@ -126,6 +126,8 @@ Test(ctl, stat_treats_the_daemons_metrics_file_as_hostile, .init = setup)
     cr_assert_not_null(strstr(out, " 42\n"), "%s", out);
     cr_assert_null(strstr(out, "\033"), "printed a control sequence: %s", out);
     cr_assert_null(strstr(out, "not a sample"), "%s", out);
+    cr_assert_eq(ctl("rm", "m1", NULL, NULL), 0, "%s", out);
+    cr_assert_eq(access(path, F_OK), -1, "rm left the metrics file behind");
 }
 
 Test(ctl, rm_refused_while_a_consumer_holds_the_ring, .init = setup)

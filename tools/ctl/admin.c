@@ -4,6 +4,7 @@
 
 #include "admin.h"
 #include "cli.h"
+#include "mfile.h"
 #include "units.h"
 #include "views.h"
 
@@ -113,6 +114,9 @@ int ringctl_rm(int argc, char **argv)
         return 1;
     }
     printf("removed %s\n", path);
+    char mpath[4200];
+    if (pub_mfile_path(rp_queue_dir(NULL), name, mpath, sizeof mpath) == 0 && unlink(mpath) == 0)
+        printf("removed %s (the last daemon's metrics)\n", mpath);
     return 0;
 }
 
