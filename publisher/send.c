@@ -1,8 +1,9 @@
-/* send.c — batches -> their sink (sinks/). A batch becomes safe when the sink
- * answered 2xx, when it is fsynced in the spool, or when it is in the
- * dead-letter file; only then may its ring space go (pub_release_safe). */
+/* send.c — batches -> their sink (sinks/), acting on each sink's verdict. A
+ * batch becomes safe when its sink delivered it, when it is fsynced in the
+ * spool, or when it is in the dead-letter file; the ledger then releases its
+ * ring space in order (ledger.h, pub_release_safe). */
 #include "daemon.h"
-#include "ringpub_json.h" /* the dead-letter and quarantine records */
+#include "ringpub_json.h" /* the dead-letter record */
 #include "jsonl.h"
 
 #include "codec.h"

@@ -5,7 +5,9 @@
  * (delivered, retry, too large, refused). send.c acts on the verdict only:
  * it owns retries, the spool and the dead-letter file; the ledger releases
  * ring space.
- * Adding a sink: its file here, and one line in registry.c.
+ * Adding a sink: its file here, one line in registry.c, and its word in
+ * config's `sink =` list and pub_sink (config/every_sink_is_registered
+ * checks the three agree).
  */
 #ifndef RINGPUB_SINK_H
 #define RINGPUB_SINK_H
