@@ -106,10 +106,3 @@ int pub_lanes_orphans(const pub_lane *lanes, int n, const pub_config *c, char *l
     return found;
 }
 
-int pub_lanes_use(const pub_lane *lanes, int n, pub_sink s)
-{
-    for (int i = 0; i < n; i++)
-        if (lanes[i].sink == s)
-            return 1;
-    return 0;
-}

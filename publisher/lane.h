@@ -79,7 +79,14 @@ void pub_lanes_close(pub_lane *lanes, int n);
  */
 int pub_lanes_orphans(const pub_lane *lanes, int n, const pub_config *c, char *lines, size_t len);
 
-/* pub_lanes_use — 1 if one of the n lanes sends to sink s. */
-int pub_lanes_use(const pub_lane *lanes, int n, pub_sink s);
+/* pub_lanes_use — 1 if one of the n lanes sends to sink s. (Inline: the
+ * sink registry uses it, and lane.c calls the registry.) */
+static inline int pub_lanes_use(const pub_lane *lanes, int n, pub_sink s)
+{
+    for (int i = 0; i < n; i++)
+        if (lanes[i].sink == s)
+            return 1;
+    return 0;
+}
 
 #endif

@@ -14,20 +14,11 @@ const pub_sink_ops *pub_sink_ops_of(pub_sink s)
     return (unsigned)s < NSINKS && sinks[s] ? sinks[s] : &pub_sink_http;
 }
 
-/* 1 if a lane of d sends to sink s. (Not lane.c's pub_lanes_use: lane.c
- * asks this file for its sinks, so this file does not call lane.c.) */
-static int in_use(const pub_daemon *d, unsigned s)
-{
-    for (int i = 0; i < d->nlanes; i++)
-        if ((unsigned)d->lanes[i].sink == s)
-            return 1;
-    return 0;
-}
-
 int pub_sinks_open(pub_daemon *d, char *why, size_t whylen)
 {
     for (unsigned s = 0; s < NSINKS; s++)
-        if (sinks[s] && sinks[s]->open && in_use(d, s) && sinks[s]->open(d, why, whylen) != 0)
+        if (sinks[s] && sinks[s]->open && pub_lanes_use(d->lanes, d->nlanes, (pub_sink)s) &&
+            sinks[s]->open(d, why, whylen) != 0)
             return -1;
     return 0;
 }
@@ -35,6 +26,6 @@ int pub_sinks_open(pub_daemon *d, char *why, size_t whylen)
 void pub_sinks_close(pub_daemon *d)
 {
     for (unsigned s = 0; s < NSINKS; s++)
-        if (sinks[s] && sinks[s]->close && in_use(d, s))
+        if (sinks[s] && sinks[s]->close && pub_lanes_use(d->lanes, d->nlanes, (pub_sink)s))
             sinks[s]->close(d);
 }
