@@ -453,11 +453,16 @@ typedef struct stat_await {
     size_t outlen;
 } stat_await;
 
+int rig_stat(char *out, size_t outlen)
+{
+    char *argv[] = { (char *)bin("ringctl"), (char *)"stat", (char *)rig_queue, (char *)"--once", NULL };
+    return run_capture(argv, out, outlen);
+}
+
 static int stat_has(void *ctx)
 {
     stat_await *w = (stat_await *)ctx;
-    char *argv[] = { (char *)bin("ringctl"), (char *)"stat", (char *)rig_queue, (char *)"--once", NULL };
-    return run_capture(argv, w->out, w->outlen) == 0 && strstr(w->out, w->want) != NULL;
+    return rig_stat(w->out, w->outlen) == 0 && strstr(w->out, w->want) != NULL;
 }
 
 int rig_stat_says(const char *want, char *out, size_t outlen)

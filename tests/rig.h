@@ -72,6 +72,8 @@ void rig_deliver_and_stop(tally *t, int np, const uint64_t *accepted, uint64_t w
 /* Wait (bounded by ms) until th_dir()/rel has `want` lines with needle;
  * returns how many it has (the caller asserts). */
 int rig_await_lines(const char *rel, const char *needle, int want, uint64_t ms);
+/* `ringctl stat rig_queue --once` into out; its exit code. */
+int rig_stat(char *out, size_t outlen);
 /* Polls `ringctl stat rig_queue` (the daemon reports its sink once a
  * second) until its output, left in out, holds want: 1, or 0 after 10 s. */
 int rig_stat_says(const char *want, char *out, size_t outlen);

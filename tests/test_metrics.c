@@ -88,9 +88,8 @@ static int sent_reached(void *ctx)
 static int stat_reached(void *ctx)
 {
     scrape *s = (scrape *)ctx;
-    char *argv[] = { (char *)bin("ringctl"), (char *)"stat", (char *)rig_queue, (char *)"--once", NULL };
     const char *p;
-    s->status = run_capture(argv, s->out, sizeof s->out);
+    s->status = rig_stat(s->out, sizeof s->out);
     if (s->status != 0 || !(p = strstr(s->out, s->path)))
         return 0;
     return strtoll(p + strlen(s->path), NULL, 10) == s->want;
