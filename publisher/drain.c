@@ -3,7 +3,7 @@
  * a batch is sealed — compressed, signed, given an id — when the next
  * event would not fit, or max_age after its first event. */
 #include "daemon.h"
-#include "ringpub_json.h" /* the dead-letter and quarantine records */
+#include "ringpub_json.h" /* the quarantine record */
 
 #include "codec.h"
 #include "errstream.h"
