@@ -16,7 +16,7 @@ typedef struct pair_opts {
     int producers;      /* producer processes */
     double seconds;     /* counted window */
     double warmup;      /* seconds before the window opens */
-    int exclusive;      /* Aeron: one exclusive publication per producer */
+    int exclusive;      /* Aeron: one exclusive publication per producer; ring: a ring per producer */
     uint64_t capacity;  /* ring bytes / Aeron IPC term length */
     const char *dir;    /* ring directory / Aeron directory */
 } pair_opts;
