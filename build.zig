@@ -143,6 +143,7 @@ const tests = [_]TestSpec{
     .{ .name = "contain", .publisher = true },
     .{ .name = "seals", .publisher = true },
     .{ .name = "ledger", .publisher = true },
+    .{ .name = "holes", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "supervise", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "users", .e2e = true, .extra = &.{"tests/rig.c"} },
     .{ .name = "metrics", .e2e = true, .extra = &.{"tests/rig.c"} },

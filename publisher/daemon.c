@@ -215,7 +215,7 @@ static int open_seals(pub_daemon *d, uint64_t released, char *why, size_t whylen
     snprintf(path, sizeof path, "%.3000s/%s.sealed", d->cfg.spool_dir, d->cfg.queue);
     if (pub_seals_open(&d->seals, path, d->ring_created_ns, released, (uint32_t)d->nlanes, why, whylen) != 0)
         return -1;
-    d->start_tail = d->polled_to = released;
+    d->start_tail = d->polled_to = d->walked_to = released;
     for (size_t i = 0; i < d->seals.nredo; i++) {
         pub_lane *l = &d->lanes[d->seals.redo[i].lane & ~PUB_SEAL_SAFE];
         if (l->nredo++ == 0)

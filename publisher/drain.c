@@ -326,7 +326,7 @@ static int quarantine(pub_daemon *d)
     rp_json w;
     if (rp_consumer_skip_corrupt(d->ring, &b, &bad) != 0)
         return -1;
-    d->polled_to = b.end;
+    d->polled_to = d->walked_to = b.end;
     rp_json_init(&w, head, sizeof head);
     rp_json_obj_begin(&w);
     rp_json_key(&w, "time"), rp_json_int(&w, (int64_t)time(NULL));
@@ -354,6 +354,35 @@ static int quarantine(pub_daemon *d)
     pub_log(d, "ring: %u unparsable bytes at position %llu quarantined in %s", bad.len,
             (unsigned long long)bad.pos, d->cfg.quarantine_file);
     return 0;
+}
+
+/* The ring hands out events in position order, except around a stalled
+ * producer's record (a hole: ring/layout.h, THE CONSUMER'S WALK): it steps
+ * over the hole, hands out what follows, and hands the hole's event out
+ * alone, late, when it commits. A batch whose range spanned a hole, or that
+ * took the late event, would record a range (seals.h) that is not its
+ * events: a daemon restarted after kill -9 reads that range again in
+ * position order, hole included, so it would rebuild other batches under
+ * the recorded ids (duplicates), or skip as delivered a batch that now holds
+ * the hole's undelivered event (a loss). So at every break in the order the
+ * building batches are sealed first, and a hole's late event travels alone.
+ * A break: a poll behind the furthest one (the late event), the poll after
+ * it, a poll that does not start where the last ended, or whose first event
+ * is not at its start (the walk stepped over a hole, or over padding: then
+ * one extra seal, nothing worse). A lane rebuilding the last run's batches
+ * keeps their recorded boundaries, which already break at every hole, and
+ * is sealed only around a late event. */
+static void seal_at_breaks(pub_daemon *d, const rp_batch *b)
+{
+    int late = (int64_t)(b->start - d->walked_to) < 0;
+    int force = late || d->after_hole_event;
+    int gap = b->start != d->polled_to || (b->n > 0 && b->events[0].pos != b->start);
+    for (int i = 0; i < d->nlanes && (force || gap); i++)
+        if (force || d->lanes[i].nredo == 0)
+            seal(d, &d->lanes[i]);
+    d->after_hole_event = late;
+    if (!late)
+        d->walked_to = b->end;
 }
 
 /* Seal the batches that are old enough; ms until the next is due, or -1. */
@@ -401,6 +430,7 @@ int pub_drain(pub_daemon *d, uint64_t now)
         }
         if (n == 0)
             break;
+        seal_at_breaks(d, &b);
         d->polled_to = b.end;
         d->poll = &b;
         d->poll_from = 0;

@@ -15,6 +15,11 @@
  * batch whose first events were already released (a safe batch, rebuilt in
  * part) by its recorded range.
  *
+ * A recorded range holds exactly its batch's events, in position order:
+ * drain.c seals the building batches at every break in the ring's order
+ * (a stalled producer's hole stepped over, its late event handed out), so
+ * no range spans a hole and a late event is a batch of its own.
+ *
  * The file is checked, never trusted: a record of another ring, below the
  * released position, torn by a kill, or of a lane no longer configured is
  * dropped (costing at most duplicates, never events).
