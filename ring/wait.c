@@ -13,12 +13,6 @@
 
 #include <sched.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#define cpu_relax() __builtin_ia32_pause()
-#else
-#define cpu_relax() ((void)0)
-#endif
-
 #define SPINS 64
 /* pauses between two looks while spinning: each look reads the lines the
  * producer is writing (tail, the record header) and makes its next store
@@ -93,7 +87,7 @@ int rp_consumer_wait(rp_consumer *c, int timeout_ms)
             return 0;
         if (i < SPINS)
             for (int k = 0; k < SPIN_GAP; k++)
-                cpu_relax();
+                rp__cpu_relax(); /* ringpub.h */
         else
             sched_yield();
     }
