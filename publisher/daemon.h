@@ -67,8 +67,8 @@ typedef struct pub_daemon {
     uint64_t ring_created_ns;   /* with a batch's positions, names it (its id) */
     uint64_t start_tail;        /* the ring position released when this run began */
     uint64_t polled_to;         /* the ring position after the last event polled */
-    uint64_t walked_to;         /* the furthest such position (a hole's late event is behind it) */
-    int after_hole_event;       /* the last poll was a hole's late event: seal before the next */
+    uint64_t walked_to;         /* the furthest such position (a hole's late event is behind it,
+                                   and so is polled_to right after one) */
     pub_seals seals;            /* the ranges of sealed batches not yet released */
     int redo_active;            /* lanes still rebuilding the last run's batches */
     uint64_t redo_skipped;      /* rebuilt batches that were safe already */

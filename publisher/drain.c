@@ -372,15 +372,19 @@ static int quarantine(pub_daemon *d)
  * one extra seal, nothing worse). A lane rebuilding the last run's batches
  * keeps their recorded boundaries, which already break at every hole, and
  * is sealed only around a late event. */
+static int behind(uint64_t pos, uint64_t than)
+{
+    return (int64_t)(pos - than) < 0;
+}
+
 static void seal_at_breaks(pub_daemon *d, const rp_batch *b)
 {
-    int late = (int64_t)(b->start - d->walked_to) < 0;
-    int force = late || d->after_hole_event;
+    int late = behind(b->start, d->walked_to);
+    int force = late || behind(d->polled_to, d->walked_to); /* this poll, or the last, a late event */
     int gap = b->start != d->polled_to || (b->n > 0 && b->events[0].pos != b->start);
     for (int i = 0; i < d->nlanes && (force || gap); i++)
         if (force || d->lanes[i].nredo == 0)
             seal(d, &d->lanes[i]);
-    d->after_hole_event = late;
     if (!late)
         d->walked_to = b->end;
 }
