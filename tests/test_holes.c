@@ -16,15 +16,16 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
-#include <unistd.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 TestSuite(holes, .fini = rig_fini);
 
 #define LOG_REL "spool/e2e.sealed"
 
-/* The stalled producer: claims, says where, waits to be told, commits. */
+/* The stalled producer: claims, says whether it could (and where), waits
+ * to be told, commits. */
 typedef struct {
     rp_queue *q;
     int told[2], go[2];
@@ -36,12 +37,12 @@ static void *stall(void *p)
     staller *s = (staller *)p;
     static const char ev[] = "{\"p\":0,\"s\":0,\"who\":\"the stalled producer\"}";
     rp_claim c;
-    char x = 1;
-    if (rp_queue_claim(s->q, sizeof ev - 1, &c) != 0)
-        return NULL;
-    memcpy(c.data, ev, sizeof ev - 1);
-    s->pos = c.pos;
-    if (write(s->told[1], &x, 1) != 1 || read(s->go[0], &x, 1) != 1)
+    char x = rp_queue_claim(s->q, sizeof ev - 1, &c) == 0;
+    if (x) {
+        memcpy(c.data, ev, sizeof ev - 1);
+        s->pos = c.pos;
+    }
+    if (write(s->told[1], &x, 1) != 1 || !x || read(s->go[0], &x, 1) != 1)
         return NULL;
     rp_queue_commit(s->q, &c, sizeof ev - 1);
     return s;
@@ -111,6 +112,16 @@ static void say_log(char *out, size_t len)
                                  (unsigned long long)r[i].last);
 }
 
+/* Wait (bounded) until the n events at pos are all in recorded ranges;
+ * log gets the records as they are then. */
+static void await_recorded(const uint64_t *pos, int n, uint64_t hole, char *log, size_t len, const char *what)
+{
+    wanted w = { pos, n };
+    int ok = th_await(all_recorded, &w, 20000, 10);
+    say_log(log, len);
+    cr_assert(ok, "%s (hole at %llu):%s", what, (unsigned long long)hole, log);
+}
+
 Test(holes, batches_never_span_a_hole_and_its_late_event_travels_alone, .init = rig_setup)
 {
     rp_queue_opts o;
@@ -129,25 +140,20 @@ Test(holes, batches_never_span_a_hole_and_its_late_event_travels_alone, .init = 
     cr_assert_eq(pipe(s.told), 0);
     cr_assert_eq(pipe(s.go), 0);
     cr_assert_eq(pthread_create(&t, NULL, stall, &s), 0);
-    cr_assert_eq(read(s.told[0], &x, 1), 1, "the stalled producer never claimed");
+    cr_assert(read(s.told[0], &x, 1) == 1 && x == 1, "the stalled producer could not claim");
     pos[0] = s.pos;
 
     /* events after the hole: the daemon steps over it and batches them */
     for (int i = 1; i <= 3; i++)
         pos[i] = put_at(s.q, i - 1);
-    wanted first = { pos + 1, 3 };
-    say_log(log, sizeof log);
-    cr_assert(th_await(all_recorded, &first, 20000, 10), "the events after the hole were never sealed:%s", log);
+    await_recorded(pos + 1, 3, pos[0], log, sizeof log, "the events after the hole were never sealed");
 
     /* the hole's event commits while more events come after it */
     cr_assert_eq(write(s.go[1], &x, 1), 1);
     for (int i = 4; i <= 6; i++)
         pos[i] = put_at(s.q, i - 1);
     cr_assert_eq(pthread_join(t, NULL), 0);
-    wanted every = { pos, 7 };
-    int sealed = th_await(all_recorded, &every, 20000, 10);
-    say_log(log, sizeof log);
-    cr_assert(sealed, "not every event is in a recorded range (hole at %llu):%s", (unsigned long long)pos[0], log);
+    await_recorded(pos, 7, pos[0], log, sizeof log, "not every event is in a recorded range");
 
     n = read_log(r, 64);
     for (int i = 0; i < n; i++) {
