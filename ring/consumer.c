@@ -144,9 +144,12 @@ RP_PRIVATE uint64_t rp__checked_size(rp_consumer *c, uint64_t pos, uint64_t avai
  * half the speed). Compilers turn a plain zeroing loop into memset(). */
 static void zero_words(uint8_t *p, uint64_t n)
 {
-    uint64_t *w = (uint64_t *)(void *)p, z = 0;
+    uint64_t *w = (uint64_t *)(void *)p, z = 0, i = 0, words = n / 8;
     __asm__("" : "+r"(z)); /* an opaque zero: the loop cannot become memset() */
-    for (uint64_t i = 0; i < n / 8; i++)
+    for (; i + 8 <= words; i += 8) /* a line per turn: half the loop's instructions */
+        for (int k = 0; k < 8; k++)
+            w[i + k] = z;
+    for (; i < words; i++)
         w[i] = z;
 }
 
@@ -234,44 +237,77 @@ static void advance_head(rp_consumer *c)
         release_to(c, p);
 }
 
-/* Hand out records from read_pos on; see THE CONSUMER'S WALK in layout.h. */
+/* The size of the record with header `word` if it is the common case — an
+ * event not yet released, whose header parses (our tag, a slot in range),
+ * no longer than max_event and ending before the tail (avail bytes away) —
+ * else 0. The same checks as rp__checked_size() for that one kind of
+ * record, in four compares: anything else takes the general walk. */
+static inline uint64_t event_size(uint64_t word, uint32_t max_event, uint64_t avail)
+{
+    uint32_t lw = (uint32_t)word, len = lw & RP_REC_LEN_MASK;
+    uint64_t size = rp__rec_size(len);
+    /* high 24 bits: RP_REC_TAG and a slot below 256 (layout.h) */
+    if ((lw & ~RP_REC_LEN_MASK) != RP_REC_COMMIT || (word >> 40) != (RP_REC_TAG >> 8) || len > max_event ||
+        size > avail)
+        return 0;
+    return size;
+}
+_Static_assert(RP_SLOTS == 256, "event_size: a slot is the low byte of the tag word");
+
+/* The walk's fast path: hand out the run of common records (event_size)
+ * from b->end on, stopping before tail, a full batch, or the first other
+ * record. Few live values, so they stay in registers; the batch's counts
+ * are locals because b->events[].pos has the type of b->n and a store
+ * through one would make the compiler reload the other. */
+static inline void take_run(const rp_consumer *c, rp_batch *b, size_t max_bytes, uint64_t tail)
+{
+    uint8_t *const data = c->m.data;
+    const uint64_t mask = c->m.mask;
+    const uint32_t max_event = c->m.max_event;
+    uint64_t pos = b->end;
+    size_t n = b->n, bytes = b->bytes;
+    rp_event *const ev = b->events;
+    const size_t max_events = b->max_events;
+    while (pos != tail && n < max_events) {
+        uint64_t word = __atomic_load_n((uint64_t *)(void *)(data + (pos & mask)), __ATOMIC_ACQUIRE);
+        uint64_t size = event_size(word, max_event, tail - pos);
+        uint32_t len = (uint32_t)word & RP_REC_LEN_MASK;
+        if (__builtin_expect(size == 0, 0) || (n > 0 && bytes + len > max_bytes))
+            break;
+        ev[n].data = data + (pos & mask) + RP_REC_HDR;
+        ev[n].len = len;
+        ev[n].pos = pos;
+        n++;
+        bytes += len;
+        pos += size;
+    }
+    b->n = n;
+    b->bytes = bytes;
+    b->end = pos;
+}
+
+/* Hand out records from read_pos on; see THE CONSUMER'S WALK in layout.h.
+ * Runs of committed events go through take_run(); this loop handles one
+ * record of any other kind (an image, padding, a released event, a put in
+ * progress, corruption) and then returns to it. */
 static int walk(rp_consumer *c, rp_batch *b, size_t max_bytes, uint64_t tail)
 {
-    uint64_t pos = c->read_pos;
-    while (pos != tail && b->n < b->max_events) {
-        uint64_t word, size = rp__image_at(c, pos);
-        uint32_t lw;
-        if (size) { /* the tail went around a pinned record here */
-            pos += size;
+    int rc = 0;
+    b->end = c->read_pos;
+    for (;;) {
+        uint64_t pos, word, size;
+        if (c->npins == 0)
+            take_run(c, b, max_bytes, tail);
+        pos = b->end;
+        if (pos == tail || b->n == b->max_events)
+            break;
+        if ((size = rp__image_at(c, pos)) != 0) { /* the tail went around a pinned record here */
+            b->end = pos + size;
             continue;
         }
         word = rp__load_word(c, pos);
-        lw = (uint32_t)word;
-        if (!rp__final(word)) { /* 0 or CLAIM: a put in progress */
-            int rc = rp__recover(c, pos, tail, word, &size);
-            if (rc == 2)
-                continue;
-            if (rc < 0) {
-                c->bad_pos = pos;
-                if (b->n > 0)
-                    break;
-                c->read_pos = pos;
-                return rc;
-            }
-            if (rc == 0)
-                break;
-            pos += size;
-            continue;
-        }
-        if ((size = rp__checked_size(c, pos, tail - pos, word)) == 0) {
-            c->bad_pos = pos;
-            if (b->n > 0)
-                break; /* hand out the good events first; the next poll reports it */
-            c->read_pos = pos;
-            return RP_ECORRUPT;
-        }
-        if ((lw & RP_REC_COMMIT) && !(lw & RP_REC_DONE)) {
-            uint32_t len = lw & RP_REC_LEN_MASK;
+        if ((size = event_size(word, c->m.max_event, tail - pos)) != 0) { /* with pins, or a full batch */
+            uint32_t len = (uint32_t)word & RP_REC_LEN_MASK;
             if (b->n > 0 && b->bytes + len > max_bytes)
                 break;
             b->events[b->n].data = c->m.data + (pos & c->m.mask) + RP_REC_HDR;
@@ -279,11 +315,37 @@ static int walk(rp_consumer *c, rp_batch *b, size_t max_bytes, uint64_t tail)
             b->events[b->n].pos = pos;
             b->n++;
             b->bytes += len;
+            b->end = pos + size;
+            continue;
         }
-        pos += size;
+        if (!rp__final(word)) { /* 0 or CLAIM: a put in progress */
+            rc = rp__recover(c, pos, tail, word, &size);
+            if (rc == 2) { /* the header changed: read it again */
+                rc = 0;
+                continue;
+            }
+            if (rc < 0) {
+                c->bad_pos = pos;
+                if (b->n > 0)
+                    rc = 0; /* hand out the good events first; the next poll reports it */
+                break;
+            }
+            if (rc == 0)
+                break;
+            rc = 0;
+            b->end = pos + size;
+            continue;
+        }
+        if ((size = rp__checked_size(c, pos, tail - pos, word)) == 0) {
+            c->bad_pos = pos;
+            if (b->n == 0)
+                rc = RP_ECORRUPT; /* else hand out the good events first; the next poll reports it */
+            break;
+        }
+        b->end = pos + size; /* padding or a released event: an event that parses was taken above */
     }
-    c->read_pos = pos;
-    return 0;
+    c->read_pos = b->end;
+    return rc;
 }
 
 int rp_consumer_poll(rp_consumer *c, rp_batch *b, size_t max_bytes)
