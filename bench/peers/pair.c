@@ -2,13 +2,20 @@
  * pair.c — the paired peer harness's driver (see pair.h): forks one
  * consumer and P producers, opens the counted window after a warm-up, and
  * prints one JSON line:
- *   {"transport":..,"size":..,"producers":..,"exclusive":..,"msgs":..,
+ *   {"transport":..,"size":..,"producers":..,"exclusive":..,"backoff":..,"msgs":..,
  *    "seconds":..,"msgs_per_s":..,"mb_per_s":..,"errors":..,"offers":..,"backpressured":..,
  *    "consumer_cpu_ns_per_msg":..,"producer_cpu_ns_per_msg":..}
  * (CPU: each child's user + system time from go to its end, over every message
  * the consumer counted in that time; a spinning consumer's idle spins count)
  * msgs_per_s is counted at the consumer. Bounded: the run ends after
  * warmup + seconds, and the children are killed 10 s after that at the latest.
+ *
+ * Back pressure (--backoff): `spin` retries a refused offer at once, as
+ * Aeron's streaming_publisher sample does (aeron_idle_strategy_busy_spinning);
+ * `yield` retries at once PAIR_SPINS times in a row, then yields the CPU, as
+ * the spin-then-yield stages of Aeron's back-off idle strategy do. On a
+ * machine with fewer CPUs than processes a spinning producer takes CPU time
+ * from the consumer it waits for; every transport runs under the same policy.
  */
 #include "pair.h"
 
@@ -22,6 +29,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <sched.h>
 
 #define MAX_PRODUCERS 16
 
@@ -129,6 +137,7 @@ static void run_producer(const pair_opts *o, int id)
     void *p = pair_this.producer(o, id, why, sizeof why);
     unsigned char *msg = (unsigned char *)malloc(o->size);
     uint64_t seq = 0, offers = 0, backpressured = 0, ident = (uint64_t)id;
+    unsigned refused = 0; /* in a row */
     if (!p || !msg) {
         fail(p ? "out of memory" : why);
         _exit(1);
@@ -142,10 +151,15 @@ static void run_producer(const pair_opts *o, int id)
         offers++;
         if (rc == 0) {
             seq++;
+            refused = 0;
         } else if (rc == 1) {
             backpressured++;
             if (__atomic_load_n(&C->stop, __ATOMIC_RELAXED))
                 break;
+            if (o->yield && ++refused == PAIR_SPINS) {
+                sched_yield();
+                refused = 0;
+            }
         } else {
             fail("a producer's offer failed");
             _exit(1);
@@ -159,7 +173,7 @@ static void run_producer(const pair_opts *o, int id)
 
 static int parse(int argc, char **argv, pair_opts *o)
 {
-    *o = (pair_opts){ 64, 1, 2.0, 0.5, 0, (uint64_t)16 << 20, "/dev/shm" };
+    *o = (pair_opts){ 64, 1, 2.0, 0.5, 0, (uint64_t)16 << 20, "/dev/shm", 0 };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
@@ -182,6 +196,8 @@ static int parse(int argc, char **argv, pair_opts *o)
             o->capacity = strtoull(v, &end, 10);
         else if (strcmp(a, "--dir") == 0)
             o->dir = v, end = (char *)v + strlen(v);
+        else if (strcmp(a, "--backoff") == 0)
+            o->yield = strcmp(v, "yield") == 0, end = (char *)v + (strcmp(v, "spin") == 0 || o->yield ? strlen(v) : 0);
         else
             return fprintf(stderr, "%s: unknown option %s\n", argv[0], a), -1;
         if (errno || !end || *end)
@@ -252,10 +268,12 @@ int main(int argc, char **argv)
     for (int i = 0; i < o.producers; i++)
         offers += C->offers[i], bp += C->backpressured[i], pcpu += C->cpu[i + 1];
     double rate = C->window > 0 ? (double)C->msgs / C->window : 0;
-    printf("{\"transport\":\"%s\",\"size\":%zu,\"producers\":%d,\"exclusive\":%d,\"msgs\":%llu,\"seconds\":%.3f,"
+    printf("{\"transport\":\"%s\",\"size\":%zu,\"producers\":%d,\"exclusive\":%d,\"backoff\":\"%s\","
+           "\"msgs\":%llu,\"seconds\":%.3f,"
            "\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f,\"errors\":%llu,\"offers\":%llu,\"backpressured\":%llu,"
            "\"consumer_cpu_ns_per_msg\":%.1f,\"producer_cpu_ns_per_msg\":%.1f}\n",
-           pair_this.name, o.size, o.producers, o.exclusive, (unsigned long long)C->msgs, C->window, rate,
+           pair_this.name, o.size, o.producers, o.exclusive, o.yield ? "yield" : "spin", (unsigned long long)C->msgs,
+           C->window, rate,
            rate * (double)o.size / 1e6, (unsigned long long)C->errors, (unsigned long long)offers,
            (unsigned long long)bp, C->msgs_all ? C->cpu[0] * 1e9 / (double)C->msgs_all : 0,
            C->msgs_all ? pcpu * 1e9 / (double)C->msgs_all : 0);

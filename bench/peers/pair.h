@@ -19,7 +19,13 @@ typedef struct pair_opts {
     int exclusive;      /* Aeron: one exclusive publication per producer; ring: a ring per producer */
     uint64_t capacity;  /* ring bytes / Aeron IPC term length */
     const char *dir;    /* ring directory / Aeron directory */
+    int yield;          /* back pressure: 0 retry at once (spin), else yield the CPU after
+                           PAIR_SPINS refusals in a row (spin, then yield) */
 } pair_opts;
+
+/* --backoff yield: refusals in a row a producer retries at once before it
+ * yields the CPU (sched_yield) and starts counting again. */
+#define PAIR_SPINS 64
 
 /* A transport. Every function returns 0 or a negative value with why[] set,
  * except offer (0 accepted, 1 back-pressured: retry, < 0 error) and poll
