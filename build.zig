@@ -206,6 +206,25 @@ pub fn build(b: *std.Build) void {
     const bench_run = runInherit(b, ringbench);
     bench_run.addArgs(if (b.args) |args| args else &.{ "--vs", "mq,unix", "--seconds", "1" });
     b.step("bench", "A short ringbench run (ring vs POSIX mq and a Unix socket); `-- ARGS` to choose").dependOn(&bench_run.step);
+    // the paired harness's ring and memcpy transports (tools/bench-peers builds
+    // them with Aeron's; Aeron is fetched there, never here) and the
+    // instruction counter (tools/bench-icount): built and run briefly by the
+    // tests, so a change to the ring cannot break them unseen
+    const bench_smoke = b.step("bench-smoke", "Build the peer harness (ring, memcpy) and bench/icount.c; run each briefly");
+    for ([_]struct { []const u8, []const []const u8, []const []const u8 }{
+        .{ "pair_ring", &.{ "bench/peers/pair.c", "bench/peers/ring_peer.c" }, &.{ "--producers", "2", "--backoff", "yield", "--seconds", "0.2", "--warmup", "0", "--capacity", "1048576" } },
+        .{ "pair_memcpy", &.{ "bench/peers/pair.c", "bench/peers/memcpy_peer.c" }, &.{ "--seconds", "0.2", "--warmup", "0", "--capacity", "1048576" } },
+        .{ "icount", &.{"bench/icount.c"}, &.{ "64", "2" } },
+    }) |spec| {
+        const exe = b.addExecutable(.{ .name = spec[0], .root_module = cModule(b, target, .ReleaseFast, false, .tool) });
+        exe.root_module.addCSourceFiles(.{ .files = spec[1], .flags = &c_flags });
+        exe.root_module.linkLibrary(lib_fast);
+        const run = b.addRunArtifact(exe);
+        run.addArgs(spec[2]);
+        run.addArgs(if (std.mem.eql(u8, spec[0], "icount")) &.{b.makeTempPath()} else &.{ "--dir", b.makeTempPath() });
+        run.expectExitCode(0);
+        bench_smoke.dependOn(&run.step);
+    }
 
     // a stand-in for a processor bug, LD_PRELOADed by tests/test_supervise.c
     const crashy = b.addLibrary(.{ .name = "crashy", .linkage = .dynamic, .root_module = cModule(b, target, optimize, false, .tool) });
@@ -294,6 +313,7 @@ pub fn build(b: *std.Build) void {
     layers.stdio = .inherit;
     layers.has_side_effects = true;
     if (only == null or std.mem.eql(u8, only.?, "layers")) test_step.dependOn(&layers.step);
+    if (only == null or std.mem.eql(u8, only.?, "bench-smoke")) test_step.dependOn(bench_smoke);
     // `zig build install --prefix P`: the product only, and buildable against with pkg-config
     const install_check = b.addSystemCommand(&.{ "bash", "tests/install/run" });
     install_check.stdio = .inherit;
