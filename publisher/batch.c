@@ -72,14 +72,16 @@ int pub_batch_add(pub_batch *b, const void *event, size_t len)
     return 0;
 }
 
-void pub_batch_finish(pub_batch *b)
+int pub_batch_finish(pub_batch *b)
 {
     char prefix[PREFIX_ROOM + 1];
     size_t n;
-    if (pub_buf_reserve(&b->buf, 3) != 0) { /* only if out of memory */
+    /* the suffix's own length: pub_batch_add kept exactly that much room
+     * (3 bytes here made a "2j" batch filled to the byte come out empty) */
+    if (pub_buf_reserve(&b->buf, suffix_len(b)) != 0) { /* only if out of memory */
         b->body = NULL;
         b->body_len = 0;
-        return;
+        return -1;
     }
     if (b->json)
         n = (size_t)snprintf(prefix, sizeof prefix, "[");
@@ -89,4 +91,5 @@ void pub_batch_finish(pub_batch *b)
     memcpy(b->buf.data + b->buf.len, b->json ? "]" : "]}}", suffix_len(b));
     b->body = b->buf.data + PREFIX_ROOM - n;
     b->body_len = n + (b->buf.len - PREFIX_ROOM) + suffix_len(b);
+    return 0;
 }

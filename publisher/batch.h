@@ -27,8 +27,9 @@ int pub_batch_init(pub_batch *b, const char *version, size_t max_bytes);
 int pub_batch_add(pub_batch *b, const void *event, size_t len);
 
 /* pub_batch_finish — frame the body; b->body/b->body_len point into the
- * batch (valid until the next reset). */
-void pub_batch_finish(pub_batch *b);
+ * batch (valid until the next reset). Returns 0, or -1 if out of memory
+ * (b->body is NULL; the batch keeps its events: finish it again later). */
+int pub_batch_finish(pub_batch *b);
 
 /* pub_batch_reset — empty the batch, keeping its memory. */
 void pub_batch_reset(pub_batch *b);

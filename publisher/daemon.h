@@ -59,6 +59,7 @@ typedef struct pub_daemon {
     pub_contain contain;      /* an event that crashes a processor (contain.h) */
     pub_buf errors;           /* error events not yet written to errors.file */
     int errors_broken;        /* an error event could not even be built */
+    int seal_failed;          /* a full batch could not be sealed (out of memory): stop */
     int errors_fallback;      /* errors.file failed: writing to SPOOL_DIR/QUEUE.errors.jsonl */
 
     /* the sinks: lane 0 is the queue's own, 1 + R route R's (lane.h) */

@@ -72,18 +72,19 @@ static int redo_safe(const pub_lane *l)
            l->redo->last == l->last_pos;
 }
 
-static void seal(pub_daemon *d, pub_lane *l)
+/* Seal lane l's building batch. 0, or -1 if out of memory: the batch keeps
+ * its events and is sealed on a later try. */
+static int seal(pub_daemon *d, pub_lane *l)
 {
     pub_batch *b = &l->building;
     pub_out *o;
     char id[SPOOL_ID_MAX];
     if (b->count == 0)
-        return;
-    pub_batch_finish(b);
+        return 0;
     batch_id(d, l, id);
-    if (!(o = pub_out_new(l, id))) {
+    if (pub_batch_finish(b) != 0 || !(o = pub_out_new(l, id))) {
         pub_log(d, "out of memory sealing a batch; will retry");
-        return;
+        return -1;
     }
     o->seq = pub_ledger_seq(&d->ledger);
     pub_ledger_tie(&d->ledger, l, o->seq);
@@ -106,6 +107,7 @@ static void seal(pub_daemon *d, pub_lane *l)
     pub_batch_reset(b);
     l->since_ms = 0;
     pub_ledger_append(&d->ledger, o); /* sent by pub_send_fresh */
+    return 0;
 }
 
 void pub_seal(pub_daemon *d, uint64_t now)
@@ -202,7 +204,10 @@ static void add_one(pub_daemon *d, pub_lane *l, const void *data, uint32_t len, 
         redo_before(d, l, pos);
     int rc = pub_batch_add(&l->building, data, len);
     if (rc == 1) {
-        seal(d, l);
+        if (seal(d, l) != 0) { /* the event stays in the ring: add_events stops */
+            d->seal_failed = 1;
+            return;
+        }
         cut(d, pos);
         rc = pub_batch_add(&l->building, data, len);
     }
@@ -298,12 +303,17 @@ static void process_one(pub_daemon *d, const rp_event *e, uint64_t now)
  * not be written (the poll is not released). */
 static int add_events(pub_daemon *d, const rp_batch *b, uint64_t now)
 {
-    for (size_t i = 0; i < b->n; i++) {
+    for (size_t i = 0; i < b->n && !d->seal_failed; i++) {
         d->poll_i = i;
         if (d->procs.n == 0)
             add_one(d, &d->lanes[0], b->events[i].data, b->events[i].len, b->events[i].pos, now);
         else
             process_one(d, &b->events[i], now);
+    }
+    if (d->seal_failed) {
+        pub_log(d, "out of memory: a full batch cannot be sealed; stopping (the events not yet in a batch stay in "
+                   "the ring)");
+        return -1;
     }
     if (d->errors_broken || pub_errors_flush(d) != 0) {
         pub_log(d, "cannot write the error stream %s nor its fallback in %s: %s; stopping (the events stay in "

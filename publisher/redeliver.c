@@ -148,12 +148,12 @@ static int frame_line(run *x, const pub_buf *plain, pub_out *o, char *why, size_
         body_spans((const char *)plain->data, plain->len, version, spans, (size_t)n);
     for (long i = 0; i < n && (rc = pub_batch_add(&b, plain->data + spans[i].off, spans[i].len)) == 0; i++)
         ;
-    if (rc == 0) {
-        pub_batch_finish(&b);
-        pub_out_fill(x->d, o, b.body, b.body_len, (uint32_t)n);
-    } else {
+    if (rc != 0)
         snprintf(why, whylen, "its events do not fit one batch");
-    }
+    else if ((rc = pub_batch_finish(&b)) != 0)
+        snprintf(why, whylen, "out of memory");
+    else
+        pub_out_fill(x->d, o, b.body, b.body_len, (uint32_t)n);
     pub_batch_free(&b);
     free(spans);
     return rc == 0 ? 0 : -1;

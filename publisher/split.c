@@ -22,8 +22,7 @@ static int frame(pub_batch *b, const pub_buf *plain, const body_span *spans, uin
     for (uint32_t i = from; i < to; i++)
         if (pub_batch_add(b, plain->data + spans[i].off, spans[i].len) != 0)
             return -1;
-    pub_batch_finish(b);
-    return 0;
+    return pub_batch_finish(b);
 }
 
 int pub_split(pub_daemon *d, pub_out *o, pub_out **second)

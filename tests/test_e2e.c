@@ -43,6 +43,39 @@ Test(e2e, every_event_exactly_once, .init = rig_setup)
     cr_assert_eq(t.dups, 0);
 }
 
+/* Batches that fill to the last byte of batch.max_bytes are delivered
+ * whole. A "2j" batch of 42 events of 100 B is 42 * 101 + 1 bytes; before
+ * the fix each such batch was framed empty, refused by the collector (400)
+ * and dead-lettered with its empty body: its events lost. */
+Test(e2e, batches_filled_to_the_byte_are_delivered_whole, .init = rig_setup)
+{
+    enum { PER_BATCH = 42, SIZE = 100, EVENTS = PER_BATCH * 10 + 1 };
+    int port = free_port();
+    pid_t col = rig_collector(port, NULL, NULL);
+    rp_queue_opts o;
+    rp_queue *q = rig_direct_queue(&o);
+    uint64_t acc[MAXP] = { 0 };
+    char ev[SIZE + 1];
+    tally t;
+    rig_config(port, "collector.version = 2j\nbatch.max_bytes = 4243\nbatch.max_age = 10s"); /* by size, then at stop */
+    pid_t d = rig_daemon();
+    for (uint64_t s = 0; s < EVENTS; s++) {
+        int n = snprintf(ev, sizeof ev, "{\"p\":0,\"s\":%llu,\"pad\":\"", (unsigned long long)s);
+        memset(ev + n, 'x', SIZE - 2 - (size_t)n);
+        memcpy(ev + SIZE - 2, "\"}", 2);
+        cr_assert_eq(rp_queue_put(q, ev, SIZE), 0);
+        acc[0]++;
+    }
+    await_delivered(&t, 1, acc, PER_BATCH * 10); /* the ten full batches; the last event waits for the stop */
+    stop(d, SIGTERM);
+    stop(col, SIGTERM);
+    count_delivered(&t, 1, acc);
+    cr_assert_eq(t.unique, EVENTS, "delivered %llu of %d", (unsigned long long)t.unique, EVENTS);
+    cr_assert_eq(t.bad + t.dups, 0);
+    cr_assert_eq(rig_lines_with("ringpub.log", "refused"), 0, "a batch was refused");
+    rp_queue_close(q);
+}
+
 Test(e2e, collector_down_then_back_spools_and_replays, .init = rig_setup)
 {
     int port = free_port();

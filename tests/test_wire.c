@@ -13,7 +13,7 @@ static const char *E1 = "{\"1\":{\"str\":\"a\"}}", *E2 = "{\"2\":{\"i64\":5}}";
 
 static void body_is(pub_batch *b, const char *want)
 {
-    pub_batch_finish(b);
+    cr_assert_eq(pub_batch_finish(b), 0);
     cr_assert_eq(b->body_len, strlen(want), "body \"%.*s\"", (int)b->body_len, (const char *)b->body);
     cr_assert_eq(memcmp(b->body, want, b->body_len), 0, "body \"%.*s\"", (int)b->body_len,
                  (const char *)b->body);
@@ -61,6 +61,37 @@ Test(wire, batch_size_limit_is_exact)
         cr_assert_eq(pub_batch_add(&b, ev, 990), -1, "can never fit");
         pub_batch_free(&b);
     }
+}
+
+/* A batch filled to exactly max_bytes is framed whole. pub_batch_finish
+ * reserved 3 bytes for any suffix, and a "2j" batch (a 1-byte suffix)
+ * filled to the byte came out empty: ringpub sent a 0-byte body for a
+ * batch of thousands of events, the collector refused it, and the dead
+ * letter kept the empty body (seen in tools/demo, 2742 events). */
+Test(wire, batch_filled_to_the_byte_is_framed_whole)
+{
+    static char ev[1000];
+    for (int json = 0; json < 2; json++)
+        for (size_t first = 1; first < 40; first++) {
+            pub_batch b;
+            char want[1100];
+            /* "[" E1 "," E2 "," E3 "]", or the v2 list of three: E3 takes what is left (each event
+             * leaves room for the largest framing: pub_batch_add refuses one that could not fit alone) */
+            size_t framing = json ? 4 : strlen("{\"1\":{\"lst\":[\"rec\",3,") + 2 + 3;
+            size_t last = 1000 - framing - first - 400;
+            memset(ev, json ? '1' : '2', sizeof ev);
+            cr_assert_eq(pub_batch_init(&b, json ? "2j" : "2", 1000), 0);
+            cr_assert_eq(pub_batch_add(&b, ev, first), 0);
+            cr_assert_eq(pub_batch_add(&b, ev, 400), 0);
+            cr_assert_eq(pub_batch_add(&b, ev, last), 0, "%s: %zu + 400 + %zu bytes fit exactly", json ? "2j" : "2",
+                         first, last);
+            snprintf(want, sizeof want, json ? "[%.*s,%.*s,%.*s]" : "{\"1\":{\"lst\":[\"rec\",3,%.*s,%.*s,%.*s]}}",
+                     (int)first, ev, 400, ev, (int)last, ev);
+            cr_assert_eq(strlen(want), 1000);
+            cr_assert_eq(pub_batch_finish(&b), 0);
+            body_is(&b, want);
+            pub_batch_free(&b);
+        }
 }
 
 /* Known-answer: RFC 4231 test case 2 (key "Jefe"). */
