@@ -636,6 +636,32 @@ static inline void rp__wake(rp_ring_hdr *h)
     }
 }
 
+/* The first steps of a claim and of a put: check the length, find this
+ * thread's slot and a free intent (*k) in it, reserve the record (at ring
+ * position *pos, header word *hw) and store its CLAIM header. 0, or an
+ * rp_queue_claim() error. */
+static inline int rp__reserve_claimed(rp_queue *q, size_t len, rp__pslot **ps, unsigned *k, uint64_t *pos,
+                                      uint64_t **hw)
+{
+    int rc;
+    if (__builtin_expect(len > q->m.max_event, 0)) {
+        __atomic_fetch_add(&q->m.hdr->toobig, 1, __ATOMIC_RELAXED);
+        return RP_ETOOBIG;
+    }
+    if ((rc = rp__slot_get(q, ps)) != 0)
+        return rc;
+    *k = (unsigned)__builtin_ctz(~(*ps)->open | (1u << RP_SLOT_INTENTS)); /* first free intent */
+    if (__builtin_expect(*k == RP_SLOT_INTENTS, 0))
+        return RP_EINVAL;
+    if ((rc = rp__reserve(q, *ps, *k, rp__rec_size(len), pos)) != 0)
+        return rc;
+    RP_TEST_HOOK(RP_HOOK_RESERVED);
+    *hw = (uint64_t *)(void *)(q->m.data + (*pos & q->m.mask));
+    /* before any payload byte: a 0 header then proves an untouched reservation */
+    __atomic_store_n(*hw, rp__rec_word(RP_REC_CLAIM, (uint32_t)len, (*ps)->idx), __ATOMIC_RELAXED);
+    return 0;
+}
+
 /*
  * rp_queue_claim — reserve room for an event of up to len bytes and return
  * where to write it (c->data, c->len). Finish with rp_queue_commit() or
@@ -653,29 +679,15 @@ static inline void rp__wake(rp_ring_hdr *h)
 static inline int rp_queue_claim(rp_queue *q, size_t len, rp_claim *c)
 {
     rp__pslot *ps;
-    uint64_t pos;
+    uint64_t pos, *hw;
     unsigned k;
-    int rc;
-
-    if (__builtin_expect(len > q->m.max_event, 0)) {
-        __atomic_fetch_add(&q->m.hdr->toobig, 1, __ATOMIC_RELAXED);
-        return RP_ETOOBIG;
-    }
-    if ((rc = rp__slot_get(q, &ps)) != 0)
+    int rc = rp__reserve_claimed(q, len, &ps, &k, &pos, &hw);
+    if (rc)
         return rc;
-    k = (unsigned)__builtin_ctz(~ps->open | (1u << RP_SLOT_INTENTS)); /* first free intent */
-    if (__builtin_expect(k == RP_SLOT_INTENTS, 0))
-        return RP_EINVAL;
-    if ((rc = rp__reserve(q, ps, k, rp__rec_size(len), &pos)) != 0)
-        return rc;
-    RP_TEST_HOOK(RP_HOOK_RESERVED);
-    /* before any payload byte: a 0 header then proves an untouched reservation */
-    __atomic_store_n((uint64_t *)(void *)(q->m.data + (pos & q->m.mask)),
-                     rp__rec_word(RP_REC_CLAIM, (uint32_t)len, ps->idx), __ATOMIC_RELAXED);
     ps->open |= 1u << k;
     ps->claim_pos[k] = pos;
     ps->claim_len[k] = (uint32_t)len;
-    c->data = q->m.data + (pos & q->m.mask) + RP_REC_HDR;
+    c->data = hw + 1;
     c->len = len;
     c->pos = pos;
     c->word = (uint64_t)(uintptr_t)ps | k; /* rp__pslot is 8-aligned: k fits below */
@@ -760,34 +772,19 @@ static inline void rp__slot_drop(rp__pslot *ps, int unlock)
 static inline int rp_queue_put(rp_queue *q, const void *event, size_t len)
 {
     rp__pslot *ps;
-    uint64_t pos, word, *hw;
+    uint64_t pos, *hw;
     unsigned k;
-    int rc;
-
-    if (__builtin_expect(len > q->m.max_event, 0)) {
-        __atomic_fetch_add(&q->m.hdr->toobig, 1, __ATOMIC_RELAXED);
-        return RP_ETOOBIG;
-    }
-    if ((rc = rp__slot_get(q, &ps)) != 0)
+    /* A claim and its commit without the claim's bookkeeping: a put holds
+     * its reservation only inside this call, so nothing about it is
+     * recorded in ps (its intent k names it, as for any reservation). */
+    int rc = rp__reserve_claimed(q, len, &ps, &k, &pos, &hw);
+    if (rc)
         return rc;
-    /* The claim/commit protocol without its bookkeeping: a put holds its
-     * reservation only inside this call, so it takes any intent the
-     * thread's open claims leave free and records nothing in ps. */
-    k = (unsigned)__builtin_ctz(~ps->open | (1u << RP_SLOT_INTENTS));
-    if (__builtin_expect(k == RP_SLOT_INTENTS, 0))
-        return RP_EINVAL;
-    if ((rc = rp__reserve(q, ps, k, rp__rec_size(len), &pos)) != 0)
-        return rc;
-    RP_TEST_HOOK(RP_HOOK_RESERVED);
-    hw = (uint64_t *)(void *)(q->m.data + (pos & q->m.mask));
-    word = rp__rec_word(0, (uint32_t)len, ps->idx);
-    /* before any payload byte: a 0 header then proves an untouched reservation */
-    __atomic_store_n(hw, word | RP_REC_CLAIM, __ATOMIC_RELAXED);
     RP_TEST_HOOK(RP_HOOK_CLAIMED);
     memcpy(hw + 1, event, len);
     RP_TEST_HOOK(RP_HOOK_COPIED);
     /* release, not seq_cst: layout.h, rule 4 */
-    __atomic_store_n(hw, word | RP_REC_COMMIT, __ATOMIC_RELEASE);
+    __atomic_store_n(hw, rp__rec_word(RP_REC_COMMIT, (uint32_t)len, ps->idx), __ATOMIC_RELEASE);
     rp__wake(q->m.hdr);
     return 0;
 }
