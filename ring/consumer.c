@@ -255,11 +255,12 @@ static inline uint64_t event_size(uint64_t word, uint32_t max_event, uint64_t av
 _Static_assert(RP_SLOTS == 256, "event_size: a slot is the low byte of the tag word");
 
 /* The walk's fast path: hand out the run of common records (event_size)
- * from b->end on, stopping before tail, a full batch, or the first other
- * record. Few live values, so they stay in registers; the batch's counts
- * are locals because b->events[].pos has the type of b->n and a store
- * through one would make the compiler reload the other. */
-static inline void take_run(const rp_consumer *c, rp_batch *b, size_t max_bytes, uint64_t tail)
+ * from b->end on, at most `limit` of them, stopping before tail, a full
+ * batch, one over max_bytes, or the first other record. Few live values,
+ * so they stay in registers; the batch's counts are locals because
+ * b->events[].pos has the type of b->n and a store through one would make
+ * the compiler reload the other. */
+static inline void take_run(const rp_consumer *c, rp_batch *b, size_t max_bytes, uint64_t tail, size_t limit)
 {
     uint8_t *const data = c->m.data;
     const uint64_t mask = c->m.mask;
@@ -267,7 +268,7 @@ static inline void take_run(const rp_consumer *c, rp_batch *b, size_t max_bytes,
     uint64_t pos = b->end;
     size_t n = b->n, bytes = b->bytes;
     rp_event *const ev = b->events;
-    const size_t max_events = b->max_events;
+    const size_t max_events = b->max_events - n > limit ? n + limit : b->max_events;
     while (pos != tail && n < max_events) {
         uint64_t word = __atomic_load_n((uint64_t *)(void *)(data + (pos & mask)), __ATOMIC_ACQUIRE);
         uint64_t size = event_size(word, max_event, tail - pos);
@@ -287,37 +288,28 @@ static inline void take_run(const rp_consumer *c, rp_batch *b, size_t max_bytes,
 }
 
 /* Hand out records from read_pos on; see THE CONSUMER'S WALK in layout.h.
- * Runs of committed events go through take_run(); this loop handles one
- * record of any other kind (an image, padding, a released event, a put in
+ * Committed events go through take_run() — in runs, or one at a time while
+ * pinned records' images may lie between them; this loop handles a record
+ * of any other kind (an image, padding, a released event, a put in
  * progress, corruption) and then returns to it. */
 static int walk(rp_consumer *c, rp_batch *b, size_t max_bytes, uint64_t tail)
 {
     int rc = 0;
     b->end = c->read_pos;
     for (;;) {
-        uint64_t pos, word, size;
-        if (c->npins == 0)
-            take_run(c, b, max_bytes, tail);
-        pos = b->end;
+        uint64_t pos = b->end, word, size;
         if (pos == tail || b->n == b->max_events)
             break;
-        if ((size = rp__image_at(c, pos)) != 0) { /* the tail went around a pinned record here */
+        if (c->npins && (size = rp__image_at(c, pos)) != 0) { /* the tail went around a pinned record here */
             b->end = pos + size;
             continue;
         }
+        take_run(c, b, max_bytes, tail, c->npins ? 1 : SIZE_MAX);
+        if (b->end != pos)
+            continue;
         word = rp__load_word(c, pos);
-        if ((size = event_size(word, c->m.max_event, tail - pos)) != 0) { /* with pins, or a full batch */
-            uint32_t len = (uint32_t)word & RP_REC_LEN_MASK;
-            if (b->n > 0 && b->bytes + len > max_bytes)
-                break;
-            b->events[b->n].data = c->m.data + (pos & c->m.mask) + RP_REC_HDR;
-            b->events[b->n].len = len;
-            b->events[b->n].pos = pos;
-            b->n++;
-            b->bytes += len;
-            b->end = pos + size;
-            continue;
-        }
+        if (event_size(word, c->m.max_event, tail - pos) != 0)
+            break; /* an event take_run left: over max_bytes */
         if (!rp__final(word)) { /* 0 or CLAIM: a put in progress */
             rc = rp__recover(c, pos, tail, word, &size);
             if (rc == 2) { /* the header changed: read it again */
