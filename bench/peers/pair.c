@@ -196,8 +196,10 @@ static int parse(int argc, char **argv, pair_opts *o)
             o->capacity = strtoull(v, &end, 10);
         else if (strcmp(a, "--dir") == 0)
             o->dir = v, end = (char *)v + strlen(v);
+        else if (strcmp(a, "--backoff") == 0 && (strcmp(v, "spin") == 0 || strcmp(v, "yield") == 0))
+            o->yield = v[0] == 'y', end = (char *)v + strlen(v);
         else if (strcmp(a, "--backoff") == 0)
-            o->yield = strcmp(v, "yield") == 0, end = (char *)v + (strcmp(v, "spin") == 0 || o->yield ? strlen(v) : 0);
+            end = NULL; /* neither: a bad value */
         else
             return fprintf(stderr, "%s: unknown option %s\n", argv[0], a), -1;
         if (errno || !end || *end)
