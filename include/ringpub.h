@@ -509,14 +509,18 @@ static inline int rp__tail_move(rp_ring_hdr *h, int single, uint64_t *t, uint64_
 
 /* Go around the image of a pinned record at img (layout.h, PINS): from t <
  * img, reserve [t, img) as padding (a claim that is aborted at once); from
- * img itself, move the tail past the image, which nobody writes. */
+ * img itself, move the tail past the image, which nobody writes. *t is then
+ * the tail as this call left it: a single producer's tail moves by a plain
+ * store, and its next reservation starts exactly there (a stale *t would
+ * move the tail back over the padding or into the image). */
 static inline void rp__go_around(rp_queue *q, rp__pslot *ps, unsigned k, uint64_t *t, uint64_t img, uint64_t isz)
 {
     rp_ring_hdr *h = q->m.hdr;
     int single = (q->m.flags & RP_RING_SINGLE_PRODUCER) != 0;
     uint64_t from = *t;
     if (from == img) {
-        rp__tail_move(h, single, t, img + isz);
+        if (rp__tail_move(h, single, t, img + isz))
+            *t = img + isz;
         return;
     }
     __atomic_store_n(&ps->s->intent[k], rp__intent(from, img - from), __ATOMIC_RELEASE);
@@ -525,6 +529,7 @@ static inline void rp__go_around(rp_queue *q, rp__pslot *ps, unsigned k, uint64_
     __atomic_store_n((uint64_t *)(void *)(q->m.data + (from & (q->m.capacity - 1))),
                      rp__rec_word(RP_REC_SKIP, (uint32_t)(img - from - RP_REC_HDR), ps->idx), __ATOMIC_RELEASE);
     __atomic_store_n(&ps->s->intent[k], 0, __ATOMIC_RELEASE);
+    *t = img;
 }
 
 /* Slow path of a reservation: the cached bound says "full". The bound is

@@ -56,10 +56,12 @@ static uint64_t laps(rp_queue *q, rp_consumer *c, th_sink *s, uint32_t id, uint6
     return seq;
 }
 
-/* Open queue `name` (64 KiB), its consumer and an empty sink. */
-static rp_consumer *open_pair(const char *name, rp_queue_opts *o, rp_queue **q, th_sink *s)
+/* Open queue `name` (64 KiB, creation flags `flags`), its consumer and an
+ * empty sink. */
+static rp_consumer *open_pair(const char *name, uint32_t flags, rp_queue_opts *o, rp_queue **q, th_sink *s)
 {
     *o = th_opts(CAP);
+    o->flags |= flags;
     cr_assert_eq(rp_queue_open(q, name, o), 0);
     rp_consumer *c = th_consumer(name, o);
     th_tsan_share_mapping(c, *q);
@@ -92,7 +94,7 @@ static void expect_pinned(rp_consumer *c, uint64_t n)
 
 /* Two claims held open (two pins, two sizes) while other puts go through
  * the ring LAPS times; then they commit, intact. */
-Test(pin, stalled_claims_cost_only_their_space)
+static void stalled_claims(const char *name, uint32_t flags)
 {
     rp_queue_opts o;
     rp_queue *q;
@@ -101,7 +103,7 @@ Test(pin, stalled_claims_cost_only_their_space)
     th_sink s;
     uint64_t n;
 
-    rp_consumer *c = open_pair("pin", &o, &q, &s);
+    rp_consumer *c = open_pair(name, flags, &o, &q, &s);
     claim_half(q, 1, sizeof e1, &c1, e1);
     n = laps(q, c, &s, 3, 0, CAP / 3);
     claim_half(q, 2, sizeof e2, &c2, e2);
@@ -115,6 +117,19 @@ Test(pin, stalled_claims_cost_only_their_space)
     drain_all(c, &s, n + 2);
     rp_consumer_close(c);
     rp_queue_close(q);
+}
+
+Test(pin, stalled_claims_cost_only_their_space)
+{
+    stalled_claims("pin", 0);
+}
+
+/* The same from the one thread of a single-producer queue, whose tail moves
+ * by plain stores: going around an image must leave the put at the moved
+ * tail, not at the position it started from. */
+Test(pin, single_producer_goes_around_pinned_claims, .timeout = 60)
+{
+    stalled_claims("pin1", RP_OPT_SINGLE_PRODUCER);
 }
 
 enum { RESTART_CONSUMER, ABORT_CLAIM };
@@ -131,7 +146,7 @@ static void hold_then(const char *name, int what)
     th_sink s;
     uint64_t n;
 
-    rp_consumer *c = open_pair(name, &o, &q, &s);
+    rp_consumer *c = open_pair(name, 0, &o, &q, &s);
     claim_half(q, 1, sizeof ev, &cl, ev);
     n = laps(q, c, &s, 3, 0, 2 * CAP);
     expect_pinned(c, 1);
