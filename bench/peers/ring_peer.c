@@ -1,8 +1,9 @@
 /* ring_peer.c — ringpub's ring under the paired harness: rp_queue_put (a
  * full copy) in the producers, rp_consumer_poll/release in the consumer.
- * --exclusive gives each producer a ring of its own (NAME.ID), the consumer
- * polling them in turn: the analogue of Aeron's exclusive publications, and
- * the ceiling a ring with per-producer lanes could reach. */
+ * --exclusive gives each producer a single-producer ring of its own
+ * (NAME.ID, RP_OPT_SINGLE_PRODUCER: the tail moves by a plain store), the
+ * consumer polling them in turn: the analogue of Aeron's exclusive
+ * publications (one writer each, no locked instruction per offer). */
 #include "pair.h"
 
 #include <ringpub.h>
@@ -40,6 +41,8 @@ static rp_queue_opts opts(const pair_opts *o)
     q.dir = o->dir;
     q.capacity = o->capacity;
     q.max_event = (uint32_t)o->size;
+    if (o->exclusive)
+        q.flags |= RP_OPT_SINGLE_PRODUCER;
     return q;
 }
 
