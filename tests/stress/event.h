@@ -14,6 +14,7 @@
 
 #define SE_HDR 24u
 #define SE_MAX 1024u
+#define SE_HELD_ID 1000000u /* producer i's held events (sproducer.c) are stream i + SE_HELD_ID */
 
 static inline uint64_t se_rand(uint64_t *s)
 {

@@ -44,6 +44,8 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.capacity = strtoull(argv[3], NULL, 10);
     o.max_event = SE_MAX;
+    if (getenv("STRESS_SINGLE")) /* profile single: we create the ring */
+        o.flags |= RP_OPT_SINGLE_PRODUCER;
     int fd = open(argv[2], O_WRONLY | O_CREAT | O_APPEND, 0600), rc = RP_EBUSY;
     /* the consumer before us was killed, but in its own PID namespace it
      * dies a moment after the unshare process the harness waited for: its
