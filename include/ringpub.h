@@ -497,10 +497,18 @@ static inline int rp__slot_get(rp_queue *q, rp__pslot **out)
 }
 
 /* Move the tail from *t to `to`: CAS, or a plain store for the sole
- * producer. 1 on success; on failure *t is the tail now. */
+ * producer. 1 on success; on failure *t is the tail now. The sole producer
+ * also checks that the tail is still *t (nobody else moves it: a load from
+ * its own cache line), so a stale *t is a retry, as a lost CAS is, and can
+ * never move the tail back over records the consumer has stepped past. */
 static inline int rp__tail_move(rp_ring_hdr *h, int single, uint64_t *t, uint64_t to)
 {
     if (single) {
+        uint64_t now = __atomic_load_n(&h->tail, __ATOMIC_RELAXED);
+        if (__builtin_expect(now != *t, 0)) {
+            *t = now;
+            return 0;
+        }
         __atomic_store_n(&h->tail, to, __ATOMIC_SEQ_CST);
         return 1;
     }
