@@ -27,21 +27,41 @@
 #include <time.h>
 #include <unistd.h>
 
+/* How long a held event stays half-written: 10-800 ms. */
+static uint64_t hold_ms(uint64_t *rng)
+{
+    return 10 + se_rand(rng) % 790;
+}
+
+/* Claim len bytes and copy the first half of buf: a put stalled half-way. */
+static int claim_half(rp_queue *q, rp_claim *c, const uint8_t *buf, size_t len)
+{
+    int rc = rp_queue_claim(q, len, c);
+    if (rc == 0)
+        memcpy(c->data, buf, len / 2);
+    return rc;
+}
+
+/* Copy the rest of buf into claim c and commit it. */
+static int commit_rest(rp_queue *q, rp_claim *c, const uint8_t *buf, size_t len)
+{
+    memcpy((uint8_t *)c->data + len / 2, buf + len / 2, len - len / 2);
+    return rp_queue_commit(q, c, len);
+}
+
 /* A put that stalls half-way: claim, copy half, stop writing for 10-800 ms
  * (a live thread that does not run: the consumer pins the record), then
  * copy the rest and commit. */
 static int held_put(rp_queue *q, const uint8_t *buf, size_t len, uint64_t *rng)
 {
     rp_claim c;
-    int rc = rp_queue_claim(q, len, &c);
+    int rc = claim_half(q, &c, buf, len);
     if (rc)
         return rc;
-    memcpy(c.data, buf, len / 2);
-    uint64_t ms = 10 + se_rand(rng) % 790;
+    uint64_t ms = hold_ms(rng);
     struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
     nanosleep(&ts, NULL);
-    memcpy((uint8_t *)c.data + len / 2, buf + len / 2, len - len / 2);
-    return rp_queue_commit(q, &c, len);
+    return commit_rest(q, &c, buf, len);
 }
 
 static uint64_t now_ms(void)
@@ -72,20 +92,18 @@ static void held_open(rp_queue *q, held *h, uint32_t id, uint64_t *rng)
 {
     h->len = se_fill(h->buf, id + SE_HELD_ID, h->seq, rng);
     __atomic_store_n(&h->st[h->seq], 3, __ATOMIC_SEQ_CST);
-    int rc = rp_queue_claim(q, h->len, &h->c);
+    int rc = claim_half(q, &h->c, h->buf, h->len);
     if (rc) {
         held_done(h, rc);
         return;
     }
-    memcpy(h->c.data, h->buf, h->len / 2);
-    h->due_ms = now_ms() + 10 + se_rand(rng) % 790;
+    h->due_ms = now_ms() + hold_ms(rng);
     h->open = 1;
 }
 
 static void held_close(rp_queue *q, held *h)
 {
-    memcpy((uint8_t *)h->c.data + h->len / 2, h->buf + h->len / 2, h->len - h->len / 2);
-    held_done(h, rp_queue_commit(q, &h->c, h->len));
+    held_done(h, commit_rest(q, &h->c, h->buf, h->len));
 }
 
 /* STATUS, count bytes, mapped shared; NULL (said on stderr) if it fails. */
