@@ -210,7 +210,7 @@ pub fn build(b: *std.Build) void {
     // them with Aeron's; Aeron is fetched there, never here) and the
     // instruction counter (tools/bench-icount): built and run briefly by the
     // tests, so a change to the ring cannot break them unseen
-    const bench_smoke = b.step("bench-smoke", "Build the peer harness (ring, ring per producer, memcpy) and bench/icount.c; run each briefly");
+    const bench_smoke = b.step("bench-smoke", "Build the peer harness (ring, ring per producer, memcpy, the CPU-distance probe) and bench/icount.c; run each briefly");
     for ([_]struct { []const u8, []const []const u8, []const []const u8 }{
         .{ "pair_ring", &.{ "bench/peers/pair.c", "bench/peers/ring_peer.c" }, &.{ "--producers", "2", "--backoff", "yield", "--seconds", "0.2", "--warmup", "0", "--capacity", "1048576" } },
         // a single-producer ring per producer process: preempted mid-put, a
@@ -220,13 +220,17 @@ pub fn build(b: *std.Build) void {
         .{ "pair_ring_x", &.{ "bench/peers/pair.c", "bench/peers/ring_peer.c" }, &.{ "--producers", "2", "--exclusive", "--backoff", "yield", "--seconds", "1", "--warmup", "0", "--capacity", "1048576" } },
         .{ "pair_memcpy", &.{ "bench/peers/pair.c", "bench/peers/memcpy_peer.c" }, &.{ "--seconds", "0.2", "--warmup", "0", "--capacity", "1048576" } },
         .{ "icount", &.{"bench/icount.c"}, &.{ "64", "2" } },
+        .{ "bounce", &.{"bench/peers/bounce.c"}, &.{ "--trips", "1000" } },
     }) |spec| {
         const exe = b.addExecutable(.{ .name = spec[0], .root_module = cModule(b, target, .ReleaseFast, false, .tool) });
         exe.root_module.addCSourceFiles(.{ .files = spec[1], .flags = &c_flags });
         exe.root_module.linkLibrary(lib_fast);
         const run = b.addRunArtifact(exe);
         run.addArgs(spec[2]);
-        run.addArgs(if (std.mem.eql(u8, spec[0], "icount")) &.{b.makeTempPath()} else &.{ "--dir", b.makeTempPath() });
+        if (std.mem.eql(u8, spec[0], "icount"))
+            run.addArgs(&.{b.makeTempPath()})
+        else if (!std.mem.eql(u8, spec[0], "bounce"))
+            run.addArgs(&.{ "--dir", b.makeTempPath() });
         run.expectExitCode(0);
         bench_smoke.dependOn(&run.step);
     }
