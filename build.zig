@@ -212,7 +212,7 @@ pub fn build(b: *std.Build) void {
     // tests, so a change to the ring cannot break them unseen
     const bench_smoke = b.step("bench-smoke", "Build the peer harness (ring, ring per producer, memcpy, the CPU-distance probe) and bench/icount.c; run each briefly");
     for ([_]struct { []const u8, []const []const u8, []const []const u8 }{
-        .{ "pair_ring", &.{ "bench/peers/pair.c", "bench/peers/ring_peer.c" }, &.{ "--producers", "2", "--backoff", "yield", "--seconds", "0.2", "--warmup", "0", "--capacity", "1048576" } },
+        .{ "pair_ring", &.{ "bench/peers/pair.c", "bench/peers/ring_peer.c" }, &.{ "--producers", "2", "--backoff", "yield", "--read", "--seconds", "0.2", "--warmup", "0", "--capacity", "1048576" } },
         // a single-producer ring per producer process: preempted mid-put, a
         // producer's record is pinned and its own tail goes around the image
         // (before the fix of rp__go_around, 1 run in 3 lost an event here;

@@ -2,7 +2,7 @@
  * pair.c — the paired peer harness's driver (see pair.h): forks one
  * consumer and P producers, opens the counted window after a warm-up, and
  * prints one JSON line:
- *   {"transport":..,"size":..,"producers":..,"exclusive":..,"backoff":..,"msgs":..,
+ *   {"transport":..,"size":..,"producers":..,"exclusive":..,"read":..,"backoff":..,"msgs":..,
  *    "seconds":..,"msgs_per_s":..,"mb_per_s":..,"errors":..,"offers":..,"backpressured":..,
  *    "consumer_cpu_ns_per_msg":..,"producer_cpu_ns_per_msg":..}
  * (CPU: each child's user + system time from go to its end, over every message
@@ -16,6 +16,11 @@
  * the spin-then-yield stages of Aeron's back-off idle strategy do. On a
  * machine with fewer CPUs than processes a spinning producer takes CPU time
  * from the consumer it waits for; every transport runs under the same policy.
+ *
+ * What the consumer reads: each message's sequence number and producer id
+ * (checked in order); with --read also every other byte, compared with the
+ * filler the producer put there — the cost a real consumer pays to read an
+ * event, which at large sizes is the line transfer between the two CPUs.
  */
 #include "pair.h"
 
@@ -47,6 +52,8 @@ typedef struct ctl {
 static ctl *C;
 static uint64_t seen, bad;
 static uint64_t next_seq[MAX_PRODUCERS];
+static int read_all; /* --read */
+static char filler[1u << 20]; /* every message's bytes after its first 16 */
 
 static double now_s(void)
 {
@@ -65,6 +72,10 @@ void pair_seen(const void *msg, size_t len)
     }
     memcpy(&seq, msg, 8);
     memcpy(&id, (const char *)msg + 8, 8);
+    if (read_all && memcmp((const char *)msg + 16, filler, len - 16) != 0) {
+        bad++;
+        return;
+    }
     if (id >= MAX_PRODUCERS || seq != next_seq[id]) {
         bad++;
         if (id < MAX_PRODUCERS)
@@ -142,7 +153,7 @@ static void run_producer(const pair_opts *o, int id)
         fail(p ? "out of memory" : why);
         _exit(1);
     }
-    memset(msg, 'm', o->size);
+    memcpy(msg, filler, o->size);
     memcpy(msg + 8, &ident, 8);
     await_go();
     while (((offers & 1023) != 0 || !__atomic_load_n(&C->stop, __ATOMIC_RELAXED))) {
@@ -173,12 +184,12 @@ static void run_producer(const pair_opts *o, int id)
 
 static int parse(int argc, char **argv, pair_opts *o)
 {
-    *o = (pair_opts){ 64, 1, 2.0, 0.5, 0, (uint64_t)16 << 20, "/dev/shm", 0 };
+    *o = (pair_opts){ 64, 1, 2.0, 0.5, 0, (uint64_t)16 << 20, "/dev/shm", 0, 0 };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
-        if (strcmp(a, "--exclusive") == 0) {
-            o->exclusive = 1;
+        if (strcmp(a, "--exclusive") == 0 || strcmp(a, "--read") == 0) {
+            *(a[2] == 'e' ? &o->exclusive : &o->read) = 1;
             continue;
         }
         if (!v)
@@ -222,6 +233,8 @@ int main(int argc, char **argv)
 
     if (parse(argc, argv, &o) != 0)
         return 2;
+    memset(filler, 'm', sizeof filler);
+    read_all = o.read;
     C = (ctl *)mmap(NULL, sizeof *C, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (C == MAP_FAILED || pair_this.setup(&o, why, sizeof why) != 0) {
         fprintf(stderr, "%s: %s\n", pair_this.name, C == MAP_FAILED ? "mmap failed" : why);
@@ -270,11 +283,11 @@ int main(int argc, char **argv)
     for (int i = 0; i < o.producers; i++)
         offers += C->offers[i], bp += C->backpressured[i], pcpu += C->cpu[i + 1];
     double rate = C->window > 0 ? (double)C->msgs / C->window : 0;
-    printf("{\"transport\":\"%s\",\"size\":%zu,\"producers\":%d,\"exclusive\":%d,\"backoff\":\"%s\","
+    printf("{\"transport\":\"%s\",\"size\":%zu,\"producers\":%d,\"exclusive\":%d,\"read\":%d,\"backoff\":\"%s\","
            "\"msgs\":%llu,\"seconds\":%.3f,"
            "\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f,\"errors\":%llu,\"offers\":%llu,\"backpressured\":%llu,"
            "\"consumer_cpu_ns_per_msg\":%.1f,\"producer_cpu_ns_per_msg\":%.1f}\n",
-           pair_this.name, o.size, o.producers, o.exclusive, o.yield ? "yield" : "spin", (unsigned long long)C->msgs,
+           pair_this.name, o.size, o.producers, o.exclusive, o.read, o.yield ? "yield" : "spin", (unsigned long long)C->msgs,
            C->window, rate,
            rate * (double)o.size / 1e6, (unsigned long long)C->errors, (unsigned long long)offers,
            (unsigned long long)bp, C->msgs_all ? C->cpu[0] * 1e9 / (double)C->msgs_all : 0,

@@ -21,6 +21,8 @@ typedef struct pair_opts {
     const char *dir;    /* ring directory / Aeron directory */
     int yield;          /* back pressure: 0 retry at once (spin), else yield the CPU after
                            PAIR_SPINS refusals in a row (spin, then yield) */
+    int read;           /* the consumer compares every byte of each message with what was
+                           put (as a real consumer reads each event), not only its first 16 */
 } pair_opts;
 
 /* --backoff yield: refusals in a row a producer retries at once before it
