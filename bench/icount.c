@@ -11,13 +11,15 @@
  * so callgrind can count each side inclusively. Counts only: no cache or
  * coherence cost shows here (bench/README.md has the wall-time tables).
  *
- * usage: icount SIZE ROUNDS DIR     prints "puts N consumed N errors N"
+ * usage: icount SIZE ROUNDS DIR [single]   prints "puts N consumed N errors N"
+ *   single: the ring is created with RP_OPT_SINGLE_PRODUCER (a plain tail store)
  */
 #include <ringpub.h>
 #include <ringpub_consumer.h>
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define PER_ROUND 8000
 #define BATCH 4096
@@ -75,12 +77,14 @@ int main(int argc, char **argv)
     uint64_t seq = 0;
     long puts = 0, got = 0, size, rounds;
 
-    if (argc != 4 || (size = strtol(argv[1], &end, 10)) < 8 || size > 102400 || *end ||
+    if ((argc != 4 && (argc != 5 || strcmp(argv[4], "single") != 0)) ||
+        (size = strtol(argv[1], &end, 10)) < 8 || size > 102400 || *end ||
         (rounds = strtol(argv[2], &end, 10)) < 1 || rounds > 1000 || *end) {
-        fprintf(stderr, "usage: icount SIZE(8..102400) ROUNDS(1..1000) DIR\n");
+        fprintf(stderr, "usage: icount SIZE(8..102400) ROUNDS(1..1000) DIR [single]\n");
         return 2;
     }
     o.dir = argv[3];
+    o.flags = argc == 5 ? RP_OPT_SINGLE_PRODUCER : 0;
     o.capacity = (uint64_t)1 << 20;
     o.max_event = 102400;
     int rc = rp_queue_open(&q, "icount", &o);
