@@ -9,6 +9,19 @@ dead producers' reservations, releases in any order, sleeps and wakes, and
 is killed and restarted at any step. Payload words are chosen adversarially
 from the control words of the protocol (zero, headers, free words).
 
+Pins (the `pins*` configurations): head goes past a stalled record by
+pinning it (the entry published before head moves); producers bound their
+reservation by the first image of a pinned record and go around it (SKIP
+padding up to it, then the tail moved past it); the consumer steps over
+images, leaves live pinned bytes out of its zero fill, zeroes the record
+and retires the pin (until = head + capacity) once it is final, frees the
+entry when head is past the last avoided image, and a restarted consumer
+reloads the pin. `pins-single` is a single-producer ring: its producers are
+one thread's claims (one reservation at a time, a claim left open while the
+next put reserves), its tail moved by a checked plain store. `--inject
+old-go-around` puts back the defect fixed in f789e40 (a put that went around
+an image went on from its old tail position), and the model finds it.
+
 Properties, checked in every reachable state (or at the end, for wake-ups):
   LOST        a put returned 0 and its event can no longer be delivered
   CORRUPT     an event was delivered with bytes other than those put
@@ -31,7 +44,11 @@ reading them one by one can only see more commits); a slot is never reused
 by another producer within a run; a record is a header word and one or two
 payload words; the consumer releases one delivered event at a time, in any
 order (range releases, the in-order fast path and quarantine are covered by
-tests/test_stall.c, test_put_drain.c and test_corrupt.c); the consumer's
+tests/test_stall.c, test_put_drain.c and test_corrupt.c); one pin entry
+(RP_PINS is 8), read and written in one step (the seqlock of layout.h is
+not modelled); a producer reads head and the pin entry fresh for each
+reservation (the real one may use an older bound, which is only smaller:
+tests/test_pin.c); the consumer's
 back-off and grace period are timing only and are not modelled (any
 interleaving is explored). Memory is sequentially consistent here; the one
 place the code relies on a weaker order, the release (not seq_cst) commit of
@@ -57,17 +74,23 @@ def payload_domain(layout, cap):
 
 
 class Config:
-    def __init__(self, layout, cap, puts, sizes, kills, consumer_kills, single, namespace, claims):
+    def __init__(self, layout, cap, puts, sizes, kills, consumer_kills, single, namespace, claims, pins=False,
+                 inject=None):
         self.layout = layout
         self.cap = cap              # ring capacity in words
-        self.puts = puts            # puts per producer
+        self.puts = puts            # puts per producer (a number, or one per producer)
         self.sizes = sizes          # record size (words) per producer
         self.kills = kills          # producers may be killed
         self.consumer_kills = consumer_kills
         self.single = single        # single-producer ring, two threads of one handle (layout 1 defect 6)
         self.namespace = namespace  # layout 1: the consumer's PID probe says "dead" for live producers
         self.claims = claims        # producer 0 aborts instead of committing its last put
+        self.pins = pins            # layout 2: head goes past a stalled record by pinning it (one entry)
+        self.inject = inject        # a known defect put back, to show the model finds it (--inject)
         self.nprod = len(sizes)
+
+    def puts_of(self, i):
+        return self.puts[i] if isinstance(self.puts, tuple) else self.puts
 
 
 # ---------------------------------------------------------------- state
@@ -75,13 +98,16 @@ class Config:
 #  (words, tail, head, releasing, sleeping, intents, alive, prods, cons, ghost)
 # prods[i] = (pc, k, t, content, woke)   pc: see step_producer
 # cons = (alive, read_pos, holes, pending, cpc, blocked)
-#   holes: tuple of (pos, size, slot, delivered); pending: tuple of (pos, size, eid)
+#   holes: tuple of (pos, size, slot, delivered, pinned); pending: tuple of (pos, size, eid)
+# With cfg.pins, words has one more element after the cap data words: the pin
+# entry, None or (pos, size, until) (shared memory the consumer writes; its
+# seqlock is one step here), until LIVE while the record is not final.
 # ghost = (accepted, errored, delivered, released, bad)
 #   accepted/errored: frozenset of eid; delivered: tuple of (eid, count); released: frozenset
 
 
 def initial(cfg):
-    words = tuple(ZERO if cfg.layout == 2 else ('F', 0) for _ in range(cfg.cap))
+    words = tuple(ZERO if cfg.layout == 2 else ('F', 0) for _ in range(cfg.cap)) + ((None,) if cfg.pins else ())
     prods = tuple(('start', 0, 0, (), False) for _ in range(cfg.nprod))
     intents = tuple(None for _ in range(cfg.nprod))
     alive = tuple(True for _ in range(cfg.nprod))
@@ -98,6 +124,73 @@ def setw(words, pos, cap, val):
 
 def getw(words, pos, cap):
     return words[pos % cap]
+
+
+LIVE = 'live'
+
+
+def get_pin(cfg, words):
+    return words[cfg.cap] if cfg.pins else None
+
+
+def set_pin(cfg, words, pin):
+    return words[:cfg.cap] + (pin,)
+
+
+def pin_image(pin, cap, t):
+    """rp__pin_image: the first image of the pinned record that ends after t
+    and is still avoided, or None."""
+    if pin is None:
+        return None
+    pos, size, until = pin
+    d = t - pos
+    img = pos + (1 if d < size else (d - size) // cap + 1) * cap
+    return img if until == LIVE or img < until else None
+
+
+def image_at(cfg, words, p):
+    """rp__image_at: the size of an avoided image that starts at p, or 0."""
+    pin = get_pin(cfg, words)
+    return pin[1] if pin is not None and pin_image(pin, cfg.cap, p - 1) == p else 0
+
+
+def in_live_pin(cfg, words, p):
+    pin = get_pin(cfg, words)
+    return pin is not None and pin[2] == LIVE and (p - pin[0]) % cfg.cap < pin[1]
+
+
+def zero_free(cfg, words, frm, to):
+    """Zero [frm, to) except the bytes of a live pinned record (zero_free)."""
+    for p in range(frm, to):
+        if not in_live_pin(cfg, words, p):
+            words = setw(words, p, cfg.cap, ZERO)
+    return words
+
+
+def pins_gc(cfg, words, head):
+    """Free a retiring entry once head is past its last avoided image."""
+    pin = get_pin(cfg, words)
+    if pin is None or pin[2] == LIVE:
+        return words
+    pos, size, until = pin
+    last = pos if until - pos <= cfg.cap else pos + (until - pos - 1) // cfg.cap * cfg.cap
+    return set_pin(cfg, words, None) if head >= last + size else words
+
+
+def pin_finish(cfg, words, head, hole):
+    """The pinned record is final: zero its bytes, then retire the pin
+    (until = head + capacity), then collect it."""
+    for p in range(hole[0], hole[0] + hole[1]):
+        words = setw(words, p, cfg.cap, ZERO)
+    words = set_pin(cfg, words, (hole[0], hole[1], head + cfg.cap))
+    return pins_gc(cfg, words, head)
+
+
+def drop_hole(cfg, words, head, holes, hi):
+    """Forget hole hi; a pinned one's pin finishes (rp__hole_drop)."""
+    if holes[hi][4]:
+        words = pin_finish(cfg, words, head, holes[hi])
+    return words, holes[:hi] + holes[hi + 1:]
 
 
 def with_prod(prods, i, p):
@@ -156,36 +249,32 @@ def l2_producer(cfg, s, i):
     if not alive[i] or pc == 'done':
         return out
     if pc == 'start':
-        if k == cfg.puts:
+        if k == cfg.puts_of(i):
             return [(words, tail, head, rel, sleeping, intents, alive, with_prod(prods, i, ('done', k, 0, (), woke)),
                      cons, ghost)]
-        # choose the event's payload (adversarial), read the tail and head
+        # choose the event's payload (adversarial), read the tail, head and pins
         for c in product(payload_domain(2, cfg.cap), need - 1):
-            if tail + need - head > cfg.cap:  # full
-                g = ghost_add(ghost, errored=eid)
-                out.append((words, tail, head, rel, sleeping, intents, alive,
-                            with_prod(prods, i, ('start', k + 1, 0, (), woke)), cons, g))
+            nxt = reserve_from(cfg, s, i, tail, c)
+            out.append(nxt)
+            if nxt[7][i][0] == 'start':  # full: one outcome whatever the payload
                 break
-            out.append((words, tail, head, rel, sleeping, intents, alive,
-                        with_prod(prods, i, ('intent', k, tail, c, woke)), cons, ghost))
         return out
     if pc == 'intent':
         intents2 = intents[:i] + ((t, need),) + intents[i + 1:]
         return [(words, tail, head, rel, sleeping, intents2, alive, with_prod(prods, i, ('cas', k, t, content, woke)),
                  cons, ghost)]
     if pc == 'cas':
-        if tail == t:
+        # many producers: CAS; the sole producer: a plain store, after checking
+        # that the tail is still t (rp__tail_move; --inject old-go-around drops the check)
+        if tail == t or (cfg.single and cfg.inject == 'old-go-around'):
             return [(words, t + need, head, rel, sleeping, intents, alive,
                      with_prod(prods, i, ('claimhdr', k, t, content, woke)), cons,
                      ghost_add(ghost, resv=(t, i, eid, content)))]
-        # lost the CAS: reread (space check again); the stale intent stays until rewritten
-        if tail + need - head > cfg.cap:
-            intents2 = intents[:i] + (None,) + intents[i + 1:]
-            g = ghost_add(ghost, errored=eid)
-            return [(words, tail, head, rel, sleeping, intents2, alive,
-                     with_prod(prods, i, ('start', k + 1, 0, (), woke)), cons, g)]
-        return [(words, tail, head, rel, sleeping, intents, alive, with_prod(prods, i, ('intent', k, tail, content, woke)),
-                 cons, ghost)]
+        # lost the CAS (or a stale position): reread, space check again; the
+        # stale intent stays until rewritten
+        return [reserve_from(cfg, s, i, tail, content)]
+    if pc.startswith('ga'):
+        return go_around(cfg, s, i)
     if pc == 'claimhdr':  # the CLAIM header, before any payload word
         w2 = setw(words, t, cfg.cap, ('W', need - 1, i))
         return [(w2, tail, head, rel, sleeping, intents, alive, with_prod(prods, i, ('copy0', k, t, content, woke)),
@@ -194,7 +283,7 @@ def l2_producer(cfg, s, i):
         j = int(pc[4:])
         if j < len(content):
             return copy_word(cfg, s, i, j)
-        abort = cfg.claims and i == 0 and k == cfg.puts - 1
+        abort = cfg.claims and i == 0 and k == cfg.puts_of(i) - 1
         hw = ('S', need - 1) if abort else ('C', need - 1, i, False)
         w2 = setw(words, t, cfg.cap, hw)
         g = ghost_add(ghost, errored=eid) if abort else ghost_add(ghost, accepted=eid)
@@ -214,6 +303,75 @@ def l2_producer(cfg, s, i):
     raise AssertionError(pc)
 
 
+def reserve_from(cfg, s, i, t, content):
+    """The slow path of a reservation from tail position t (rp__refresh_head):
+    head and the pin entry are read now; the bound is head + capacity or the
+    first image that ends after t. Room: write the intent. An image in the
+    way with room past it: go around it. Otherwise full (the intent cleared)."""
+    words, tail, head, rel, sleeping, intents, alive, prods, cons, ghost = s
+    pc, k, _, _, woke = prods[i]
+    need = cfg.sizes[i]
+    pin = get_pin(cfg, words)
+    bound = head + cfg.cap
+    img = pin_image(pin, cfg.cap, t)
+    if img is not None and img < t:
+        return (words, tail, head, rel, sleeping, intents, alive, prods, cons,
+                ghost_add(ghost, bad='BAD-WORD: the tail %d is inside an image at %d' % (t, img)))
+    if img is not None and img < bound:
+        bound = img
+    if need <= bound - t:
+        return (words, tail, head, rel, sleeping, intents, alive, with_prod(prods, i, ('intent', k, t, content, woke)),
+                cons, ghost)
+    if img is not None and bound == img and pin[1] <= head + cfg.cap - img and need <= head + cfg.cap - img - pin[1]:
+        step = 'gam' if t == img else 'gai'
+        return (words, tail, head, rel, sleeping, intents, alive,
+                with_prod(prods, i, ('%s:%d:%d' % (step, img, pin[1]), k, t, content, woke)), cons, ghost)
+    intents2 = intents[:i] + (None,) + intents[i + 1:]
+    return (words, tail, head, rel, sleeping, intents2, alive, with_prod(prods, i, ('start', k + 1, 0, (), woke)),
+            cons, ghost_add(ghost, errored=(i, k)))
+
+
+def go_around(cfg, s, i):
+    """rp__go_around, one shared-memory access per step. From the image's
+    start (gam): move the tail past it. From below it: intent (gai), tail to
+    the image (gac), SKIP header over [t, img) (gas), intent cleared (gaz).
+    The put then goes on from the tail as this left it (--inject
+    old-go-around: from the position it started from, the defect fixed in
+    f789e40, with the sole producer's tail check of f528d6c dropped too;
+    stale-go-around: the same position, the check kept)."""
+    words, tail, head, rel, sleeping, intents, alive, prods, cons, ghost = s
+    pc, k, t, content, woke = prods[i]
+    step, img, isz = pc.split(':')
+    img, isz = int(img), int(isz)
+    old = cfg.inject in ('old-go-around', 'stale-go-around')
+
+    def moved(to):  # the tail move (CAS, or the sole producer's checked store)
+        return tail == t or (cfg.single and old)
+
+    def then(s2, t2):  # the put goes on from t2
+        return [reserve_from(cfg, s2, i, t if old else t2, content)]
+
+    if step == 'gam':
+        if moved(img + isz):
+            return then((words, img + isz, head, rel, sleeping, intents, alive, prods, cons, ghost), img + isz)
+        return [reserve_from(cfg, s, i, tail, content)]
+    if step == 'gai':
+        intents2 = intents[:i] + ((t, img - t),) + intents[i + 1:]
+        return [(words, tail, head, rel, sleeping, intents2, alive,
+                 with_prod(prods, i, ('gac:%d:%d' % (img, isz), k, t, content, woke)), cons, ghost)]
+    if step == 'gac':
+        if moved(img):
+            return [(words, img, head, rel, sleeping, intents, alive,
+                     with_prod(prods, i, ('gas:%d:%d' % (img, isz), k, t, content, woke)), cons, ghost)]
+        return [reserve_from(cfg, s, i, tail, content)]
+    if step == 'gas':
+        w2 = setw(words, t, cfg.cap, ('S', img - t - 1))
+        return [(w2, tail, head, rel, sleeping, intents, alive,
+                 with_prod(prods, i, ('gaz:%d:%d' % (img, isz), k, t, content, woke)), cons, ghost)]
+    intents2 = intents[:i] + (None,) + intents[i + 1:]
+    return then((words, tail, head, rel, sleeping, intents2, alive, prods, cons, ghost), img)
+
+
 def product(dom, n):
     if n == 0:
         yield ()
@@ -227,8 +385,9 @@ def claimants(intents, pos):
     return [(i, it[1]) for i, it in enumerate(intents) if it is not None and it[0] == pos]
 
 
-def is_boundary(words, intents, tail, e, cap):
-    return e == tail or getw(words, e, cap) != ZERO or any(it is not None and it[0] == e for it in intents)
+def is_boundary(cfg, words, intents, tail, head, e):
+    return (e == tail or e <= head or getw(words, e, cfg.cap) != ZERO or image_at(cfg, words, e) or
+            any(it is not None and it[0] == e for it in intents))
 
 
 def l2_consumer(cfg, s):
@@ -243,12 +402,10 @@ def l2_consumer(cfg, s):
         return (words, tail, head, rel, sleeping, intents, alive, prods,
                 (True, rp, holes, pend, cpc, blocked), ghost)
 
-    if cpc.startswith('rel2:'):  # release step 2: zero [head, end), then head = end
+    if cpc.startswith('rel2:'):  # release step 2: zero [head, end) but live pinned bytes, then head = end
         end = int(cpc[5:])
-        w2 = words
-        for p in range(head, end):
-            w2 = setw(w2, p, cfg.cap, ZERO)
-        holes2 = tuple(h for h in holes if h[0] >= end)
+        w2 = pins_gc(cfg, zero_free(cfg, words, head, end), end)
+        holes2 = tuple(h for h in holes if h[0] >= end or h[4])
         return [st(words=w2, head=end, holes=holes2)]
     if cpc == 'sleep1':  # sleeping = 1, then check
         return [st(sleeping=1, cpc='sleep2')]
@@ -263,31 +420,40 @@ def l2_consumer(cfg, s):
 
     did = False
     # 1. holes: one committed -> deliver alone; aborted -> drop; owner dead -> bury
-    for hi, (hp, hs, hslot, hdel) in enumerate(holes):
+    for hi, (hp, hs, hslot, hdel, hpin) in enumerate(holes):
         if hdel:
             continue
         w = getw(words, hp, cfg.cap)
-        if w != ZERO and w[0] == 'C':
+        if w != ZERO and w[0] == 'C' and not w[3]:
             ok, eid = deliver_check(cfg, words, hp, w, prods, ghost)
-            holes2 = holes[:hi] + ((hp, hs, hslot, True),) + holes[hi + 1:]
+            holes2 = holes[:hi] + ((hp, hs, hslot, True, hpin),) + holes[hi + 1:]
             out.append(st(holes=holes2, pend=pend + ((hp, hs, eid),), ghost=ghost_add(ghost, deliver=(eid, ok))))
             did = True
-        elif w != ZERO and w[0] == 'S':
-            out.append(st(holes=holes[:hi] + holes[hi + 1:]))
+        elif w != ZERO and (w[0] == 'S' or w[0] == 'C'):  # aborted, recovered, or released before a restart
+            w2, holes2 = drop_hole(cfg, words, head, holes, hi)
+            out.append(st(words=w2, holes=holes2))
             did = True
         elif w != ZERO and w[0] == 'W':
             if not alive[w[2]]:
-                out.append(st(words=setw(words, hp, cfg.cap, ('S', w[1])), intents=clear_intents(intents, w[2], hp),
-                              holes=holes[:hi] + holes[hi + 1:]))
+                w2, holes2 = drop_hole(cfg, setw(words, hp, cfg.cap, ('S', w[1])), head, holes, hi)
+                out.append(st(words=w2, intents=clear_intents(intents, w[2], hp), holes=holes2))
                 did = True
         elif w == ZERO:
-            b = bury(cfg, words, tail, intents, alive, hp)
+            b = bury(cfg, words, tail, head, intents, alive, hp)
             if b is not None:
                 w2, intents2 = b
-                out.append(st(words=w2, intents=intents2, holes=holes[:hi] + holes[hi + 1:]))
+                w2, holes2 = drop_hole(cfg, w2, head, holes, hi)
+                out.append(st(words=w2, intents=intents2, holes=holes2))
+                did = True
+            elif hpin and not claimants(intents, hp):  # a pinned record nobody claims was zeroed by us
+                w2, holes2 = drop_hole(cfg, words, head, holes, hi)
+                out.append(st(words=w2, holes=holes2))
                 did = True
     # 2. the walk at read_pos
-    if rp != tail:
+    if rp != tail and image_at(cfg, words, rp):  # the tail went around a pinned record here
+        out.append(st(rp=rp + image_at(cfg, words, rp)))
+        did = True
+    elif rp != tail:
         w = getw(words, rp, cfg.cap)
         if w == ZERO:
             cl = claimants(intents, rp)
@@ -296,15 +462,15 @@ def l2_consumer(cfg, s):
             else:
                 live = [c for c in cl if alive[c[0]]]
                 if live and len(cl) == 1:
-                    out.append(st(rp=rp + cl[0][1], holes=holes + ((rp, cl[0][1], cl[0][0], False),)))
+                    out.append(st(rp=rp + cl[0][1], holes=holes + ((rp, cl[0][1], cl[0][0], False, False),)))
                 elif not live:
-                    b = bury(cfg, words, tail, intents, alive, rp)
+                    b = bury(cfg, words, tail, head, intents, alive, rp)
                     if b is not None:
                         out.append(st(words=b[0], intents=b[1]))
             did = did or bool(out)
         elif w[0] == 'W':
             if alive[w[2]]:
-                out.append(st(rp=rp + w[1] + 1, holes=holes + ((rp, w[1] + 1, w[2], False),)))
+                out.append(st(rp=rp + w[1] + 1, holes=holes + ((rp, w[1] + 1, w[2], False, False),)))
             else:
                 out.append(st(words=setw(words, rp, cfg.cap, ('S', w[1])), intents=clear_intents(intents, w[2], rp)))
             did = True
@@ -326,19 +492,20 @@ def l2_consumer(cfg, s):
             out.append(st(ghost=ghost_add(ghost, bad='BAD-WORD: released %r at %d' % (w, pp))))
             continue
         w2 = setw(words, pp, cfg.cap, ('C', w[1], w[2], True))
-        holes2 = tuple(h for h in holes if h[0] != pp)
+        hi = [j for j, h in enumerate(holes) if h[0] == pp]
+        w2, holes2 = drop_hole(cfg, w2, head, holes, hi[0]) if hi else (w2, holes)
         pend2 = pend[:pi] + pend[pi + 1:]
         g = ghost_add(ghost, release=eid)
-        end = advance(cfg, w2, head, rp)
+        end, w2, holes2 = advance(cfg, w2, holes2, head, rp)
         if end != head:
             out.append(st(words=w2, rel=end, holes=holes2, pend=pend2, cpc='rel2:%d' % end, ghost=g))
         else:
             out.append(st(words=w2, holes=holes2, pend=pend2, ghost=g))
         did = True
     # skipped space with nothing pending: released by the walk itself
-    end = advance(cfg, words, head, rp)
+    end, w2, holes2 = advance(cfg, words, holes, head, rp)
     if end != head and not any(p[0] < end for p in pend):
-        out.append(st(rel=end, cpc='rel2:%d' % end))
+        out.append(st(words=w2, holes=holes2, rel=end, cpc='rel2:%d' % end))
         did = True
     # 4. nothing to do: go to sleep
     if not did and not pend:
@@ -358,17 +525,31 @@ def clear_intents(intents, slot, pos):
 def ready(cfg, words, tail, rp, holes):
     if any(not h[3] and final(getw(words, h[0], cfg.cap)) for h in holes):
         return True
-    return rp != tail and final(getw(words, rp, cfg.cap))
+    return rp != tail and (image_at(cfg, words, rp) or final(getw(words, rp, cfg.cap)))
 
 
-def advance(cfg, words, head, rp):
+def advance(cfg, words, holes, head, rp):
+    """advance_head: over released or skipped records and images, and over
+    a stalled hole by pinning it (the entry published before head moves,
+    rule 6) while the entry is free. Returns (end, words, holes)."""
     p = head
     while p != rp:
+        if image_at(cfg, words, p):
+            p += image_at(cfg, words, p)
+            continue
         w = getw(words, p, cfg.cap)
+        hi = [j for j, h in enumerate(holes) if h[0] == p]
+        if (cfg.pins and not final(w) and hi and not holes[hi[0]][3] and not holes[hi[0]][4] and
+                get_pin(cfg, words) is None):
+            h = holes[hi[0]]
+            words = set_pin(cfg, words, (p, h[1], LIVE))
+            holes = holes[:hi[0]] + ((h[0], h[1], h[2], h[3], True),) + holes[hi[0] + 1:]
+            p += h[1]
+            continue
         if w == ZERO or not (w[0] == 'S' or (w[0] == 'C' and w[3])):
             break
         p += w[1] + 1
-    return p
+    return p, words, holes
 
 
 def deliver_check(cfg, words, pos, w, prods, ghost):
@@ -379,13 +560,13 @@ def deliver_check(cfg, words, pos, w, prods, ghost):
     return False, (w[2], -1 - pos)  # no put reserved this: a forged record
 
 
-def bury(cfg, words, tail, intents, alive, pos):
+def bury(cfg, words, tail, head, intents, alive, pos):
     cl = claimants(intents, pos)
     if not cl or any(alive[i] for i, _ in cl):
         return None
     ends = sorted(pos + need for _, need in cl if pos + need <= tail)
     for e in ends:
-        if is_boundary(words, intents, tail, e, cfg.cap):
+        if is_boundary(cfg, words, intents, tail, head, e):
             w2 = setw(words, pos, cfg.cap, ('S', e - pos - 1))
             intents2 = tuple(None if (it is not None and it[0] == pos) else it for it in intents)
             return w2, intents2
@@ -402,7 +583,7 @@ def l1_producer(cfg, s, i):
     if not alive[i] or pc == 'done':
         return []
     if pc == 'start':
-        if k == cfg.puts:
+        if k == cfg.puts_of(i):
             return [(words, tail, head, rel, sleeping, intents, alive, with_prod(prods, i, ('done', k, 0, (), woke)),
                      cons, ghost)]
         out = []
@@ -530,19 +711,36 @@ def kill_consumer(cfg, s):
     if restarts >= cfg.consumer_kills or not cons[0]:
         return []
     ghost = ghost[:6] + (ghost[6] | {'restart'},) if restarts == 0 else ghost
-    w2 = words
-    if cfg.layout == 2 and rel != head:  # finish the interrupted release
-        for p in range(head, rel):
-            w2 = setw(w2, p, cfg.cap, ZERO)
+    w2, holes = words, ()
+    if cfg.layout == 2:
+        # rp__pins_load: a live pin behind the head being released is a
+        # pinned hole again; an entry not behind it is freed (the walk finds
+        # the record again); then the interrupted release is finished
+        pin = get_pin(cfg, w2)
+        if pin is not None and pin[0] >= rel:
+            w2 = set_pin(cfg, w2, None)
+        elif pin is not None and pin[2] == LIVE:
+            holes = ((pin[0], pin[1], None, False, True),)
+            ghost = ghost[:6] + (ghost[6] | {'reloaded-pin'},)
+        w2 = pins_gc(cfg, zero_free(cfg, w2, head, rel), rel)
         head = rel
-    return [(w2, tail, head, head, sleeping, intents, alive, prods, (True, head, (), (), 'poll', False), ghost)]
+    return [(w2, tail, head, head, sleeping, intents, alive, prods, (True, head, holes, (), 'poll', False), ghost)]
 
 
 # ---------------------------------------------------------------- checking
+RESERVING = ('intent', 'cas', 'ga')
+
+
 def successors(cfg, s):
     out = []
     prod = l2_producer if cfg.layout == 2 else l1_producer
     for i in range(cfg.nprod):
+        # a single-producer ring (layout 2): the producers are one thread's
+        # claims, so one reservation at a time (a claim may stay open while
+        # the next put reserves: RP_SLOT_INTENTS)
+        if (cfg.layout == 2 and cfg.single and s[7][i][0] == 'start' and
+                any(p[0].startswith(RESERVING) for j, p in enumerate(s[7]) if j != i)):
+            continue
         out += prod(cfg, s, i)
         out += kill_producer(cfg, s, i)
     out += (l2_consumer if cfg.layout == 2 else l1_consumer)(cfg, s)
@@ -572,13 +770,24 @@ def quiescent(cfg, s):
 
 def check(cfg, limit, every=False):
     """Breadth-first over every reachable state. Returns (first violation,
-    its trace, states, {kind: violation} when every=True)."""
+    its trace, states, {kind: violation} when every=True, {what: states}:
+    how many states had a live pin, a retiring one, a producer going around,
+    a live pin reloaded by a restarted consumer)."""
     s0 = initial(cfg)
     seen = {s0: None}
     q = deque([s0])
     kinds = {}
+    reached = dict.fromkeys(('pinned', 'retiring', 'going-around') +
+                            (('pin-reloaded',) if cfg.consumer_kills else ()), 0)
     while q:
         s = q.popleft()
+        if cfg.pins:
+            pin = get_pin(cfg, s[0])
+            reached['pinned'] += pin is not None and pin[2] == LIVE
+            reached['retiring'] += pin is not None and pin[2] != LIVE
+            reached['going-around'] += any(p[0].startswith('ga') for p in s[7])
+            if cfg.consumer_kills:
+                reached['pin-reloaded'] += 'reloaded-pin' in s[9][6]
         bad = s[9][4]
         if bad is None and s[1] < s[2]:
             bad = 'BAD-POSITIONS: the tail went behind the head: every later put fails, the queue is dead'
@@ -589,7 +798,7 @@ def check(cfg, limit, every=False):
                 succ = [timeout]
         if bad is not None:
             if not every:
-                return bad, trace(seen, s), len(seen), {}
+                return bad, trace(seen, s), len(seen), {}, reached
             kinds.setdefault(bad.split(':')[0], (bad, len(trace(seen, s))))
             continue
         for n in succ:
@@ -597,9 +806,9 @@ def check(cfg, limit, every=False):
                 seen[n] = s
                 q.append(n)
         if len(seen) > limit:
-            return 'LIMIT: more than %d states' % limit, [], len(seen), kinds
+            return 'LIMIT: more than %d states' % limit, [], len(seen), kinds, reached
     first = min(kinds.values(), key=lambda v: v[1])[0] if kinds else None
-    return first, [], len(seen), kinds
+    return first, [], len(seen), kinds, reached
 
 
 def trace(seen, s):
@@ -617,7 +826,7 @@ def describe(s):
 
 
 CONFIGS = {
-    # name: (cap, puts, sizes, kills, consumer_kills, single, namespace, claims)
+    # name: (cap, puts, sizes, kills, consumer_kills, single, namespace, claims[, pins])
     'two-producers': (4, 2, (2, 2), False, False, False, False, False),
     'kills': (4, 2, (2, 2), True, False, False, False, False),
     'mixed-sizes-kills': (5, 1, (2, 3), True, False, False, False, False),
@@ -625,7 +834,15 @@ CONFIGS = {
     'abort': (4, 2, (2, 2), True, False, False, False, True),
     'laps': (3, 2, (2, 2), False, False, False, False, False),
     'single-producer': (4, 2, (2, 2), False, False, True, False, False),
+    # pins: a stalled record head goes past, its images gone around
+    'pins': (4, 2, (2, 2), False, False, False, False, False, True),
+    'pins-kills': (4, (1, 2), (2, 2), True, False, False, False, False, True),
+    'pins-restart': (4, (1, 2), (2, 2), False, True, False, False, False, True),
+    'pins-abort': (4, 2, (2, 2), False, False, False, False, True, True),
+    'pins-mixed': (5, (1, 2), (3, 2), False, False, False, False, False, True),
+    'pins-single': (5, (1, 2), (3, 2), False, False, True, False, False, True),
 }
+LAYOUT1 = ('two-producers', 'kills', 'mixed-sizes-kills', 'consumer-restart', 'abort', 'laps', 'single-producer')
 
 
 def main():
@@ -635,21 +852,33 @@ def main():
     ap.add_argument('--limit', type=int, default=3000000)
     ap.add_argument('--expect-violation', action='store_true', help='pass only if every config finds one')
     ap.add_argument('--all', action='store_true', help='explore on past violations; list one of each kind')
+    ap.add_argument('--inject', choices=('old-go-around', 'stale-go-around'),
+                    help='put a fixed defect back (layout 2): old-go-around, the sole producer going on from its '
+                         'stale tail after going around an image (f789e40) without the tail check of f528d6c; '
+                         'stale-go-around, the same with the check kept')
     a = ap.parse_args()
-    names = a.config or list(CONFIGS)
+    names = a.config or [n for n in CONFIGS if a.layout == 2 or n in LAYOUT1]
     failed = 0
     for name in names:
         if name not in CONFIGS:
             print('ringmodel: unknown config %s (choose from %s)' % (name, ', '.join(CONFIGS)), file=sys.stderr)
             return 2
-        cfg = Config(a.layout, *CONFIGS[name])
-        bad, tr, n, kinds = check(cfg, a.limit, a.all)
+        cfg = Config(a.layout, *CONFIGS[name], inject=a.inject)
+        if cfg.pins and a.layout != 2:
+            print('ringmodel: %s needs --layout 2 (layout 1 had no pins)' % name, file=sys.stderr)
+            return 2
+        bad, tr, n, kinds, reached = check(cfg, a.limit, a.all)
         if bad and bad.startswith('LIMIT'):
             print('ringmodel: layout %d %-18s %s' % (a.layout, name, bad))
             failed += 1
             continue
         verdict = 'violation' if bad else 'ok'
         print('ringmodel: layout %d %-18s %8d states  %s%s' % (a.layout, name, n, verdict, ': ' + bad if bad else ''))
+        if cfg.pins:
+            print('    states with ' + ', '.join('%s %d' % kv for kv in reached.items()))
+            if not a.expect_violation and not bad and not all(reached.values()):
+                print('    FAILED: the run never reached every pin path; it proves nothing about them')
+                failed += 1
         for kind, (text, depth) in sorted(kinds.items()):
             print('    %-22s after %2d steps: %s' % (kind, depth, text))
         if bad and not a.expect_violation:
