@@ -85,8 +85,6 @@ void pair_seen(const void *msg, size_t len)
     next_seq[id]++;
 }
 
-void pair_count(uint64_t n) { seen += n; }
-
 static double cpu_s(void)
 {
     struct rusage ru;
@@ -99,6 +97,13 @@ static void fail(const char *why)
     snprintf(C->why, sizeof C->why, "%s", why);
     __atomic_store_n(&C->failed, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&C->stop, 1, __ATOMIC_RELEASE);
+}
+
+void pair_count(uint64_t n)
+{
+    if (read_all) /* nothing to read: a transport without messages (the memcpy floor) */
+        fail("--read: this transport hands its consumer no messages to read");
+    seen += n;
 }
 
 static void await_go(void)
