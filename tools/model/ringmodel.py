@@ -186,6 +186,11 @@ def pin_finish(cfg, words, head, hole):
     return pins_gc(cfg, words, head)
 
 
+def hole_at(holes, pos):
+    """rp__hole_at: the index of the hole at pos, or None."""
+    return next((j for j, h in enumerate(holes) if h[0] == pos), None)
+
+
 def drop_hole(cfg, words, head, holes, hi):
     """Forget hole hi; a pinned one's pin finishes (rp__hole_drop)."""
     if holes[hi][4]:
@@ -264,9 +269,7 @@ def l2_producer(cfg, s, i):
         return [(words, tail, head, rel, sleeping, intents2, alive, with_prod(prods, i, ('cas', k, t, content, woke)),
                  cons, ghost)]
     if pc == 'cas':
-        # many producers: CAS; the sole producer: a plain store, after checking
-        # that the tail is still t (rp__tail_move; --inject old-go-around drops the check)
-        if tail == t or (cfg.single and cfg.inject == 'old-go-around'):
+        if tail_moves(cfg, tail, t):
             return [(words, t + need, head, rel, sleeping, intents, alive,
                      with_prod(prods, i, ('claimhdr', k, t, content, woke)), cons,
                      ghost_add(ghost, resv=(t, i, eid, content)))]
@@ -301,6 +304,13 @@ def l2_producer(cfg, s, i):
         return [(words, tail, head, rel, 0, intents, alive, with_prod(prods, i, ('start', k + 1, 0, (), True)),
                  cons2, ghost_add(ghost, woke=eid))]
     raise AssertionError(pc)
+
+
+def tail_moves(cfg, tail, t):
+    """rp__tail_move from t: a CAS for many producers; the sole producer's
+    plain store after checking that the tail is still t (f528d6c), a check
+    that --inject old-go-around drops."""
+    return tail == t or (cfg.single and cfg.inject == 'old-go-around')
 
 
 def reserve_from(cfg, s, i, t, content):
@@ -345,14 +355,11 @@ def go_around(cfg, s, i):
     img, isz = int(img), int(isz)
     old = cfg.inject in ('old-go-around', 'stale-go-around')
 
-    def moved(to):  # the tail move (CAS, or the sole producer's checked store)
-        return tail == t or (cfg.single and old)
-
     def then(s2, t2):  # the put goes on from t2
         return [reserve_from(cfg, s2, i, t if old else t2, content)]
 
     if step == 'gam':
-        if moved(img + isz):
+        if tail_moves(cfg, tail, t):
             return then((words, img + isz, head, rel, sleeping, intents, alive, prods, cons, ghost), img + isz)
         return [reserve_from(cfg, s, i, tail, content)]
     if step == 'gai':
@@ -360,7 +367,7 @@ def go_around(cfg, s, i):
         return [(words, tail, head, rel, sleeping, intents2, alive,
                  with_prod(prods, i, ('gac:%d:%d' % (img, isz), k, t, content, woke)), cons, ghost)]
     if step == 'gac':
-        if moved(img):
+        if tail_moves(cfg, tail, t):
             return [(words, img, head, rel, sleeping, intents, alive,
                      with_prod(prods, i, ('gas:%d:%d' % (img, isz), k, t, content, woke)), cons, ghost)]
         return [reserve_from(cfg, s, i, tail, content)]
@@ -450,8 +457,9 @@ def l2_consumer(cfg, s):
                 out.append(st(words=w2, holes=holes2))
                 did = True
     # 2. the walk at read_pos
-    if rp != tail and image_at(cfg, words, rp):  # the tail went around a pinned record here
-        out.append(st(rp=rp + image_at(cfg, words, rp)))
+    isz = image_at(cfg, words, rp) if rp != tail else 0
+    if isz:  # the tail went around a pinned record here
+        out.append(st(rp=rp + isz))
         did = True
     elif rp != tail:
         w = getw(words, rp, cfg.cap)
@@ -492,8 +500,8 @@ def l2_consumer(cfg, s):
             out.append(st(ghost=ghost_add(ghost, bad='BAD-WORD: released %r at %d' % (w, pp))))
             continue
         w2 = setw(words, pp, cfg.cap, ('C', w[1], w[2], True))
-        hi = [j for j, h in enumerate(holes) if h[0] == pp]
-        w2, holes2 = drop_hole(cfg, w2, head, holes, hi[0]) if hi else (w2, holes)
+        hi = hole_at(holes, pp)
+        w2, holes2 = drop_hole(cfg, w2, head, holes, hi) if hi is not None else (w2, holes)
         pend2 = pend[:pi] + pend[pi + 1:]
         g = ghost_add(ghost, release=eid)
         end, w2, holes2 = advance(cfg, w2, holes2, head, rp)
@@ -534,16 +542,16 @@ def advance(cfg, words, holes, head, rp):
     rule 6) while the entry is free. Returns (end, words, holes)."""
     p = head
     while p != rp:
-        if image_at(cfg, words, p):
-            p += image_at(cfg, words, p)
+        isz = image_at(cfg, words, p)
+        if isz:
+            p += isz
             continue
         w = getw(words, p, cfg.cap)
-        hi = [j for j, h in enumerate(holes) if h[0] == p]
-        if (cfg.pins and not final(w) and hi and not holes[hi[0]][3] and not holes[hi[0]][4] and
-                get_pin(cfg, words) is None):
-            h = holes[hi[0]]
+        hi = hole_at(holes, p)
+        h = holes[hi] if hi is not None else None
+        if cfg.pins and not final(w) and h and not h[3] and not h[4] and get_pin(cfg, words) is None:
             words = set_pin(cfg, words, (p, h[1], LIVE))
-            holes = holes[:hi[0]] + ((h[0], h[1], h[2], h[3], True),) + holes[hi[0] + 1:]
+            holes = holes[:hi] + ((h[0], h[1], h[2], h[3], True),) + holes[hi + 1:]
             p += h[1]
             continue
         if w == ZERO or not (w[0] == 'S' or (w[0] == 'C' and w[3])):
@@ -842,7 +850,6 @@ CONFIGS = {
     'pins-mixed': (5, (1, 2), (3, 2), False, False, False, False, False, True),
     'pins-single': (5, (1, 2), (3, 2), False, False, True, False, False, True),
 }
-LAYOUT1 = ('two-producers', 'kills', 'mixed-sizes-kills', 'consumer-restart', 'abort', 'laps', 'single-producer')
 
 
 def main():
@@ -857,7 +864,7 @@ def main():
                          'stale tail after going around an image (f789e40) without the tail check of f528d6c; '
                          'stale-go-around, the same with the check kept')
     a = ap.parse_args()
-    names = a.config or [n for n in CONFIGS if a.layout == 2 or n in LAYOUT1]
+    names = a.config or [n for n, c in CONFIGS.items() if a.layout == 2 or not Config(1, *c).pins]
     failed = 0
     for name in names:
         if name not in CONFIGS:
