@@ -193,8 +193,12 @@ static int parse(int argc, char **argv, pair_opts *o)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
-        if (strcmp(a, "--exclusive") == 0 || strcmp(a, "--read") == 0) {
-            *(a[2] == 'e' ? &o->exclusive : &o->read) = 1;
+        if (strcmp(a, "--exclusive") == 0) {
+            o->exclusive = 1;
+            continue;
+        }
+        if (strcmp(a, "--read") == 0) {
+            o->read = 1;
             continue;
         }
         if (!v)
